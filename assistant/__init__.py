@@ -1,0 +1,1 @@
+"""newsqa: question answering over news with cited answers."""

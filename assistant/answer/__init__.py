@@ -1,0 +1,67 @@
+"""Answers with numbered citations: the types, and the extractive (no-LLM) answerer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from assistant.retrieve import Passage
+
+NOT_COVERED = "The indexed articles do not cover this question."
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Marker [n] in the answer text: the passage it points to and the sentence that supports the claim."""
+
+    n: int
+    passage: Passage
+    sentence: str
+    verified: bool = True
+
+    @property
+    def score(self) -> float:
+        """Retrieval score of the cited passage."""
+        return self.passage.score
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer text with [n] markers, its citations, and whether it abstained."""
+
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    abstained: bool = False
+    notices: list[str] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of `newsqa ask --json` and the UI's API."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "notices": list(self.notices),
+            "citations": [
+                {
+                    "n": c.n,
+                    "article_id": c.passage.article_id,
+                    "title": c.passage.title,
+                    "source": c.passage.source,
+                    "published_at": c.passage.published_at,
+                    "url": c.passage.url,
+                    "snippet": c.passage.text,
+                    "sentence": c.sentence,
+                    "score": round(c.score, 4),
+                    "verified": c.verified,
+                    "chunk_id": c.passage.chunk_id,
+                }
+                for c in self.citations
+            ],
+        }
+
+
+def passage_dict(passage: Passage) -> dict[str, Any]:
+    """A passage as plain JSON-able data."""
+    return asdict(passage)

@@ -1,0 +1,106 @@
+"""The no-LLM answer: the sentences of the retrieved passages that best answer the question, each cited."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.answer import NOT_COVERED, Answer, Citation
+from assistant.embedder import Embedder
+from assistant.retrieve import Passage
+from assistant.textutil import content_terms, split_sentences
+
+MIN_SENTENCE_CHARS = 25
+MAX_SENTENCE_CHARS = 600
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    """A candidate answer sentence from one passage."""
+
+    text: str
+    passage: Passage
+    similarity: float  # cosine with the question
+    overlap: float  # share of the question's content terms found in the sentence
+    score: float
+
+
+class ExtractiveAnswerer:
+    """Composes a short cited answer by picking verbatim sentences; abstains when nothing fits."""
+
+    def __init__(self, embedder: Embedder, max_sentences: int = 3, min_relevance: float = 0.25) -> None:
+        self.embedder = embedder
+        self.max_sentences = max_sentences
+        self.min_relevance = min_relevance
+
+    def score_sentences(self, question: str, passages: Sequence[Passage]) -> list[ScoredSentence]:
+        """Every usable sentence of the passages, scored against the question, best first."""
+        q_terms = content_terms(question)
+        candidates: list[tuple[str, Passage]] = []
+        seen: set[str] = set()
+        for passage in passages:
+            for sentence in split_sentences(passage.text):
+                key = " ".join(sentence.lower().split())
+                if len(sentence) < MIN_SENTENCE_CHARS or len(sentence) > MAX_SENTENCE_CHARS or key in seen:
+                    continue
+                seen.add(key)
+                candidates.append((sentence, passage))
+        if not candidates:
+            return []
+        vectors = self.embedder.embed([question] + [s for s, _ in candidates])
+        similarities = vectors[1:] @ vectors[0]
+        scored = []
+        for (sentence, passage), sim in zip(candidates, similarities, strict=True):
+            overlap = len(q_terms & content_terms(sentence)) / len(q_terms) if q_terms else 0.0
+            score = 0.6 * float(sim) + 0.3 * overlap + 0.1 * passage.score
+            scored.append(ScoredSentence(sentence, passage, float(sim), overlap, score))
+        return sorted(scored, key=lambda s: s.score, reverse=True)
+
+    def is_relevant(self, best: ScoredSentence) -> bool:
+        """Whether the best sentence is on topic enough to answer from (else: abstain)."""
+        return best.similarity >= self.min_relevance + 0.1 or (
+            best.similarity >= self.min_relevance and best.overlap > 0
+        )
+
+    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
+        """A cited answer from the passages, or an abstention when they do not cover the question."""
+        scored = self.score_sentences(question, passages)
+        if not scored or not self.is_relevant(scored[0]):
+            return Answer(question=question, text=NOT_COVERED, abstained=True, passages=list(passages))
+        chosen = self._choose(scored)
+        numbers: dict[str, int] = {}
+        citations: list[Citation] = []
+        parts: list[str] = []
+        for sentence in chosen:
+            n = numbers.get(sentence.passage.chunk_id)
+            if n is None:
+                n = numbers[sentence.passage.chunk_id] = len(numbers) + 1
+            citations.append(Citation(n=n, passage=sentence.passage, sentence=sentence.text, verified=True))
+            parts.append(f"{sentence.text} [{n}]")
+        unique: dict[int, Citation] = {}
+        for citation in citations:
+            unique.setdefault(citation.n, citation)
+        return Answer(
+            question=question,
+            text=" ".join(parts),
+            citations=list(unique.values()),
+            passages=list(passages),
+        )
+
+    def _choose(self, scored: list[ScoredSentence]) -> list[ScoredSentence]:
+        best = scored[0].score
+        chosen: list[ScoredSentence] = [scored[0]]
+        for candidate in scored[1:]:
+            if len(chosen) >= self.max_sentences or candidate.score < 0.8 * best:
+                break
+            if candidate.similarity < self.min_relevance:
+                continue
+            terms = content_terms(candidate.text)
+            if any(_jaccard(terms, content_terms(c.text)) > 0.5 for c in chosen):
+                continue
+            chosen.append(candidate)
+        return chosen
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0

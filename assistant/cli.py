@@ -1,0 +1,214 @@
+"""The `newsqa` command line: ingest, ask, stats, remove. Renders results; holds no retrieval logic."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from assistant.answer import Answer
+from assistant.articles import parse_date
+from assistant.assistant import Assistant, build_assistant
+from assistant.errors import NewsqaError
+from assistant.retrieve import Filters
+from assistant.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EPILOG = """\b
+Examples:
+  newsqa ingest examples/                 # a folder (recursive), a file, or a glob
+  newsqa ingest dump.json news.csv 'pages/*.html'
+  newsqa ask "How long did one of the Putin-Trump calls last?"
+  newsqa ask --source Reuters --since 2023-10-01 "What did the Fed decide?"
+  newsqa ask --json "..."                 # one JSON object, for scripts
+  newsqa stats
+  newsqa remove https://example.com/story  # or an article id
+
+Settings come from defaults < newsqa.toml (or --config) < NEWSQA_* variables < flags.
+"""
+
+
+def domain_errors(func: F) -> F:
+    """Turn NewsqaError into a clean click error (message, exit code 1), never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except NewsqaError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    parsed = parse_date(value)
+    if parsed is None:
+        raise click.BadParameter(f"{value!r} is not a date; use e.g. 2023-10-01 or 2023-10-01T12:00Z")
+    return parsed
+
+
+@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--index",
+    "index",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the local Chroma index [default: ./index; env NEWSQA_INDEX].",
+)
+@click.option("--chroma-url", help="Use a Chroma server instead, e.g. http://127.0.0.1:8000.")
+@click.option("--embedder", help="Folder of a local sentence-transformers model [default: packaged MiniLM].")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML settings file [default: ./newsqa.toml if present].",
+)
+@click.version_option(package_name="newsqa")
+@click.pass_context
+@domain_errors
+def cli(
+    ctx: click.Context, index: Path | None, chroma_url: str | None, embedder: str | None, config: Path | None
+) -> None:
+    """Ask questions of your news articles and get answers with numbered citations.
+
+    Index articles with `ingest`, then `ask`. Everything runs locally: no server, no API key.
+    """
+    settings = Settings.load(config, index=index, chroma_url=chroma_url, embedder=embedder)
+    ctx.obj = build_assistant(settings)
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_obj
+@domain_errors
+def ingest(assistant: Assistant, sources: tuple[str, ...], quiet: bool) -> None:
+    """Index articles from SOURCES: files, folders (recursive) or globs.
+
+    Formats: .txt/.md (title line, then body; optional `Key: value` or YAML headers), .html, .json
+    (an article or a list), .jsonl and .csv. Re-running is safe: unchanged articles are skipped,
+    changed ones replaced. Exits 1 when any input failed (each failure is listed with its reason).
+    """
+    from tqdm import tqdm
+
+    items = assistant.read(sources)
+    bar = tqdm(total=len(items), unit="article", disable=quiet, file=sys.stderr, dynamic_ncols=True)
+    chunks = 0
+
+    def progress(articles: int, new_chunks: int) -> None:
+        nonlocal chunks
+        chunks += new_chunks
+        rate = chunks / bar.format_dict["elapsed"] if bar.format_dict["elapsed"] else 0.0
+        bar.set_postfix(chunks=chunks, chunks_per_s=f"{rate:.1f}", refresh=False)
+        bar.update(articles)
+
+    try:
+        report = assistant.ingest(items, progress)
+    finally:
+        bar.close()
+    for failure in report.failed:
+        click.echo(f"failed: {failure}", err=True)
+    click.echo(report.summary())
+    if report.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--k", type=click.IntRange(1, 50), help="Passages to retrieve [default: 5].")
+@click.option("--since", callback=_date, help="Only articles published on or after this date.")
+@click.option("--until", callback=_date, help="Only articles published on or before this date.")
+@click.option("--source", "sources", multiple=True, help="Only these outlets (repeat for several).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.pass_obj
+@domain_errors
+def ask(
+    assistant: Assistant,
+    question: str,
+    k: int | None,
+    since: datetime | None,
+    until: datetime | None,
+    sources: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Answer QUESTION from the indexed articles, citing each sentence's source as [n]."""
+    answer = assistant.ask(question, k=k, filters=Filters(since=since, until=until, sources=sources))
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_answer(answer, assistant.index.count() == 0))
+
+
+def render_answer(answer: Answer, empty_index: bool = False) -> str:
+    """The answer and its numbered sources as plain text."""
+    lines = [answer.text]
+    if answer.abstained and empty_index:
+        lines.append("The index is empty: add articles with `newsqa ingest PATH`.")
+    for notice in answer.notices:
+        lines.append(f"note: {notice}")
+    if answer.citations:
+        lines += ["", "Sources:"]
+    for c in answer.citations:
+        p = c.passage
+        date = (p.published_at or "undated")[:10]
+        lines.append(f"[{c.n}] {p.title} — {p.source or 'unknown outlet'}, {date}")
+        if p.url:
+            lines.append(f"    {p.url}")
+        snippet = " ".join(p.text.split())
+        sentence = " ".join(c.sentence.split())
+        marked = snippet.replace(sentence, f">>{sentence}<<", 1) if sentence in snippet else snippet
+        lines.append(f"    {_shorten(marked, sentence)}")
+    return "\n".join(lines)
+
+
+def _shorten(text: str, focus: str, width: int = 600) -> str:
+    if len(text) <= width:
+        return text
+    start = max(0, text.find(focus) - width // 3) if focus in text else 0
+    return ("…" if start else "") + text[start : start + width] + "…"
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.pass_obj
+@domain_errors
+def stats(assistant: Assistant, as_json: bool) -> None:
+    """Show articles, chunks, outlets, date range and size on disk."""
+    s = assistant.stats()
+    if as_json:
+        click.echo(json.dumps(s.__dict__, indent=2))
+        return
+    click.echo(f"index:     {s.location}")
+    click.echo(f"articles:  {s.articles}  (undated: {s.undated})")
+    click.echo(f"chunks:    {s.chunks}")
+    click.echo(f"dates:     {(s.earliest or '-')[:10]} .. {(s.latest or '-')[:10]}")
+    if s.size_bytes is not None:
+        click.echo(f"on disk:   {s.size_bytes / 1e6:.1f} MB")
+    click.echo(f"outlets:   {len(s.outlets)}")
+    for name, count in list(s.outlets.items())[:20]:
+        click.echo(f"  {count:5d}  {name}")
+    if len(s.outlets) > 20:
+        click.echo(f"  ... and {len(s.outlets) - 20} more (use --json for all)")
+
+
+@cli.command()
+@click.argument("key")
+@click.pass_obj
+@domain_errors
+def remove(assistant: Assistant, key: str) -> None:
+    """Remove one article, given its id (see `ask --json`) or its url."""
+    removed = assistant.remove(key)
+    click.echo(f"removed {key} ({removed} chunks)")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="newsqa")

