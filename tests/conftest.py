@@ -1,0 +1,46 @@
+"""Shared fixtures: one loaded embedder per session, assistants over real Chroma stores in tmp dirs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.assistant import Assistant
+from assistant.embedder import Embedder
+from assistant.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+SEED = ROOT / "examples" / "putin-trump-talks.txt"
+CORPUS = SHARED_DATA / "multihop-rag" / "corpus.json"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real packaged all-MiniLM-L6-v2, loaded once for the whole run."""
+    return Embedder()
+
+
+@pytest.fixture
+def make_assistant(tmp_path: Path, embedder: Embedder) -> Callable[..., Assistant]:
+    """Build an Assistant over a fresh Chroma store in a tmp dir (settings overridable)."""
+
+    def make(**overrides: Any) -> Assistant:
+        overrides.setdefault("index", tmp_path / "index")
+        settings = Settings.load(env={}, **overrides)
+        assistant = Assistant(settings)
+        assistant.__dict__["embedder"] = embedder  # reuse the session's loaded model
+        return assistant
+
+    return make
+
+
+@pytest.fixture
+def corpus_path() -> Path:
+    """MultiHop-RAG's corpus.json from ../shared/data; tests using it skip when it is absent."""
+    if not CORPUS.is_file():
+        pytest.skip(f"benchmark data not found at {CORPUS} (only CI and dev machines have ../shared)")
+    return CORPUS
