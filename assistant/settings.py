@@ -31,7 +31,7 @@ class Settings:
     chunk_overlap: int = 32
     k: int = 5
     max_answer_sentences: int = 3
-    min_relevance: float = 0.25
+    min_relevance: float = 0.4  # extractive answer score below which we abstain
     reranker: str | None = None
     llm: str = "none"
     llm_base_url: str | None = None

@@ -28,7 +28,7 @@ class ScoredSentence:
 class ExtractiveAnswerer:
     """Composes a short cited answer by picking verbatim sentences; abstains when nothing fits."""
 
-    def __init__(self, embedder: Embedder, max_sentences: int = 3, min_relevance: float = 0.25) -> None:
+    def __init__(self, embedder: Embedder, max_sentences: int = 3, min_relevance: float = 0.4) -> None:
         self.embedder = embedder
         self.max_sentences = max_sentences
         self.min_relevance = min_relevance
@@ -58,9 +58,9 @@ class ExtractiveAnswerer:
 
     def is_relevant(self, best: ScoredSentence) -> bool:
         """Whether the best sentence is on topic enough to answer from (else: abstain)."""
-        return best.similarity >= self.min_relevance + 0.1 or (
-            best.similarity >= self.min_relevance and best.overlap > 0
-        )
+        if best.similarity >= 0.6:
+            return True
+        return best.score >= self.min_relevance and best.overlap > 0.25
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         """A cited answer from the passages, or an abstention when they do not cover the question."""
@@ -93,7 +93,7 @@ class ExtractiveAnswerer:
         for candidate in scored[1:]:
             if len(chosen) >= self.max_sentences or candidate.score < 0.8 * best:
                 break
-            if candidate.similarity < self.min_relevance:
+            if candidate.similarity < 0.3:
                 continue
             terms = content_terms(candidate.text)
             if any(_jaccard(terms, content_terms(c.text)) > 0.5 for c in chosen):

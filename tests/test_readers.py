@@ -1,0 +1,209 @@
+"""Readers: every input format, metadata mapping, dates, cleaning and bad input (no index needed)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from assistant.articles import Article, article_id, parse_date
+from assistant.errors import InputError
+from assistant.readers import read_sources
+from assistant.readers.clean import clean_text
+from tests.conftest import SEED
+
+COMMENT_FORM = ["评论", "发表回复", "您的邮箱地址不会被公开。 必填项已用 * 标注"]
+
+
+def _read(*paths: Path | str) -> tuple[list[Article], list[InputError]]:
+    results = list(read_sources([str(p) for p in paths]))
+    return [r for r in results if isinstance(r, Article)], [r for r in results if isinstance(r, InputError)]
+
+
+def test_seed_article_title_body_and_comment_form_removed() -> None:
+    articles, failures = _read(SEED)
+    assert failures == []
+    [article] = articles
+    assert article.title == "Putin Praises Talks with Trump"
+    assert "one lasting approximately 50 minutes" in article.body
+    for line in COMMENT_FORM:
+        assert line not in article.body
+    assert article.published_at is None
+
+
+def test_text_with_key_value_headers(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text(
+        "Title: Council approves bridge\nDate: 2024-03-05 10:30 +01:00\nSource: The Daily\n"
+        "URL: https://daily.example/bridge\nAuthor: Jane Roe\n\nThe council voted 7 to 2 for the bridge.\n",
+        encoding="utf-8",
+    )
+    [article], _ = _read(path)
+    assert article.title == "Council approves bridge"
+    assert article.published_at == datetime(2024, 3, 5, 9, 30, tzinfo=UTC)
+    assert (article.source, article.url, article.author) == (
+        "The Daily",
+        "https://daily.example/bridge",
+        "Jane Roe",
+    )
+    assert article.body == "The council voted 7 to 2 for the bridge."
+
+
+def test_markdown_with_yaml_front_matter(tmp_path: Path) -> None:
+    path = tmp_path / "b.md"
+    path.write_text(
+        "---\ntitle: Storm hits coast\ndate: 2023-10-14\nsource: Coastal Times\n---\n"
+        "# ignored heading? no: body starts here\n\nWinds reached 120 km/h overnight.\n",
+        encoding="utf-8",
+    )
+    [article], _ = _read(path)
+    assert article.title == "Storm hits coast"
+    assert article.source == "Coastal Times"
+    assert article.published_at == datetime(2023, 10, 14, tzinfo=UTC)
+    assert "Winds reached 120 km/h overnight." in article.body
+
+
+def test_markdown_heading_is_title(tmp_path: Path) -> None:
+    path = tmp_path / "c.md"
+    path.write_text("# Markets rally\n\nStocks rose 3% on Friday.\n", encoding="utf-8")
+    [article], _ = _read(path)
+    assert article.title == "Markets rally"
+
+
+def test_html_main_text_and_metadata_without_furniture(tmp_path: Path) -> None:
+    path = tmp_path / "page.html"
+    path.write_text(
+        """<html><head><title>Bridge vote - The Daily</title>
+        <link rel="canonical" href="https://daily.example/news/bridge">
+        <meta property="og:site_name" content="The Daily"><meta name="author" content="Jane Roe">
+        <meta property="article:published_time" content="2024-03-05T10:30:00+01:00"></head>
+        <body><nav><a href="/">Home</a> <a href="/world">World</a> <a href="/sport">Sport</a></nav>
+        <div class="cookie-banner"><p>We use cookies to improve your experience.</p><button>Accept all</button></div>
+        <article><h1>Council approves the new bridge</h1>
+        <p>The council voted 7 to 2 on Tuesday to approve the new bridge, which will cost 40 million euros.</p>
+        <p>Construction starts in May and should finish by 2027, officials said on Tuesday evening.</p>
+        <div class="share">Share on Facebook</div></article>
+        <div id="comments"><h3>Leave a Reply</h3><p>Your email address will not be published.
+        Required fields are marked *</p><form><textarea></textarea></form></div>
+        <footer>All rights reserved</footer></body></html>""",
+        encoding="utf-8",
+    )
+    [article], failures = _read(path)
+    assert failures == []
+    assert article.title == "Council approves the new bridge"
+    assert article.url == "https://daily.example/news/bridge"
+    assert article.source == "The Daily"
+    assert article.author == "Jane Roe"
+    assert article.published_at == datetime(2024, 3, 5, 9, 30, tzinfo=UTC)
+    assert "40 million euros" in article.body
+    for furniture in ("Home", "cookies", "Share on Facebook", "Leave a Reply", "email address", "rights"):
+        assert furniture not in article.body
+
+
+def test_json_list_jsonl_and_csv_field_names(tmp_path: Path) -> None:
+    (tmp_path / "list.json").write_text(
+        json.dumps(
+            [
+                {"headline": "A", "Content": "Alpha body text.", "pubDate": "Tue, 03 Oct 2023 10:00:00 GMT",
+                 "Outlet": "Wire", "link": "https://w.example/a", "byline": "X", "section": "tech"},
+                {"title": "B", "text": "Beta body text.", "published": "2023-10-04"},
+            ]
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / "one.json").write_text(json.dumps({"title": "C", "article": "Gamma body."}), encoding="utf-8")
+    (tmp_path / "lines.jsonl").write_text(
+        '{"title": "D", "body": "Delta body."}\n{"title": "E", "body": "Epsilon body."}\n', encoding="utf-8"
+    )
+    (tmp_path / "table.csv").write_text(
+        "Title,Body,Date,Source,URL,Authors,Category\n"
+        'F,"Foxtrot body, with a comma.",2023-10-05T08:00:00Z,Paper,https://p.example/f,"Y, Z",world\n',
+        encoding="utf-8",
+    )
+    articles, failures = _read(tmp_path)
+    assert failures == []
+    by_title = {a.title: a for a in articles}
+    assert sorted(by_title) == ["A", "B", "C", "D", "E", "F"]
+    a = by_title["A"]
+    assert (a.body, a.source, a.url, a.author, a.category) == (
+        "Alpha body text.", "Wire", "https://w.example/a", "X", "tech"
+    )
+    assert a.published_at == datetime(2023, 10, 3, 10, 0, tzinfo=UTC)
+    f = by_title["F"]
+    assert f.body == "Foxtrot body, with a comma."
+    assert (f.source, f.author, f.category) == ("Paper", "Y, Z", "world")
+    assert f.published_at == datetime(2023, 10, 5, 8, 0, tzinfo=UTC)
+
+
+def test_multihop_corpus_ingests_as_it_is(corpus_path: Path) -> None:
+    articles, failures = _read(corpus_path)
+    raw = json.loads(corpus_path.read_text(encoding="utf-8"))
+    assert failures == []
+    assert len(articles) == len(raw) == 609
+    first = articles[0]
+    assert first.title == raw[0]["title"]
+    assert first.source == raw[0]["source"]
+    assert first.url == raw[0]["url"]
+    assert first.category == raw[0]["category"]
+    assert first.published_at == parse_date(raw[0]["published_at"])
+    assert len({a.id for a in articles}) == len({a["url"] for a in raw})
+
+
+def test_bad_inputs_are_reported_with_file_and_reason(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR")
+    (tmp_path / "latin1.txt").write_bytes("Caf\xe9 news\n\nBody.".encode("latin-1"))
+    (tmp_path / "broken.json").write_text('[{"title": "ok", "body": "fine"},\n {"title": ', encoding="utf-8")
+    (tmp_path / "nobody.json").write_text(json.dumps([{"title": "No body here"}]), encoding="utf-8")
+    (tmp_path / "mixed.jsonl").write_text('{"title": "G", "body": "Good."}\nnot json\n', encoding="utf-8")
+    (tmp_path / "good.txt").write_text("Good title\n\nGood body.", encoding="utf-8")
+    articles, failures = _read(tmp_path, tmp_path / "missing.txt")
+    assert sorted(a.title for a in articles) == ["G", "Good title"]
+    reasons = {Path(f.origin.split(" ")[0]).name: f.reason for f in failures}
+    assert "empty" in reasons["empty.txt"]
+    assert "binary" in reasons["binary.txt"]
+    assert "UTF-8" in reasons["latin1.txt"]
+    assert "malformed JSON at line 2" in reasons["broken.json"]
+    assert "no body" in reasons["nobody.json"]
+    assert "malformed JSON" in reasons["mixed.jsonl"] and "line 2" in str(
+        next(f for f in failures if "mixed.jsonl" in f.origin)
+    )
+    assert "no such file" in reasons["missing.txt"]
+
+
+def test_dates_parse_to_utc() -> None:
+    assert parse_date("2023-11-27T08:45:59+02:00") == datetime(2023, 11, 27, 6, 45, 59, tzinfo=UTC)
+    assert parse_date("27 Nov 2023") == datetime(2023, 11, 27, tzinfo=UTC)
+    assert parse_date(1700000000) == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    assert parse_date("not a date") is None
+    assert parse_date("") is None
+
+
+def test_ids_are_stable_from_url_else_text() -> None:
+    assert article_id("https://www.Example.com/a/?utm_source=x#top", "T", "B") == article_id(
+        "https://example.com/a", "Other", "Text"
+    )
+    assert article_id(None, "Title", "Body  text") == article_id(None, "Title", "Body text")
+    assert article_id(None, "Title", "Body") != article_id(None, "Title", "Body changed")
+
+
+def test_cleaning_drops_furniture_in_many_languages_but_keeps_prose() -> None:
+    text = "\n".join(
+        [
+            "The minister said the talks were useful and would continue next week.",
+            "Share this article",
+            "Subscribe to our newsletter for daily updates",
+            "We use cookies to give you the best experience. Accept all",
+            "Leave a Reply",
+            "Your email address will not be published. Required fields are marked *",
+            "Kommentare",
+            "Votre adresse e-mail ne sera pas publiée.",
+            "评论",
+            "Readers left 200 comments on the original report, many of them critical of the plan.",
+        ]
+    )
+    cleaned = clean_text(text)
+    assert cleaned.splitlines() == [
+        "The minister said the talks were useful and would continue next week.",
+        "Readers left 200 comments on the original report, many of them critical of the plan.",
+    ]
