@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from functools import cached_property
 
 from assistant.answer import Answer
@@ -59,9 +62,22 @@ class Assistant:
         passages = self.retrieve(question, k, filters)
         return self.answerer.answer(question, passages)
 
+    def ask_stream(
+        self, question: str, k: int | None = None, filters: Filters | None = None
+    ) -> Iterator[Answer]:
+        """Growing snapshots of the answer, the last one complete (extractive: one sentence at a time)."""
+        yield from answer_prefixes(self.ask(question, k, filters))
+
     def stats(self) -> IndexStats:
         """What the index holds."""
         return self.index.stats()
+
+    def articles_per_day(self) -> dict[str, int]:
+        """Dated articles per publication day (YYYY-MM-DD), oldest first (for the UI's plot)."""
+        days = Counter(
+            str(r["published_at"])[:10] for r in self.index.article_rows() if r.get("published_at")
+        )
+        return dict(sorted(days.items()))
 
     def remove(self, key: str) -> int:
         """Remove an article by id or url; returns the number of chunks removed."""
@@ -71,3 +87,16 @@ class Assistant:
 def build_assistant(settings: Settings | None = None) -> Assistant:
     """The factory front ends call."""
     return Assistant(settings or Settings.load())
+
+
+_SENTENCE_END = re.compile(r"(?<=\])\s+(?=[^\s\[])")  # a break after a sentence's closing [n] marker(s)
+
+
+def answer_prefixes(answer: Answer) -> Iterator[Answer]:
+    """The answer sentence by sentence: each snapshot holds the text so far and the citations it uses."""
+    parts = [] if answer.abstained else _SENTENCE_END.split(answer.text)
+    for i in range(1, len(parts)):
+        text = " ".join(parts[:i])
+        used = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
+        yield dataclasses.replace(answer, text=text, citations=[c for c in answer.citations if c.n in used])
+    yield answer
