@@ -8,6 +8,7 @@ from typing import Any
 from assistant.retrieve import Passage
 
 NOT_COVERED = "The indexed articles do not cover this question."
+UNSUPPORTED_MARK = "[unsupported]"  # put in the answer text after a sentence no cited passage supports
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,25 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class SentenceCheck:
+    """One answer sentence after checking: the markers the model wrote, those kept, and whether supported."""
+
+    text: str
+    claimed: tuple[int, ...] = ()
+    cited: tuple[int, ...] = ()
+    supported: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data."""
+        return {
+            "text": self.text,
+            "claimed": list(self.claimed),
+            "cited": list(self.cited),
+            "supported": self.supported,
+        }
+
+
+@dataclass(frozen=True)
 class Answer:
     """The answer text with [n] markers, its citations, and whether it abstained."""
 
@@ -35,6 +55,15 @@ class Answer:
     abstained: bool = False
     notices: list[str] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
+    sentences: list[SentenceCheck] = field(default_factory=list)  # filled when citations were checked
+    backend: str = "extractive"  # "extractive" or the LLM spec, e.g. "ollama:llama3.1"
+    partial: bool = False  # a streaming snapshot: citations not yet checked
+    standalone_question: str | None = None  # a chat follow-up as rewritten for retrieval
+
+    @property
+    def unsupported(self) -> list[SentenceCheck]:
+        """Sentences that no cited passage supports."""
+        return [s for s in self.sentences if not s.supported]
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of `newsqa ask --json` and the UI's API."""
@@ -59,6 +88,10 @@ class Answer:
                 }
                 for c in self.citations
             ],
+            "backend": self.backend,
+            "partial": self.partial,
+            "standalone_question": self.standalone_question,
+            "sentences": [s.to_dict() for s in self.sentences],
         }
 
 
