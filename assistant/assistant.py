@@ -5,11 +5,15 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cached_property
 
 from assistant.answer import Answer
+from assistant.answer.citations import CitationChecker
 from assistant.answer.extractive import ExtractiveAnswerer
+from assistant.answer.generate import LLMBackend, parse_spec
+from assistant.answer.llm_answer import LLMAnswerer, PromptBuilder
+from assistant.chat import FollowUps, Turn
 from assistant.embedder import Embedder
 from assistant.index import IndexStats, IngestReport, NewsIndex, ProgressFn
 from assistant.readers import ReadResult, read_sources
@@ -45,6 +49,26 @@ class Assistant:
             self.embedder, self.settings.max_answer_sentences, self.settings.min_relevance
         )
 
+    @cached_property
+    def llm(self) -> LLMBackend | None:
+        """The configured LLM backend (settings.llm), or None for the extractive default."""
+        spec = parse_spec(self.settings.llm, self.settings.llm_base_url)
+        return LLMBackend(spec, self.settings) if spec else None
+
+    @cached_property
+    def llm_answerer(self) -> LLMAnswerer | None:
+        """LLM answers with checked citations, falling back to the extractive answer (None without an LLM)."""
+        if self.llm is None:
+            return None
+        prompts = PromptBuilder(self.settings.prompts_dir, self.settings.llm_context_window)
+        checker = CitationChecker(self.embedder, prompts.refusal)
+        return LLMAnswerer(self.llm, checker, self.answerer, prompts)
+
+    @cached_property
+    def followups(self) -> FollowUps:
+        """Rewrites chat follow-ups into standalone questions."""
+        return FollowUps(self.llm, self.settings.prompts_dir)
+
     def read(self, sources: Iterable[str]) -> list[ReadResult]:
         """Articles (and read failures) from files, folders and globs."""
         return list(read_sources(sources))
@@ -60,13 +84,41 @@ class Assistant:
     def ask(self, question: str, k: int | None = None, filters: Filters | None = None) -> Answer:
         """A cited answer to a question (or an abstention)."""
         passages = self.retrieve(question, k, filters)
+        if self.llm_answerer is not None:
+            return self.llm_answerer.answer(question, passages)
         return self.answerer.answer(question, passages)
 
     def ask_stream(
         self, question: str, k: int | None = None, filters: Filters | None = None
     ) -> Iterator[Answer]:
         """Growing snapshots of the answer, the last one complete (extractive: one sentence at a time)."""
+        if self.llm_answerer is not None:  # LLM: token by token (partial=True), then the checked answer
+            yield from self.llm_answerer.stream(question, self.retrieve(question, k, filters))
+            return
         yield from answer_prefixes(self.ask(question, k, filters))
+
+    def chat(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        k: int | None = None,
+        filters: Filters | None = None,
+    ) -> Answer:
+        """Answer a chat turn: a follow-up is rewritten to stand alone (Answer.standalone_question) first."""
+        rewrite = self.followups.rewrite(question, history, filters)
+        return rewrite.apply(self.ask(rewrite.question, k, rewrite.filters))
+
+    def chat_stream(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        k: int | None = None,
+        filters: Filters | None = None,
+    ) -> Iterator[Answer]:
+        """`chat`, streamed like `ask_stream`."""
+        rewrite = self.followups.rewrite(question, history, filters)
+        for answer in self.ask_stream(rewrite.question, k, rewrite.filters):
+            yield rewrite.apply(answer)
 
     def stats(self) -> IndexStats:
         """What the index holds."""
