@@ -212,3 +212,24 @@ def remove(assistant: Assistant, key: str) -> None:
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="newsqa")
+
+
+@cli.command()
+@click.option("--host", help="Address to bind [default: 127.0.0.1; env NEWSQA_HOST].")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port [default: 7860; env NEWSQA_PORT].")
+@click.option("--auth", help="user:password to require a login [env NEWSQA_AUTH].")
+@click.pass_obj
+@domain_errors
+def serve(assistant: Assistant, host: str | None, port: int | None, auth: str | None) -> None:
+    """Open the chat window (the same app as `python ui.py`) on http://127.0.0.1:7860."""
+    import importlib.util
+
+    from assistant.settings import PROJECT_ROOT
+
+    path = PROJECT_ROOT / "ui.py"
+    spec = importlib.util.spec_from_file_location("newsqa_ui", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise click.ClickException(f"{path} is missing: `newsqa serve` runs from a source checkout.")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.serve(assistant.settings.replace(host=host, port=port, auth=auth))
