@@ -71,17 +71,35 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> da
     type=click.Path(dir_okay=False, path_type=Path),
     help="TOML settings file [default: ./newsqa.toml if present].",
 )
+@click.option(
+    "--llm",
+    help="Answer with an LLM: none (extractive, default), ollama:MODEL, openai:MODEL or "
+    "llamacpp:/path/model.gguf [env NEWSQA_LLM; API key from NEWSQA_LLM_API_KEY].",
+)
+@click.option(
+    "--llm-base-url",
+    help="Server of the LLM, e.g. http://127.0.0.1:8080/v1 for any OpenAI-compatible server "
+    "[default: http://127.0.0.1:11434 for ollama, https://api.openai.com/v1 for openai].",
+)
 @click.version_option(package_name="newsqa")
 @click.pass_context
 @domain_errors
 def cli(
-    ctx: click.Context, index: Path | None, chroma_url: str | None, embedder: str | None, config: Path | None
+    ctx: click.Context,
+    index: Path | None,
+    chroma_url: str | None,
+    embedder: str | None,
+    config: Path | None,
+    llm: str | None,
+    llm_base_url: str | None,
 ) -> None:
     """Ask questions of your news articles and get answers with numbered citations.
 
     Index articles with `ingest`, then `ask`. Everything runs locally: no server, no API key.
     """
-    settings = Settings.load(config, index=index, chroma_url=chroma_url, embedder=embedder)
+    settings = Settings.load(
+        config, index=index, chroma_url=chroma_url, embedder=embedder, llm=llm, llm_base_url=llm_base_url
+    )
     ctx.obj = build_assistant(settings)
 
 
@@ -139,7 +157,13 @@ def ask(
     sources: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Answer QUESTION from the indexed articles, citing each sentence's source as [n]."""
+    """Answer QUESTION from the indexed articles, citing each sentence's source as [n].
+
+    With --llm the answer streams as it is written; its citations are checked when it completes.
+    """
+    if assistant.llm is not None and not as_json:
+        _ask_streaming(assistant, question, k, Filters(since=since, until=until, sources=sources))
+        return
     answer = assistant.ask(question, k=k, filters=Filters(since=since, until=until, sources=sources))
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -147,9 +171,27 @@ def ask(
         click.echo(render_answer(answer, assistant.index.count() == 0))
 
 
-def render_answer(answer: Answer, empty_index: bool = False) -> str:
+def _ask_streaming(assistant: Assistant, question: str, k: int | None, filters: Filters) -> None:
+    """Print the LLM's tokens as they arrive, then the checked answer (when it changed) and its sources."""
+    shown = ""
+    final: Answer | None = None
+    for answer in assistant.ask_stream(question, k=k, filters=filters):
+        if answer.partial and answer.text.startswith(shown):
+            click.echo(answer.text[len(shown) :], nl=False)
+            shown = answer.text
+        elif not answer.partial:
+            final = answer
+    if final is None:
+        return
+    same = shown.strip() == final.text.strip()
+    if shown:
+        click.echo("\n" if same else "\n\nChecked answer (citations verified against the sources):")
+    click.echo(render_answer(final, assistant.index.count() == 0, include_text=not same))
+
+
+def render_answer(answer: Answer, empty_index: bool = False, include_text: bool = True) -> str:
     """The answer and its numbered sources as plain text."""
-    lines = [answer.text]
+    lines = [answer.text] if include_text else []
     if answer.abstained and empty_index:
         lines.append("The index is empty: add articles with `newsqa ingest PATH`.")
     for notice in answer.notices:
