@@ -171,7 +171,7 @@ def atom(title: str, entries: list[dict[str, str]]) -> str:
     parts = []
     for e in entries:
         parts.append(
-            f"<entry><title>{e['title']}</title><link href=\"{e['link']}\"/><id>{e.get('id', e['link'])}</id>"
+            f'<entry><title>{e["title"]}</title><link href="{e["link"]}"/><id>{e.get("id", e["link"])}</id>'
             f"<updated>{e['updated']}</updated><summary>{e.get('summary', '')}</summary>"
             + (f"<author><name>{e['author']}</name></author>" if e.get("author") else "")
             + "</entry>"

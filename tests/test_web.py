@@ -20,7 +20,14 @@ BRIDGE = [
     "The harbour council approved the new bridge on Tuesday after a two-year debate.",
     "Construction will cost 40 million euros and is due to finish in 2027, the mayor said.",
 ]
-FURNITURE = ["We use cookies", "Accept all cookies", "Leave a Reply", "will not be published", "Tweet", "Home"]
+FURNITURE = [
+    "We use cookies",
+    "Accept all cookies",
+    "Leave a Reply",
+    "will not be published",
+    "Tweet",
+    "Home",
+]
 
 
 @pytest.fixture
