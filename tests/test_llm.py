@@ -1,0 +1,282 @@
+"""LLM answers end to end over real HTTP on 127.0.0.1: the real llama-index clients against scripted servers."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import re
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from assistant.answer import UNSUPPORTED_MARK
+from assistant.answer.generate import parse_spec
+from assistant.assistant import Assistant
+from assistant.cli import cli
+from assistant.embedder import Embedder
+from assistant.errors import ConfigError
+from assistant.settings import Settings
+from tests.llm_servers import ScriptedLLM, source_with, sources_in
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "examples" / "putin-trump-talks.txt"
+KEY = "sk-test-secret-4242"
+CALL_Q = "How long did one of the Putin-Trump calls last?"
+OFF_TOPIC_Q = "What is the best recipe for sourdough bread with rye flour?"
+TINY = [
+    {
+        "title": "Fed holds interest rates steady",
+        "source": "Reuters",
+        "published_at": "2023-11-01T18:00:00Z",
+        "body": "The Federal Reserve kept its benchmark interest rate unchanged at 5.25% to 5.5% on Wednesday. "
+        "Fed Chair Jerome Powell said inflation was still too high. "
+        "The decision was unanimous among the 12 voting members of the committee.",
+    },
+    {
+        "title": "Putin offers to mediate between Israel and Iran",
+        "source": "TASS",
+        "published_at": "2025-06-14T09:30:00Z",
+        "body": "Vladimir Putin told Donald Trump in a phone call that Russia condemns the Israeli strikes on Iran. "
+        "Putin offered Moscow's help to mediate between Israel and Iran, the Kremlin said. "
+        "Iran's nuclear programme was the main subject of the call, according to Kremlin aide Yuri Ushakov.",
+    },
+]
+
+
+def write_corpus(folder: Path) -> Path:
+    """The seed article and two tiny dated articles, as files the readers take."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "seed.txt").write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "tiny.json").write_text(json.dumps(TINY), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """One small real index (seed + tiny articles) shared by this module's tests."""
+    base = tmp_path_factory.mktemp("llm")
+    assistant = new_assistant(base / "index", embedder)
+    report = assistant.ingest(assistant.read([str(write_corpus(base / "corpus"))]))
+    assert report.added == 3, report.summary()
+    return base / "index"
+
+
+def new_assistant(index: Path, embedder: Embedder, **overrides: Any) -> Assistant:
+    """An Assistant over `index` with the session's embedder and the given settings."""
+    assistant = Assistant(Settings.load(env={}, index=index, **overrides))
+    assistant.__dict__["embedder"] = embedder
+    return assistant
+
+
+def llm_assistant(index: Path, embedder: Embedder, server: ScriptedLLM, **overrides: Any) -> Assistant:
+    """An Assistant whose LLM is the scripted server, through the real llama-index client."""
+    model = "test-model" if server.protocol == "openai" else "llama3.1"
+    overrides.setdefault("llm_timeout", 10.0)
+    return new_assistant(
+        index,
+        embedder,
+        llm=f"{server.protocol}:{model}",
+        llm_base_url=server.url,
+        llm_api_key=KEY,
+        **overrides,
+    )
+
+
+def good_reply(body: dict[str, Any]) -> str:
+    n = source_with(body, "50 minutes")
+    return f"One of the calls between Putin and Trump lasted approximately 50 minutes [{n}]."
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_cited_answer_end_to_end_openai(
+    index_dir: Path, embedder: Embedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with ScriptedLLM("openai", good_reply) as server:
+        answer = llm_assistant(index_dir, embedder, server).ask(CALL_Q)
+    assert len(server.requests) == 1
+    request = server.requests[0]
+    assert request.path == "/v1/chat/completions" and request.body["model"] == "test-model"
+    assert request.headers["authorization"] == f"Bearer {KEY}"
+    assert not request.body.get("stream")
+    assert datetime.now(UTC).date().isoformat() in request.text  # today's date is in the prompt
+    sources = sources_in(request.body)
+    assert any(re.match(r"\[\d+\] TASS, 2025-06-14 — ", s) for s in sources.values())  # outlet, date first
+    n = source_with(request.body, "50 minutes")
+    assert answer.backend == "openai:test-model" and not answer.abstained and not answer.notices
+    assert answer.text == f"One of the calls between Putin and Trump lasted approximately 50 minutes [{n}]."
+    assert [c.n for c in answer.citations] == [n] and all(c.verified for c in answer.citations)
+    assert "50 minutes" in answer.citations[0].sentence
+    assert answer.sentences[0].supported and answer.sentences[0].cited == (n,)
+    assert KEY not in caplog.text and KEY not in json.dumps(answer.to_dict())
+
+
+def test_planted_wrong_citation_is_moved_to_the_supporting_passage(
+    index_dir: Path, embedder: Embedder
+) -> None:
+    def wrong(body: dict[str, Any]) -> str:
+        fed = source_with(body, "Federal Reserve")
+        return f"One of the calls between Putin and Trump lasted approximately 50 minutes [{fed}]."
+
+    with ScriptedLLM("openai", wrong) as server:
+        answer = llm_assistant(index_dir, embedder, server).ask(CALL_Q)
+    body = server.requests[0].body
+    right, fed = source_with(body, "50 minutes"), source_with(body, "Federal Reserve")
+    assert answer.sentences[0].claimed == (fed,) and answer.sentences[0].cited == (right,)
+    assert f"[{right}]" in answer.text and f"[{fed}]" not in answer.text
+    assert [c.n for c in answer.citations] == [right] and answer.citations[0].verified
+    assert any("moved or dropped" in note for note in answer.notices)
+
+
+def test_wrong_second_citation_is_dropped_and_unsupported_sentence_marked(
+    index_dir: Path, embedder: Embedder
+) -> None:
+    def reply(body: dict[str, Any]) -> str:
+        right, fed = source_with(body, "50 minutes"), source_with(body, "Federal Reserve")
+        return (
+            f"One of the calls between Putin and Trump lasted approximately 50 minutes [{right}][{fed}]. "
+            f"Putin and Trump agreed to meet in Helsinki in March 2026 [{right}]."
+        )
+
+    with ScriptedLLM("openai", reply) as server:
+        answer = llm_assistant(index_dir, embedder, server).ask(CALL_Q)
+    right, fed = (
+        source_with(server.requests[0].body, "50 minutes"),
+        source_with(server.requests[0].body, "Federal"),
+    )
+    first, second = answer.sentences
+    assert first.supported and first.cited == (right,) and first.claimed == (right, fed)
+    assert not second.supported and second.cited == () and answer.unsupported == [second]
+    assert answer.text.endswith(f"Helsinki in March 2026 {UNSUPPORTED_MARK}.")
+    assert [c.n for c in answer.citations] == [right]
+    assert answer.to_dict()["sentences"][1]["supported"] is False
+
+
+def test_no_evidence_means_no_llm_call(index_dir: Path, embedder: Embedder) -> None:
+    with ScriptedLLM("openai", good_reply) as server:
+        answer = llm_assistant(index_dir, embedder, server).ask(OFF_TOPIC_Q)
+        streamed = list(llm_assistant(index_dir, embedder, server).ask_stream(OFF_TOPIC_Q))
+    assert server.requests == []  # the server saw nothing
+    assert answer.abstained and answer.citations == []
+    assert answer.text == (ROOT / "prompts" / "refusal.txt").read_text(encoding="utf-8").strip()
+    assert len(streamed) == 1 and streamed[0].abstained
+
+
+def test_openai_sse_streaming_then_checked(index_dir: Path, embedder: Embedder) -> None:
+    with ScriptedLLM("openai", good_reply) as server:
+        snapshots = list(llm_assistant(index_dir, embedder, server).ask_stream(CALL_Q))
+    assert server.requests[0].body["stream"] is True
+    partial, final = snapshots[:-1], snapshots[-1]
+    assert len(partial) >= 5 and all(a.partial for a in partial) and not final.partial
+    assert all(len(a.text) < len(b.text) for a, b in itertools.pairwise(partial))
+    assert all(not c.verified for a in partial for c in a.citations)
+    n = source_with(server.requests[0].body, "50 minutes")
+    assert final.text.endswith(f"50 minutes [{n}].") and [c.verified for c in final.citations] == [True]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_ollama_api_chat(index_dir: Path, embedder: Embedder, stream: bool) -> None:
+    with ScriptedLLM("ollama", good_reply) as server:
+        assistant = llm_assistant(index_dir, embedder, server, llm_context_window=4096)
+        answer = list(assistant.ask_stream(CALL_Q))[-1] if stream else assistant.ask(CALL_Q)
+    request = server.requests[0]
+    assert request.path == "/api/chat" and request.body["model"] == "llama3.1"
+    assert request.body["stream"] is stream and request.body["options"]["num_ctx"] == 4096
+    n = source_with(request.body, "50 minutes")
+    assert answer.backend == "ollama:llama3.1" and [c.n for c in answer.citations] == [n]
+    assert answer.citations[0].verified and not answer.notices
+
+
+def assert_fell_back(answer: Any, what: str, url: str) -> None:
+    assert not answer.abstained and answer.citations and answer.backend == "extractive"
+    note = " ".join(answer.notices)
+    assert what in note and url in note and "extractive answer" in note and KEY not in note
+
+
+def test_timeout_falls_back_to_extractive(index_dir: Path, embedder: Embedder) -> None:
+    with ScriptedLLM("openai", good_reply, delay=3.0) as server:
+        answer = llm_assistant(index_dir, embedder, server, llm_timeout=0.5).ask(CALL_Q)
+    assert len(server.requests) == 1  # no retries
+    assert_fell_back(answer, "openai:test-model", server.url)
+    assert "did not answer within 0.5s" in answer.notices[-1]
+
+
+def test_connection_refused_falls_back(index_dir: Path, embedder: Embedder) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    for spec in ("ollama:llama3.1", "openai:test-model"):
+        assistant = new_assistant(index_dir, embedder, llm=spec, llm_base_url=url, llm_timeout=5.0)
+        answer = assistant.ask(CALL_Q)
+        assert_fell_back(answer, spec, url)
+        assert "unreachable" in answer.notices[-1]
+        streamed = list(assistant.ask_stream(CALL_Q))
+        assert len(streamed) == 1 and streamed[0].notices == answer.notices
+
+
+def test_server_error_falls_back(index_dir: Path, embedder: Embedder) -> None:
+    with ScriptedLLM("openai", good_reply, status=500) as server:
+        answer = llm_assistant(index_dir, embedder, server).ask(CALL_Q)
+    assert_fell_back(answer, "openai:test-model", server.url)
+    assert "HTTP 500" in answer.notices[-1]
+
+
+def test_cli_streams_tokens_and_reads_the_key_from_the_environment(index_dir: Path) -> None:
+    with ScriptedLLM("openai", good_reply) as server:
+        result = CliRunner().invoke(
+            cli,
+            [
+                "--index",
+                str(index_dir),
+                "--llm",
+                "openai:test-model",
+                "--llm-base-url",
+                server.url,
+                "ask",
+                CALL_Q,
+            ],
+            env={"NEWSQA_LLM_API_KEY": KEY},
+        )
+    assert result.exit_code == 0, result.output
+    assert server.requests[0].body["stream"] is True
+    assert server.requests[0].headers["authorization"] == f"Bearer {KEY}"
+    assert "lasted approximately 50 minutes [" in result.output and "Sources:" in result.output
+    assert KEY not in result.output
+
+
+def test_backend_specs() -> None:
+    assert parse_spec("none") is None
+    spec = parse_spec("ollama:llama3.1")
+    assert spec is not None and spec.where == "http://127.0.0.1:11434"
+    spec = parse_spec("openai:gpt-4o-mini", "http://127.0.0.1:8000/v1/")
+    assert spec is not None and spec.describe == "openai:gpt-4o-mini at http://127.0.0.1:8000/v1"
+    for bad in ("gpt4", "vllm:x", "openai:", "llamacpp:/models/x.bin"):
+        with pytest.raises(ConfigError):
+            parse_spec(bad)
+    assert Settings.load(env={"NEWSQA_LLM": "ollama:qwen2.5"}).llm == "ollama:qwen2.5"
+
+
+GGUF = os.environ.get("NEWSQA_TEST_GGUF")
+
+
+@pytest.mark.skipif(
+    not GGUF, reason="set NEWSQA_TEST_GGUF=/path/model.gguf to run the llamacpp: backend for real"
+)
+def test_llamacpp_backend_for_real(index_dir: Path, embedder: Embedder) -> None:
+    pytest.importorskip(
+        "llama_cpp", reason="llama-cpp-python is not installed (pip install 'newsqa[llamacpp]')"
+    )
+    assistant = new_assistant(index_dir, embedder, llm=f"llamacpp:{GGUF}", llm_context_window=4096)
+    answer = assistant.ask(CALL_Q)
+    assert answer.backend == f"llamacpp:{GGUF}", answer.notices
+    assert answer.text and not answer.partial
+    assert all(c.verified for c in answer.citations)
