@@ -22,6 +22,7 @@ from assistant.chunking import Chunker, embed_texts
 from assistant.embedder import Embedder
 from assistant.errors import IndexUnavailableError, InputError, NotFoundError
 from assistant.settings import Settings
+from assistant.stories import StoryInfo, assign_stories, story_info
 
 BATCH_CHUNKS = 256  # chunks embedded and written together; each article is written whole in one call
 
@@ -205,6 +206,7 @@ class NewsIndex:
         vectors = self.embedder.embed(embed_texts(nodes))
         for node, vector in zip(nodes, vectors, strict=True):
             node.embedding = vector.tolist()
+        assign_stories(self.collection, group)  # wire copies share a story_id (assistant/stories.py)
         stale = [a.id for a, _ in group if a.id in existing]
         if stale:  # a changed article: drop all its old chunks first, then write the new ones whole
             self.collection.delete(where={"article_id": {"$in": stale}})
@@ -254,6 +256,10 @@ class NewsIndex:
         return len(ids)
 
     # -- reading -------------------------------------------------------------------------------
+
+    def story_info(self, article_ids: Sequence[str]) -> dict[str, StoryInfo]:
+        """For each article id: its story id and every outlet that carried that story."""
+        return story_info(self.collection, article_ids)
 
     def count(self) -> int:
         """Number of chunks stored."""

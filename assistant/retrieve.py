@@ -10,6 +10,7 @@ from typing import Any
 from assistant.articles import epoch
 from assistant.embedder import Embedder
 from assistant.index import NewsIndex
+from assistant.stories import collapse_stories
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class Passage:
     category: str | None = None
     score: float = 0.0
     rank: int = 0
+    story_id: str | None = None  # wire copies of one story share it (assistant/stories.py)
+    also_reported_by: tuple[str, ...] = ()  # the other outlets that carried this story
 
     @classmethod
     def from_chroma(
@@ -111,6 +114,4 @@ class Retriever:
             per_article[aid] = per_article.get(aid, 0) + 1
             score = 1.0 - float(distance)
             passages.append(Passage.from_chroma(chunk_id, text or "", meta, score, len(passages) + 1))
-            if len(passages) >= k:
-                break
-        return passages
+        return collapse_stories(passages, self.index.story_info)[:k]  # each wire story once
