@@ -28,6 +28,7 @@ _NUMBER_WORDS = {
     "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "fifteen": "15", "twenty": "20",
     "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100", "thousand": "1000",
 }  # fmt: skip
+_META_TERMS = content_terms("source sources article articles according here answer question")
 _REFUSAL_HINTS = (
     "do not cover",
     "does not cover",
@@ -45,16 +46,18 @@ class Facts:
     numbers: frozenset[str]
     names: frozenset[str]
     terms: frozenset[str]
+    lead: str | None = None  # the capitalised first word: a name when the source capitalises it too
+    lead_term: str | None = None  # its stem, checked as a term otherwise
 
     @property
     def size(self) -> int:
         """How many items there are to find."""
-        return len(self.numbers) + len(self.names) + len(self.terms)
+        return len(self.numbers) + len(self.names) + len(self.terms) + (1 if self.lead else 0)
 
     @property
     def checkable(self) -> bool:
         """Whether the sentence states anything a source would have to say."""
-        return bool(self.numbers or self.names) or len(self.terms) >= 3
+        return bool(self.numbers or self.names or (self.lead and self.terms)) or len(self.terms) >= 3
 
 
 @dataclass(frozen=True)
@@ -63,30 +66,48 @@ class Evidence:
 
     numbers: frozenset[str]
     words: frozenset[str]
+    names: frozenset[str]
     terms: frozenset[str]
 
     @classmethod
-    def of(cls, text: str) -> Evidence:
-        """Index a passage's text for fact look-ups."""
+    def of(cls, text: str, header: str = "") -> Evidence:
+        """Index a passage's text (and its title/outlet header, for names only) for fact look-ups."""
+        both = f"{header}\n{text}"
         return cls(
-            numbers_in(text), frozenset(_name_key(w) for w in words(text)), frozenset(content_terms(text))
+            numbers_in(text),
+            frozenset(_name_key(w) for w in words(both)),
+            frozenset(_name_key(m.group(0)) for m in _NAME.finditer(both)),
+            frozenset(content_terms(text)),
         )
 
     def __or__(self, other: Evidence) -> Evidence:
-        return Evidence(self.numbers | other.numbers, self.words | other.words, self.terms | other.terms)
+        return Evidence(
+            self.numbers | other.numbers,
+            self.words | other.words,
+            self.names | other.names,
+            self.terms | other.terms,
+        )
+
+    def _terms(self, facts: Facts) -> set[str]:
+        terms = set(facts.terms)
+        if facts.lead and facts.lead_term and facts.lead not in self.names:
+            terms.add(facts.lead_term)
+        return terms
 
     def coverage(self, facts: Facts) -> float:
         """Share of the sentence's facts found here."""
+        lead = 1 if facts.lead and facts.lead in self.names else 0
         found = (
             len(facts.numbers & self.numbers) + len(facts.names & self.words) + len(facts.terms & self.terms)
         )
+        found += lead or (1 if facts.lead_term in self.terms else 0)
         return found / facts.size if facts.size else 0.0
 
     def lexical(self, facts: Facts) -> tuple[bool, float]:
-        """(every number and name is found, share of key terms found)."""
+        """(every number and name is found, share of the other key terms found)."""
         exact = facts.numbers <= self.numbers and facts.names <= self.words
-        terms = len(facts.terms & self.terms) / len(facts.terms) if facts.terms else 1.0
-        return exact, terms
+        terms = self._terms(facts)
+        return exact, len(terms & self.terms) / len(terms) if terms else 1.0
 
 
 @dataclass
@@ -112,16 +133,20 @@ def _name_key(word: str) -> str:
 def facts_of(sentence: str) -> Facts:
     """The facts a sentence states."""
     names = set()
+    lead = None
     for match in _NAME.finditer(sentence):
-        token = match.group(0)
+        token = _name_key(match.group(0))
+        if token in STOP_WORDS:
+            continue
         if match.start() == 0 or sentence[: match.start()].rstrip().endswith((":", '"', "“")):
-            continue  # a capital at the start of a sentence says nothing
-        if token.lower() not in STOP_WORDS:
-            names.add(_name_key(token))
+            lead = lead or token  # a capital at the start says nothing by itself
+            continue
+        names.add(token)
     numbers = numbers_in(sentence)
-    skip = content_terms(" ".join(names)) | content_terms(" ".join(numbers))
-    terms = frozenset(t for t in content_terms(sentence) - skip - set(_NUMBER_WORDS) if not t[0].isdigit())
-    return Facts(numbers, frozenset(names), terms)
+    skip = content_terms(" ".join([*names, *numbers, lead or ""])) | _META_TERMS | set(_NUMBER_WORDS)
+    terms = frozenset(t for t in content_terms(sentence) - skip if not t[0].isdigit())
+    lead_terms = content_terms(lead or "")
+    return Facts(numbers, frozenset(names), terms, lead, next(iter(lead_terms), None))
 
 
 def marker_numbers(text: str) -> list[int]:
@@ -215,7 +240,7 @@ class _Run:
     def __init__(self, embedder: Embedder, sources: Sequence[Passage]) -> None:
         self.embedder = embedder
         self.sources = sources
-        self.evidence = [Evidence.of(f"{p.title}\n{p.source or ''}\n{p.text}") for p in sources]
+        self.evidence = [Evidence.of(p.text, f"{p.title}\n{p.source or ''}") for p in sources]
         self._spans: dict[int, np.ndarray] = {}
 
     def supports(self, plain: str, facts: Facts, i: int) -> bool:
