@@ -34,12 +34,22 @@ def _news(tmp_path: Path) -> Path:
     return _write_articles(
         tmp_path / "news.json",
         [
-            {"title": "Harbor bridge approved", "body": "The city council approved the harbor bridge on Tuesday. "
-             "The bridge will cost 40 million euros and open in 2027.", "source": "Daily Port",
-             "published_at": "2023-10-03T09:00:00Z", "url": "https://port.example/bridge"},
-            {"title": "Robot wins chess title", "body": "A chess robot built by students won the national "
-             "championship in Oslo. It beat the defending champion in 31 moves.", "source": "Tech Weekly",
-             "published_at": "2023-11-20T12:00:00Z", "url": "https://tech.example/robot"},
+            {
+                "title": "Harbor bridge approved",
+                "body": "The city council approved the harbor bridge on Tuesday. "
+                "The bridge will cost 40 million euros and open in 2027.",
+                "source": "Daily Port",
+                "published_at": "2023-10-03T09:00:00Z",
+                "url": "https://port.example/bridge",
+            },
+            {
+                "title": "Robot wins chess title",
+                "body": "A chess robot built by students won the national "
+                "championship in Oslo. It beat the defending champion in 31 moves.",
+                "source": "Tech Weekly",
+                "published_at": "2023-11-20T12:00:00Z",
+                "url": "https://tech.example/robot",
+            },
         ],
     )
 
@@ -59,7 +69,15 @@ def test_seed_question_is_answered_with_a_cited_sentence(make_assistant: Make) -
     payload = answer.to_dict()
     assert set(payload) >= {"answer", "citations", "abstained"}
     assert set(payload["citations"][0]) >= {
-        "n", "article_id", "title", "source", "published_at", "url", "snippet", "sentence", "score"
+        "n",
+        "article_id",
+        "title",
+        "source",
+        "published_at",
+        "url",
+        "snippet",
+        "sentence",
+        "score",
     }
 
 
@@ -131,7 +149,9 @@ def test_changed_article_replaces_its_chunks(make_assistant: Make, tmp_path: Pat
     report = assistant.ingest(assistant.read([str(news)]))
     assert (report.added, report.updated, report.unchanged) == (0, 1, 1)
     _, documents, metadatas = _all_chunks(assistant)
-    bridge_docs = [d for d, m in zip(documents, metadatas, strict=True) if m["title"] == "Harbor bridge approved"]
+    bridge_docs = [
+        d for d, m in zip(documents, metadatas, strict=True) if m["title"] == "Harbor bridge approved"
+    ]
     assert bridge_docs == ["The city council rejected the harbor bridge on Tuesday after a 5 to 4 vote."]
     answer = assistant.ask("What did the council decide about the harbor bridge?")
     assert "rejected" in answer.text and "approved" not in answer.text

@@ -104,8 +104,15 @@ def test_json_list_jsonl_and_csv_field_names(tmp_path: Path) -> None:
     (tmp_path / "list.json").write_text(
         json.dumps(
             [
-                {"headline": "A", "Content": "Alpha body text.", "pubDate": "Tue, 03 Oct 2023 10:00:00 GMT",
-                 "Outlet": "Wire", "link": "https://w.example/a", "byline": "X", "section": "tech"},
+                {
+                    "headline": "A",
+                    "Content": "Alpha body text.",
+                    "pubDate": "Tue, 03 Oct 2023 10:00:00 GMT",
+                    "Outlet": "Wire",
+                    "link": "https://w.example/a",
+                    "byline": "X",
+                    "section": "tech",
+                },
                 {"title": "B", "text": "Beta body text.", "published": "2023-10-04"},
             ]
         ),
@@ -126,7 +133,11 @@ def test_json_list_jsonl_and_csv_field_names(tmp_path: Path) -> None:
     assert sorted(by_title) == ["A", "B", "C", "D", "E", "F"]
     a = by_title["A"]
     assert (a.body, a.source, a.url, a.author, a.category) == (
-        "Alpha body text.", "Wire", "https://w.example/a", "X", "tech"
+        "Alpha body text.",
+        "Wire",
+        "https://w.example/a",
+        "X",
+        "tech",
     )
     assert a.published_at == datetime(2023, 10, 3, 10, 0, tzinfo=UTC)
     f = by_title["F"]
