@@ -125,15 +125,15 @@ class App:
         history.append(
             {"role": "assistant", "content": '<span class="nq-typing">Searching the articles…</span>'}
         )
-        yield "", history, render.sources_html(None)
+        yield "", list(history), render.sources_html(None)
         empty = self.is_empty()
         final: Answer | None = None
         for final in self.answer(message, k, filters):
             history[-1] = {"role": "assistant", "content": render.answer_html(final, pending=True)}
-            yield "", history, render.sources_html(final, empty_index=empty)
+            yield "", list(history), render.sources_html(final, empty_index=empty)
         if final is not None:
             history[-1] = {"role": "assistant", "content": render.answer_html(final)}
-            yield "", history, render.sources_html(final, empty_index=empty)
+            yield "", list(history), render.sources_html(final, empty_index=empty)
 
     def ask_api(
         self,
@@ -252,8 +252,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 gr.Markdown("### Add articles")
                 files = gr.File(
                     label=f"Files ({', '.join(exts)}; up to {assistant.settings.max_upload_mb} MB each)",
-                    file_count="multiple",
-                    file_types=exts,
+                    file_count="multiple",  # no file_types: Gradio would refuse the whole batch for one
                     type="filepath",
                 )
                 add = gr.Button("Add to index", elem_id="nq-add")

@@ -1,0 +1,369 @@
+"""The chat window against the real app: launched on a free port, real Chroma, gradio_client and Chromium."""
+
+from __future__ import annotations
+
+import html
+import json
+import socket
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pytest
+from gradio_client import Client, handle_file
+
+import ui
+from assistant import render
+from assistant.answer import Answer, Citation
+from assistant.assistant import Assistant
+from assistant.embedder import Embedder
+from assistant.errors import ConfigError
+from assistant.retrieve import Passage
+from assistant.settings import Settings
+from tests.conftest import SEED
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+XSS_TITLE = "<img src=x onerror=alert(1)>"
+SEED_QUESTION = "How long did one of the Putin-Trump calls last?"
+ARTICLES = [
+    {
+        "title": XSS_TITLE,
+        "body": "The Quillfeather lighthouse reopened to visitors on Tuesday after a two-year restoration. "
+        "<script>alert(2)</script> Restorers replaced the lantern glass and repainted the tower red. "
+        "The lighthouse keeper said the restoration cost four million euros.",
+        "source": "Evil <b>Times</b>",
+        "url": "javascript:alert(3)",
+        "published_at": "2024-03-05",
+    },
+    {
+        "title": "Harbor bridge toll rises to six dollars",
+        "body": "The Harbor Bridge toll rises to six dollars for cars from next month, the port authority said. "
+        "Commuters criticised the harbor bridge toll increase as far too steep for daily drivers.",
+        "source": "Coastal Courier",
+        "url": "https://courier.example/harbor-toll",
+        "published_at": "2023-01-10",
+    },
+    {
+        "title": "Harbor bridge toll scrapped after protests",
+        "body": "The Harbor Bridge toll was scrapped entirely after weeks of protests by commuters. "
+        "The city council voted to end the harbor bridge toll and fund repairs from the general budget.",
+        "source": "Valley Gazette",
+        "url": "https://gazette.example/harbor-toll-scrapped",
+        "published_at": "2024-06-01",
+    },
+]
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def launch(assistant: Assistant) -> tuple[gr.Blocks, str]:
+    """The app as `python ui.py` builds it, on a free port of 127.0.0.1."""
+    demo = ui.build_app(assistant)
+    demo.queue(default_concurrency_limit=4)
+    options = {**ui.launch_options(assistant.settings), "server_port": free_port(), "quiet": True}
+    _, url, _ = demo.launch(prevent_thread_lock=True, **options)
+    return demo, url
+
+
+def make(index: Path, embedder: Embedder, **overrides: Any) -> Assistant:
+    """An Assistant over a Chroma store in index, reusing the session's loaded embedder."""
+    assistant = Assistant(Settings.load(env={}, index=index, **overrides))
+    assistant.__dict__["embedder"] = embedder
+    return assistant
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
+    """One launched app for the module, over the seed article, an XSS article and two dated outlets."""
+    root = tmp_path_factory.mktemp("ui")
+    dump = root / "articles.json"
+    dump.write_text(json.dumps(ARTICLES), encoding="utf-8")
+    assistant = make(root / "index", embedder, max_upload_mb=1)
+    report = assistant.ingest(assistant.read([str(SEED), str(dump)]))
+    assert report.added == 4, report.summary()
+    demo, url = launch(assistant)
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(app: str) -> Client:
+    """A gradio_client on the module's app."""
+    return Client(app, verbose=False)
+
+
+# -- gradio_client -----------------------------------------------------------------------------------
+
+
+def test_ask_endpoint_returns_the_structured_cited_answer(client: Client) -> None:
+    result = client.predict(SEED_QUESTION, api_name="/ask")
+    assert not result["abstained"]
+    assert "50 minutes" in result["answer"]
+    assert "[1]" in result["answer"]
+    first = result["citations"][0]
+    assert first["n"] == 1
+    assert first["title"] == "Putin Praises Talks with Trump"
+    assert first["sentence"] in first["snippet"]
+
+
+def test_outlet_filter_restricts_the_sources(client: Client) -> None:
+    question = "What happened to the Harbor Bridge toll?"
+    for outlet in ("Coastal Courier", "Valley Gazette"):
+        result = client.predict(question, 5, None, None, [outlet], api_name="/ask")
+        assert result["citations"], result
+        assert {c["source"] for c in result["citations"]} == {outlet}
+
+
+def test_date_filters_restrict_the_sources(client: Client) -> None:
+    question = "What happened to the Harbor Bridge toll?"
+    late = client.predict(question, 5, "2024-01-01", None, None, api_name="/ask")
+    assert late["citations"] and {c["source"] for c in late["citations"]} <= {
+        "Valley Gazette",
+        "Evil <b>Times</b>",
+    }
+    early = client.predict(question, 5, None, "2023-06-30", None, api_name="/ask")
+    assert early["citations"] and {c["source"] for c in early["citations"]} == {"Coastal Courier"}
+    none = client.predict(question, 5, "2020-01-01", "2020-12-31", None, api_name="/ask")
+    assert none["abstained"] and not none["citations"]
+
+
+def test_a_bad_date_reaches_the_user_as_a_message(client: Client) -> None:
+    with pytest.raises(Exception, match="not a date"):
+        client.predict("Harbor toll?", 5, "next tuesday-ish", None, None, api_name="/ask")
+
+
+def test_upload_then_ask_about_the_new_article(client: Client, tmp_path: Path) -> None:
+    good = tmp_path / "glimmerton.md"
+    good.write_text(
+        "Title: Glimmerton approves floating solar farm\nSource: Lakeside Post\nDate: 2024-08-12\n\n"
+        "The Glimmerton council approved a floating solar farm on the old quarry lake on Monday. "
+        "The floating solar farm will power about nine hundred homes, the council said.\n",
+        encoding="utf-8",
+    )
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    binary = tmp_path / "photo.exe"
+    binary.write_bytes(b"MZ\x00\x01")
+    summary, stats, _plot, outlets, _banner = client.predict(
+        [handle_file(str(good)), handle_file(str(empty)), handle_file(str(binary))], api_name="/add_articles"
+    )
+    summary = html.unescape(summary)
+    assert "<b>1</b> added" in summary
+    assert "<b>2</b> failed" in summary
+    assert "empty.txt" in summary and "empty" in summary.split("empty.txt", 1)[1]
+    assert "photo.exe" in summary and "unsupported file type" in summary
+    assert "Lakeside Post" in str(outlets)
+    assert "Articles" in stats
+    result = client.predict("What will the Glimmerton floating solar farm power?", api_name="/ask")
+    assert not result["abstained"]
+    assert "nine hundred homes" in result["answer"]
+    assert result["citations"][0]["title"] == "Glimmerton approves floating solar farm"
+
+
+def test_uploads_over_the_size_limit_are_refused(client: Client, tmp_path: Path) -> None:
+    big = tmp_path / "huge.txt"
+    big.write_text("Huge\n\n" + "word " * 300_000, encoding="utf-8")  # over this app's 1 MB limit
+    with pytest.raises(ValueError, match="maximum file size"):
+        client.predict([handle_file(str(big))], api_name="/add_articles")
+
+
+def test_ten_concurrent_questions_are_all_answered_and_cited(client: Client) -> None:
+    cases = [
+        (SEED_QUESTION, "50 minutes", "Putin Praises Talks with Trump"),
+        ("How much did the Quillfeather lighthouse restoration cost?", "four million euros", XSS_TITLE),
+    ] * 5
+    jobs = [client.submit(q, api_name="/ask") for q, _, _ in cases]
+    results = [job.result(timeout=180) for job in jobs]
+    for (question, expected, title), result in zip(cases, results, strict=True):
+        assert result["question"] == question
+        assert expected in result["answer"], result["answer"]
+        assert result["citations"] and result["citations"][0]["title"] == title
+
+
+def test_questions_and_uploads_run_side_by_side(client: Client, tmp_path: Path) -> None:
+    doc = tmp_path / "ferry.txt"
+    doc.write_text(
+        "Ferry line to Pellow Island resumes\n\nThe ferry line to Pellow Island resumes service in May "
+        "with two new electric boats.\n",
+        encoding="utf-8",
+    )
+    with ThreadPoolExecutor(4) as pool:
+        asks = [pool.submit(client.predict, SEED_QUESTION, api_name="/ask") for _ in range(3)]
+        upload = pool.submit(client.predict, [handle_file(str(doc))], api_name="/add_articles")
+        assert "<b>1</b> added" in upload.result(timeout=180)[0]
+        assert all("50 minutes" in a.result(timeout=180)["answer"] for a in asks)
+    assert (
+        "electric boats"
+        in client.predict("When does the Pellow Island ferry resume?", api_name="/ask")["answer"]
+    )
+
+
+def test_empty_index_says_how_to_add_articles(tmp_path: Path, embedder: Embedder) -> None:
+    demo, url = launch(make(tmp_path / "empty-index", embedder))
+    try:
+        empty = Client(url, verbose=False)
+        stats, _plot, _outlets, banner = empty.predict(api_name="/overview")
+        assert banner["visible"] is True and "newsqa ingest PATH" in banner["value"]
+        assert "Nothing is indexed yet" in stats
+        result = empty.predict("Who won the election?", api_name="/ask")
+        assert result["abstained"] and not result["citations"]
+        assert any("newsqa ingest PATH" in n for n in result["notices"])
+    finally:
+        demo.close()
+
+
+# -- the browser ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (skips only when it is not installed)."""
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"{CHROMIUM} is absent: `apt-get install chromium chromium-driver` (scripts/test.sh does)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def ask_in_browser(page: Any, url: str, question: str) -> Any:
+    """Open the app, ask, and wait for the finished answer; returns its element."""
+    page.goto(url)
+    box = page.locator("#nq-question textarea")
+    box.fill(question)
+    box.press("Enter")
+    answer = page.locator("#nq-chat .nq-answer").last
+    answer.wait_for(timeout=60_000)
+    page.locator("#nq-chat .nq-typing").first.wait_for(state="detached", timeout=60_000)
+    return answer
+
+
+def test_browser_marker_reveals_its_source(app: str, browser: Any, tmp_path: Path) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    answer = ask_in_browser(page, app, SEED_QUESTION)
+    assert "50 minutes" in answer.inner_text()
+    marker = answer.locator(".nq-cite").first
+    popup = marker.locator(".nq-pop")
+    assert marker.locator(".nq-marker").inner_text() == "[1]"
+    assert not popup.is_visible()
+    marker.hover()
+    popup.wait_for(state="visible", timeout=5_000)
+    assert "Putin Praises Talks with Trump" in popup.inner_text()
+    assert "one lasting approximately 50 minutes" in popup.locator("mark").inner_text()
+    assert "Yuri Ushakov" in popup.locator(".nq-snippet").inner_text()  # the passage around it
+    page.mouse.move(0, 0)
+    marker.click()  # clicking (focus) reveals it too, for touch screens and keyboards
+    popup.wait_for(state="visible", timeout=5_000)
+    cards = page.locator("#nq-sources .nq-card")
+    assert cards.count() >= 1
+    assert "Putin Praises Talks with Trump" in cards.first.inner_text()
+    page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
+    assert (tmp_path / "answer.png").stat().st_size > 10_000
+    page.close()
+
+
+def test_browser_shows_untrusted_markup_as_text(app: str, browser: Any, tmp_path: Path) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    answer = ask_in_browser(page, app, "How much did the Quillfeather lighthouse restoration cost?")
+    assert "four million euros" in answer.inner_text()
+    card = page.locator("#nq-sources .nq-card").first
+    assert XSS_TITLE in card.inner_text()
+    assert "Evil <b>Times</b>" in card.inner_text()
+    assert card.locator("a").count() == 0  # a javascript: url never becomes a link
+    answer.locator(".nq-cite").first.hover()
+    assert XSS_TITLE in answer.locator(".nq-pop").first.inner_text()
+    page.wait_for_timeout(500)
+    assert page.locator("img[src='x']").count() == 0
+    assert page.locator("#nq-chat script, #nq-sources script, #nq-sources b").count() == 0
+    assert dialogs == []
+    page.screenshot(path=str(tmp_path / "xss.png"), full_page=True)
+    page.close()
+
+
+def test_browser_links_open_http_sources_in_a_new_tab(app: str, browser: Any) -> None:
+    page = browser.new_page()
+    ask_in_browser(page, app, "Why was the Harbor Bridge toll scrapped?")
+    link = page.locator("#nq-sources .nq-card a.nq-title").first
+    assert link.get_attribute("href", timeout=5_000).startswith("https://")
+    assert link.get_attribute("target") == "_blank"
+    page.close()
+
+
+# -- rendering and settings, without a server ----------------------------------------------------------
+
+
+def passage(**fields: Any) -> Passage:
+    """A passage with defaults for the fields a test does not care about."""
+    base: dict[str, Any] = {"chunk_id": "c1", "article_id": "a1", "title": "T", "text": "Some text here."}
+    return Passage(**{**base, **fields})
+
+
+def test_render_escapes_everything_and_links_only_http() -> None:
+    evil = passage(
+        title='"><script>alert(1)</script>',
+        text="Body [x](javascript:alert(1)) <img src=x onerror=alert(1)> end.",
+        url="javascript:alert(1)",
+        source="<b>o</b>",
+    )
+    answer = Answer(question="q", text="Claim <i>x</i> [1]", citations=[Citation(1, evil, "end.")])
+    html = render.answer_html(answer) + render.sources_html(answer)
+    assert "<script" not in html and "<img" not in html and "<b>o" not in html and "<i>" not in html
+    assert "javascript" not in html.replace("javascript&#58;", "")  # only as inert text
+    assert "href" not in html
+    assert (
+        render.safe_url("https://example.com/a?b=1")
+        == "https&#58;&#47;&#47;example&#46;com&#47;a&#63;b&#61;1"
+    )
+    for bad in ("javascript:alert(1)", "data:text/html,x", "//evil.example", "ftp://x.example/f", None):
+        assert render.safe_url(bad) is None
+
+
+def test_abstention_shows_no_cards_and_suggests_adding_articles() -> None:
+    html = render.sources_html(Answer(question="q", text="not covered", abstained=True))
+    assert "nq-card" not in html and "newsqa ingest PATH" in html
+
+
+def test_chat_streams_snapshots_and_reports_errors_as_gr_error(tmp_path: Path, embedder: Embedder) -> None:
+    assistant = make(tmp_path / "index", embedder)
+    assistant.ingest(assistant.read([str(SEED)]))
+    app = ui.App(assistant)
+    steps = list(app.chat(SEED_QUESTION, [], 5, None, None, None))
+    assert len(steps) >= 3  # a placeholder first, then the answer as it grows
+    assert "Searching" in steps[0][1][-1]["content"]
+    assert "nq-cite" in steps[-1][1][-1]["content"] and "nq-card" in steps[-1][2]
+    assert "nq-typing" not in steps[-1][1][-1]["content"]
+    with pytest.raises(gr.Error, match="Type a question"):
+        list(ui.user_errors(app.chat)("  ", [], 5, None, None, None))
+    with pytest.raises(gr.Error, match="after the To date"):
+        list(ui.user_errors(app.chat)("q", [], 5, "2024-02-01", "2024-01-01", None))
+
+
+def test_launch_options_bind_localhost_and_parse_auth() -> None:
+    options = ui.launch_options(Settings.load(env={}))
+    assert options["server_name"] == "127.0.0.1" and options["auth"] is None
+    with_auth = ui.launch_options(
+        Settings.load(env={"NEWSQA_AUTH": "ann:s3cret:x", "NEWSQA_MAX_UPLOAD_MB": "7"})
+    )
+    assert with_auth["auth"] == ("ann", "s3cret:x") and with_auth["max_file_size"] == "7mb"
+    with pytest.raises(ConfigError, match="user:password"):
+        ui.parse_auth("no-colon")
