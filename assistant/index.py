@@ -127,6 +127,7 @@ class NewsIndex:
                 f"Cannot open the Chroma collection {settings.collection!r}: {exc}"
             ) from None
         self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
+        self._replaces: dict[str, list[str]] = {}  # new article id -> ids of the versions it replaces
 
     @property
     def embedder(self) -> Embedder:
@@ -183,6 +184,7 @@ class NewsIndex:
                     progress(1, 0)
             else:
                 todo.append(article)
+        existing.update(self._superseded(todo))
         written = 0
         group: list[tuple[Article, list[TextNode]]] = []
         for article in todo:
@@ -208,6 +210,7 @@ class NewsIndex:
             node.embedding = vector.tolist()
         assign_stories(self.collection, group)  # wire copies share a story_id (assistant/stories.py)
         stale = [a.id for a, _ in group if a.id in existing]
+        stale += [old for a, _ in group for old in self._replaces.get(a.id, ())]
         if stale:  # a changed article: drop all its old chunks first, then write the new ones whole
             self.collection.delete(where={"article_id": {"$in": stale}})
         self.vector_store.add(list[BaseNode](nodes))
@@ -219,6 +222,22 @@ class NewsIndex:
         if progress:
             progress(len(group), len(nodes))
         return len(nodes)
+
+    def _superseded(self, articles: Sequence[Article]) -> dict[str, tuple[str, bool]]:
+        """Url-less articles whose file now holds a new version: mark them as updates of the old one."""
+        found: dict[str, tuple[str, bool]] = {}
+        for article in articles:
+            if article.url or not article.origin or not Path(article.origin).is_file():
+                continue  # only a single-article file identifies "the same article" without a url
+            got = self.collection.get(
+                where={"$and": [{"origin": article.origin[:500]}, {"chunk_index": 0}]}, include=["metadatas"]
+            )
+            old = [str(m["article_id"]) for m in got["metadatas"] or [] if not m.get("url")]
+            old = [aid for aid in old if aid != article.id]
+            if old:
+                self._replaces[article.id] = old
+                found[article.id] = ("", False)
+        return found
 
     def _article_states(self, ids: Sequence[str]) -> dict[str, tuple[str, bool]]:
         """For each stored article: (content hash, whether all its chunks are there)."""

@@ -211,3 +211,35 @@ def test_bad_input_in_a_batch_loses_nothing(make_assistant: Make, tmp_path: Path
     assert news.exists()
     per_article = Counter(str(m["article_id"]) for m in _all_chunks(assistant)[2])
     assert all(v >= 1 for v in per_article.values()) and len(per_article) == 3
+
+
+def test_edited_text_file_without_url_replaces_its_old_version(make_assistant: Make, tmp_path: Path) -> None:
+    assistant = make_assistant()
+    path = tmp_path / "note.txt"
+    path.write_text("Ferry strike ends\n\nThe ferry strike ended after 3 days of talks.\n", encoding="utf-8")
+    assistant.ingest(assistant.read([str(path)]))
+    path.write_text("Ferry strike ends\n\nThe ferry strike ended after 4 days of talks.\n", encoding="utf-8")
+    report = assistant.ingest(assistant.read([str(path)]))
+    assert (report.added, report.updated) == (0, 1)
+    _, documents, _ = _all_chunks(assistant)
+    assert documents == ["The ferry strike ended after 4 days of talks."]
+
+
+def test_corpus_slice_keeps_its_metadata(make_assistant: Make, corpus_path: Path, tmp_path: Path) -> None:
+    records = json.loads(corpus_path.read_text(encoding="utf-8"))[:3]
+    for record in records:
+        record["body"] = record["body"][:1500]  # keep the test quick: metadata is what is checked here
+    sliced = _write_articles(tmp_path / "slice.json", records)
+    assistant = make_assistant()
+    report = assistant.ingest(assistant.read([str(sliced)]))
+    assert (report.added, report.failed) == (3, [])
+    rows = {r["title"]: r for r in assistant.index.article_rows()}
+    for record in records:
+        row = rows[record["title"]]
+        assert (row["source"], row["url"], row["category"]) == (
+            record["source"],
+            record["url"],
+            record["category"],
+        )
+        assert row["published_at"][:19] == record["published_at"][:19]
+        assert isinstance(row["published_ts"], int)

@@ -105,7 +105,7 @@ READERS: dict[str, Callable[[str, str], Iterator[ReadResult]]] = {
 
 def read_file(path: Path) -> Iterator[ReadResult]:
     """Every article in one file, or the reasons it could not be read."""
-    origin = str(path)
+    origin = str(path.resolve())  # absolute: a file re-ingested from elsewhere is still the same file
     try:
         data = path.read_bytes()
     except OSError as exc:
