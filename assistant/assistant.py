@@ -69,9 +69,13 @@ class Assistant:
         """Rewrites chat follow-ups into standalone questions."""
         return FollowUps(self.llm, self.settings.prompts_dir)
 
-    def read(self, sources: Iterable[str]) -> list[ReadResult]:
-        """Articles (and read failures) from files, folders and globs."""
-        return list(read_sources(sources))
+    def read(self, sources: Iterable[str], feeds: Iterable[str] = ()) -> list[ReadResult]:
+        """Articles (and read failures) from files, folders, globs, urls, url lists, OPML files and feeds."""
+        return list(self.read_iter(sources, feeds))
+
+    def read_iter(self, sources: Iterable[str], feeds: Iterable[str] = ()) -> Iterator[ReadResult]:
+        """Like read, one result at a time as pages are fetched (for progress while reading urls)."""
+        return read_sources(sources, self.settings, feeds)
 
     def ingest(self, items: Iterable[ReadResult], progress: ProgressFn | None = None) -> IngestReport:
         """Index articles; failures are reported, never fatal to the batch."""

@@ -25,6 +25,9 @@ EPILOG = """\b
 Examples:
   newsqa ingest examples/                 # a folder (recursive), a file, or a glob
   newsqa ingest dump.json news.csv 'pages/*.html'
+  newsqa ingest https://example.com/story urls.txt subscriptions.opml
+  newsqa ingest --feed https://example.com/rss.xml
+  newsqa watch --every 30m https://example.com/rss.xml   # or the `feeds` setting
   newsqa ask "How long did one of the Putin-Trump calls last?"
   newsqa ask --source Reuters --since 2023-10-01 "What did the Fed decide?"
   newsqa ask --json "..."                 # one JSON object, for scripts
@@ -103,13 +106,30 @@ def cli(
     ctx.obj = build_assistant(settings)
 
 
+PRIVATE_HELP = "Allow urls on loopback, private or link-local addresses (your own network)."
+
+
+def _allow_private(assistant: Assistant, allow: bool) -> None:
+    if allow:  # nothing that depends on it is built yet: readers get settings when they run
+        assistant.settings = assistant.settings.replace(allow_private_urls=True)
+
+
 @cli.command()
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1)
+@click.option("--feed", "feeds", multiple=True, help="An RSS/Atom feed url (repeat for several).")
+@click.option("--allow-private-urls", is_flag=True, help=PRIVATE_HELP)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_obj
 @domain_errors
-def ingest(assistant: Assistant, sources: tuple[str, ...], quiet: bool) -> None:
-    """Index articles from SOURCES: files, folders (recursive) or globs.
+def ingest(
+    assistant: Assistant,
+    sources: tuple[str, ...],
+    feeds: tuple[str, ...],
+    allow_private_urls: bool,
+    quiet: bool,
+) -> None:
+    """Index articles from SOURCES: files, folders (recursive), globs, article or feed urls,
+    text files of urls (one per line) and .opml feed lists.
 
     Formats: .txt/.md (title line, then body; optional `Key: value` or YAML headers), .html, .json
     (an article or a list), .jsonl and .csv. Re-running is safe: unchanged articles are skipped,
@@ -117,7 +137,15 @@ def ingest(assistant: Assistant, sources: tuple[str, ...], quiet: bool) -> None:
     """
     from tqdm import tqdm
 
-    items = assistant.read(sources)
+    if not sources and not feeds:
+        raise click.UsageError("Name something to ingest: a file, folder, url, or --feed URL.")
+    _allow_private(assistant, allow_private_urls)
+    remote = bool(feeds) or any("://" in s or s.lower().endswith((".opml", ".txt")) for s in sources)
+    items = []
+    with tqdm(desc="reading", unit="item", disable=quiet or not remote, file=sys.stderr) as reading:
+        for item in assistant.read_iter(sources, feeds):
+            items.append(item)
+            reading.update(1)
     bar = tqdm(total=len(items), unit="article", disable=quiet, file=sys.stderr, dynamic_ncols=True)
     chunks = 0
 
@@ -202,6 +230,8 @@ def render_answer(answer: Answer, empty_index: bool = False, include_text: bool 
         p = c.passage
         date = (p.published_at or "undated")[:10]
         lines.append(f"[{c.n}] {p.title} — {p.source or 'unknown outlet'}, {date}")
+        if p.also_reported_by:
+            lines.append(f"    also reported by: {', '.join(p.also_reported_by)}")
         if p.url:
             lines.append(f"    {p.url}")
         snippet = " ".join(p.text.split())
@@ -249,6 +279,43 @@ def remove(assistant: Assistant, key: str) -> None:
     """Remove one article, given its id (see `ask --json`) or its url."""
     removed = assistant.remove(key)
     click.echo(f"removed {key} ({removed} chunks)")
+
+
+@cli.command()
+@click.argument("feeds", nargs=-1)
+@click.option("--every", default="30m", show_default=True, help="Time between polls, e.g. 90s, 30m, 1h.")
+@click.option("--once", is_flag=True, help="Poll once, then exit.")
+@click.option("--allow-private-urls", is_flag=True, help=PRIVATE_HELP)
+@click.pass_obj
+@domain_errors
+def watch(
+    assistant: Assistant, feeds: tuple[str, ...], every: str, once: bool, allow_private_urls: bool
+) -> None:
+    """Poll FEEDS (urls or .opml files; default: the `feeds` setting) and index new or changed articles.
+
+    ETag / Last-Modified are honoured and what was indexed is remembered in feeds.json beside the
+    index, so stopping (Ctrl-C) and restarting loses and duplicates nothing.
+    """
+    import logging
+    import signal
+    import threading
+
+    from assistant.readers import feed_urls
+    from assistant.watch import Watcher, parse_every
+
+    interval = parse_every(every)
+    _allow_private(assistant, allow_private_urls)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    watcher = Watcher(assistant, feed_urls(feeds or assistant.settings.feeds))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo(f"watching {len(watcher.feeds)} feed(s) every {every}; Ctrl-C stops", err=True)
+    try:
+        watcher.run(interval, stop, polls=1 if once else None, on_report=lambda r: click.echo(r.summary()))
+    except KeyboardInterrupt:
+        click.echo("stopped; the next run continues where this one left off", err=True)
+    finally:
+        watcher.close()
 
 
 def main() -> None:

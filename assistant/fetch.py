@@ -186,7 +186,7 @@ class Fetcher:
             started = time.monotonic()
             try:
                 with self.client.stream("GET", current, headers=headers) as response:
-                    if response.is_redirect:
+                    if response.has_redirect_location:
                         location = response.headers.get("Location", "")
                         current = urljoin(current, location)
                         continue

@@ -132,10 +132,11 @@ def page(title: str, paragraphs: list[str], site: str, date: str = "2024-05-02",
     """An article page wrapped in furniture: nav, cookie banner, share bar, comment form, footer."""
     body = "\n".join(f"<p>{p}</p>" for p in paragraphs)
     byline = f'<meta name="author" content="{author}">' if author else ""
+    dated = f'<meta property="article:published_time" content="{date}T08:00:00Z">' if date else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} | {site}</title>
 <meta property="og:site_name" content="{site}"><meta property="og:title" content="{title}">
-<meta property="article:published_time" content="{date}T08:00:00Z">{byline}</head>
+{dated}{byline}</head>
 <body>
 <nav><ul><li><a href="/">Home</a></li><li><a href="/world">World</a></li><li><a href="/sport">Sport</a></li></ul></nav>
 <div id="cookie-banner" class="cookie-consent"><p>We use cookies to improve your experience.</p>

@@ -10,7 +10,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 import feedparser
@@ -125,9 +125,11 @@ def entry_article(entry: FeedEntry, feed: Feed, fetcher: Fetcher) -> Article:
     origin = entry.link or f"{feed.url} entry {entry.title[:60]!r}"
     if entry.link:
         try:
-            return read_page(entry.link, fetcher, hints)
+            article = read_page(entry.link, fetcher, hints)
         except InputError as exc:
             reason = exc.reason
+        else:
+            return _prefer_entry_date(article, entry.published_at)
     else:
         reason = "the entry has no link"
     if not entry.summary:
@@ -135,6 +137,14 @@ def entry_article(entry: FeedEntry, feed: Feed, fetcher: Fetcher) -> Article:
     log.warning("%s: %s; indexing the feed's summary instead (partial)", origin, reason)
     record = {**hints, "body": entry.summary, "url": entry.link}
     return record_to_article(record, origin).with_changes(partial=True)
+
+
+def _prefer_entry_date(article: Article, entry_date: datetime | None) -> Article:
+    """The entry's timestamp over a page date that is only a day (page dates are often guesses)."""
+    page_date = article.published_at
+    if entry_date is None or (page_date is not None and page_date.time() != time(0, 0)):
+        return article
+    return article.with_changes(published_at=entry_date, id=article.id)
 
 
 def feed_articles(feed: Feed, fetcher: Fetcher) -> Iterator[ReadResult]:
