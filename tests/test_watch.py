@@ -139,6 +139,8 @@ def test_wire_story_from_two_outlets_is_one_story_with_both_sources(
     answer = assistant.ask("What did negotiators agree about plastic production?")
     assert answer.citations and answer.citations[0].passage.also_reported_by
     assert "also reported by: " in cli_module.render_answer(answer)
+    cited = answer.to_dict()["citations"][0]
+    assert {cited["source"], *cited["also_reported_by"]} == {"Alpha Times", "Beta Post"}
 
 
 def test_later_version_of_the_same_url_replaces_the_earlier(server: NewsServer, make_assistant: Make) -> None:

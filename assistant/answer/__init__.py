@@ -85,6 +85,7 @@ class Answer:
                     "score": round(c.score, 4),
                     "verified": c.verified,
                     "chunk_id": c.passage.chunk_id,
+                    "also_reported_by": list(c.passage.also_reported_by),
                 }
                 for c in self.citations
             ],
