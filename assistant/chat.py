@@ -107,7 +107,7 @@ class Rewrite:
 
     def apply(self, answer: Answer) -> Answer:
         """The answer re-labelled with the user's own question and the rewrite used for retrieval."""
-        notices = [*answer.notices, self.notice] if self.notice else answer.notices
+        notices = [self.notice, *answer.notices] if self.notice else answer.notices
         standalone = self.question if self.question != self.original else None
         return replace(answer, question=self.original, standalone_question=standalone, notices=list(notices))
 

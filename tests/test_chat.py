@@ -1,0 +1,106 @@
+"""Follow-up questions in chat: rewritten to stand alone (LLM condense or carried entities), cited every turn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.chat import FollowUps, Turn, is_follow_up, named_entities, turns_from_messages
+from assistant.embedder import Embedder
+from assistant.retrieve import Filters
+from tests.llm_servers import ScriptedLLM, source_with
+from tests.test_llm import index_dir, llm_assistant, new_assistant
+
+__all__ = ["index_dir"]  # the module-scoped index fixture, shared with test_llm
+
+PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
+FIRST = "What did Putin and Trump discuss in their phone calls?"
+FOLLOW = "and what did he say about Iran?"
+STANDALONE = "What did Putin tell Trump about Iran in their phone calls?"
+MEDIATE = "mediate between Israel and Iran"
+
+
+def scripted(body: dict[str, Any]) -> str:
+    """Condense requests get the standalone question; answer requests a cited answer."""
+    text = "\n".join(str(m["content"]) for m in body["messages"])
+    if "Standalone question:" in text:
+        return STANDALONE
+    if "Iran" in text.rsplit("Question:", 1)[-1]:
+        n = source_with(body, MEDIATE)
+        return f"Putin offered Moscow's help to mediate between Israel and Iran [{n}]."
+    n = source_with(body, "50 minutes")
+    return f"One of the calls between Putin and Trump lasted approximately 50 minutes [{n}]."
+
+
+def test_follow_up_detection_and_entities() -> None:
+    assert named_entities(FIRST) == ["Putin", "Trump"]
+    assert named_entities("Tell me about the Federal Reserve in 2023") == ["Federal Reserve", "2023"]
+    assert is_follow_up(FOLLOW) and is_follow_up("What about the Fed?") and is_follow_up("Why?")
+    assert not is_follow_up("What did the Federal Reserve decide in November 2023?")
+
+
+def test_without_llm_entities_and_filters_are_carried() -> None:
+    previous = Turn(FIRST, "They spoke three times [1].", filters=Filters(sources=("TASS",)))
+    rewrite = FollowUps(None, PROMPTS).rewrite(FOLLOW, [previous])
+    assert rewrite.method == "entities" and rewrite.question == f"{FOLLOW} (Putin, Trump)"
+    assert rewrite.filters == Filters(sources=("TASS",))
+    standalone = FollowUps(None, PROMPTS).rewrite("What did the Fed decide in 2023?", [previous])
+    assert standalone.question == "What did the Fed decide in 2023?" and standalone.filters is None
+
+
+def test_chat_without_llm_answers_the_follow_up_with_citations(index_dir: Path, embedder: Embedder) -> None:
+    assistant = new_assistant(index_dir, embedder)
+    first = assistant.chat(FIRST)
+    assert first.citations and first.standalone_question is None
+    answer = assistant.chat(FOLLOW, [Turn.of(first)])
+    assert answer.question == FOLLOW and answer.standalone_question == f"{FOLLOW} (Putin, Trump)"
+    assert answer.citations and all(c.verified for c in answer.citations)
+    assert any("Iran" in c.passage.text for c in answer.citations)
+
+
+def test_chat_with_llm_condenses_and_cites_every_turn(index_dir: Path, embedder: Embedder) -> None:
+    with ScriptedLLM("openai", scripted) as server:
+        assistant = llm_assistant(index_dir, embedder, server)
+        first = assistant.chat("How long did one of the Putin-Trump calls last?")
+        assert len(server.requests) == 1  # no history: no condense call
+        second = list(assistant.chat_stream(FOLLOW, [Turn.of(first)]))
+    condense, answer_request = server.requests[1], server.requests[2]
+    assert "User: How long did one of the Putin-Trump calls last?" in condense.text
+    assert (
+        "Assistant: One of the calls between Putin and Trump lasted approximately 50 minutes."
+        in condense.text
+    )
+    assert f"Last message: {FOLLOW}" in condense.text
+    assert f"Question: {STANDALONE}" in answer_request.text  # retrieval and answer used the rewrite
+    final = second[-1]
+    assert all(a.question == FOLLOW for a in second) and final.standalone_question == STANDALONE
+    for turn in (first, final):
+        assert turn.citations and all(c.verified for c in turn.citations) and not turn.notices
+    assert MEDIATE in final.text and MEDIATE in final.citations[0].passage.text
+
+
+def test_condense_failure_falls_back_to_carried_entities(index_dir: Path, embedder: Embedder) -> None:
+    with ScriptedLLM("openai", scripted, status=503) as server:
+        assistant = llm_assistant(index_dir, embedder, server)
+        answer = assistant.chat(FOLLOW, [Turn(FIRST, "They spoke three times [1].")])
+    assert answer.standalone_question == f"{FOLLOW} (Putin, Trump)"
+    assert answer.citations and "HTTP 503" in answer.notices[0] and server.url in answer.notices[0]
+    assert "extractive answer" in answer.notices[-1]
+
+
+def test_turns_from_chat_messages() -> None:
+    messages = [
+        {"role": "user", "content": FIRST},
+        {"role": "assistant", "content": "They spoke three times [1]."},
+        {"role": "assistant", "content": {"path": "plot.png"}},
+        {"role": "user", "content": "Unanswered?"},
+    ]
+    assert turns_from_messages(messages) == [Turn(FIRST, "They spoke three times [1]."), Turn("Unanswered?")]
+
+
+@pytest.mark.parametrize("question", ["", "   "])
+def test_no_history_no_rewrite(question: str) -> None:
+    rewrite = FollowUps(None, PROMPTS).rewrite(question, [])
+    assert rewrite.question == question and rewrite.method == "none"
