@@ -76,6 +76,28 @@ class FetchResult:
             return self.body.decode("utf-8", errors="replace")
 
 
+def address_kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """'loopback', 'link-local', 'private' or 'reserved' for addresses that must not be fetched, else None."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return "loopback"
+    if ip.is_link_local:
+        return "link-local"
+    if ip.is_private:
+        return "private"
+    if ip.is_reserved or ip.is_multicast or ip.is_unspecified:
+        return "reserved"
+    return None
+
+
+def _refusal(host: str, ip: object, kind: str) -> str:
+    return (
+        f"the host {host!r} resolves to {ip}, a {kind} address; refused "
+        "(pass --allow-private-urls to fetch from your own network)"
+    )
+
+
 def address_problem(host: str) -> str | None:
     """Why a host may not be fetched (it resolves to a loopback/private/link-local address), else None."""
     try:
@@ -84,25 +106,21 @@ def address_problem(host: str) -> str | None:
         return f"cannot resolve the host {host!r} ({exc})"
     for info in infos:
         ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
-        kind = (
-            "loopback"
-            if ip.is_loopback
-            else "link-local"
-            if ip.is_link_local
-            else "private"
-            if ip.is_private
-            else "reserved"
-            if ip.is_reserved or ip.is_multicast or ip.is_unspecified
-            else None
-        )
+        kind = address_kind(ip)
         if kind:
-            return (
-                f"the host {host!r} resolves to {ip}, a {kind} address; refused "
-                "(pass --allow-private-urls to fetch from your own network)"
-            )
+            return _refusal(host, ip, kind)
     return None
+
+
+def peer_problem(response: httpx.Response, host: str) -> str | None:
+    """Why the address actually connected to is refused (a host re-resolved to a private one), else None."""
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    if not peer:
+        return None
+    ip = ipaddress.ip_address(str(peer[0]).split("%", 1)[0])
+    kind = address_kind(ip)
+    return _refusal(host, ip, kind) if kind else None
 
 
 def check_url(url: str, allow_private: bool) -> None:
@@ -186,6 +204,13 @@ class Fetcher:
             started = time.monotonic()
             try:
                 with self.client.stream("GET", current, headers=headers) as response:
+                    problem = (
+                        None
+                        if self.allow_private
+                        else peer_problem(response, urlsplit(current).hostname or "")
+                    )
+                    if problem:  # DNS answered differently when we connected than when we checked
+                        raise InputError(url, problem)
                     if response.has_redirect_location:
                         location = response.headers.get("Location", "")
                         current = urljoin(current, location)

@@ -6,11 +6,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from assistant.articles import Article
 from assistant.errors import InputError
-from assistant.fetch import Fetcher, check_url
+from assistant.fetch import Fetcher, check_url, peer_problem
 from assistant.readers import read_sources
 from assistant.settings import Settings
 from tests.news_server import NewsServer, page
@@ -112,6 +113,13 @@ def test_private_addresses_are_refused_without_the_flag(server: NewsServer) -> N
     ]:
         with pytest.raises(InputError, match=words):
             check_url(bad, allow_private=False)
+
+
+def test_the_address_actually_connected_to_is_checked_too(server: NewsServer) -> None:
+    url = server.add("/x", "hello")
+    with httpx.Client() as client, client.stream("GET", url) as response:
+        problem = peer_problem(response, "news.example")
+    assert problem and "'news.example' resolves to 127.0.0.1, a loopback address" in problem
 
 
 def test_every_redirect_hop_is_checked(server: NewsServer) -> None:
