@@ -37,12 +37,12 @@ class Prompt:
         """The prompt with its variables filled; the names passed must be exactly the template's."""
         given = frozenset(values)
         if given != self.variables:
-            missing = ", ".join(sorted(self.variables - given)) or "none"
-            extra = ", ".join(sorted(given - self.variables)) or "none"
+            unknown = ", ".join(sorted(self.variables - given)) or "none"
+            unused = ", ".join(sorted(given - self.variables)) or "none"
             raise ConfigError(
-                f"Prompt {self.path} uses {{{', '.join(sorted(self.variables))}}} but the code passes "
-                f"{{{', '.join(sorted(given))}}} (missing: {missing}; unknown: {extra}). "
-                "Edit the prompt so that it uses exactly the variables listed in assistant/answer/prompts.py."
+                f"Prompt {self.path} does not fit the code: it uses variables the code does not pass "
+                f"({unknown}) and leaves out variables the code passes ({unused}). Use exactly "
+                f"{{{'}, {'.join(sorted(given))}}} (see assistant/answer/prompts.py)."
             )
         if not values:
             return self.template.strip()
