@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,6 +17,7 @@ from assistant import cli as cli_module
 from assistant.assistant import Assistant
 from assistant.errors import ConfigError
 from assistant.watch import STATE_FILE, PollReport, Watcher, parse_every
+from tests.conftest import ROOT
 from tests.news_server import NewsServer, page, rss
 
 Make = Callable[..., Assistant]
@@ -198,3 +203,29 @@ def test_parse_every() -> None:
     assert [parse_every(t) for t in ("30m", "1h", "90s", "45", "1.5h")] == [1800, 3600, 90, 45, 5400]
     with pytest.raises(ConfigError, match="not an interval"):
         parse_every("soon")
+
+
+def test_watch_process_stops_on_ctrl_c_and_resumes(server: NewsServer, tmp_path: Path) -> None:
+    server.add("/rates", page("Bank holds rates", RATES, "Port Daily"))
+    feed = _feed(server, "/rss", "Port Daily", [("Bank holds rates", "/rates")])
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "NEWSQA_INDEX": str(tmp_path / "ix")}
+    command = [sys.executable, "-m", "assistant", "watch", "--every", "1s", "--allow-private-urls", feed]
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # blocks until the first poll is reported
+        assert "1 added" in first, first
+        second = proc.stdout.readline()
+        assert "1 not modified" in second, second
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and "stopped" in err
+    again = subprocess.run(
+        [*command, "--once"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert "1 feeds (1 not modified), 0 new or changed entries" in again.stdout, again.stderr
+    assert server.hits["/rates"] == 1
