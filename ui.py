@@ -189,17 +189,22 @@ class App:
         outlets = gr.update(
             choices=sorted(o for o in stats.outlets if o != "unknown")
         )  # "unknown": none given
-        return render.stats_html(stats), self.timeline(), outlets, banner
+        frame, unit = self.timeline()
+        top = max(1, int(frame["articles"].max())) if len(frame) else 1
+        plot = gr.update(value=frame, y_lim=[0, top], x_title=f"articles per {unit}")
+        return render.stats_html(stats), plot, outlets, banner
 
-    def timeline(self) -> pd.DataFrame:
-        """Articles per day, or per week when the dates span more than ~3 months."""
+    def timeline(self) -> tuple[pd.DataFrame, str]:
+        """Articles per day, or per week (from Monday) when the dates span more than ~3 months; zeros kept."""
         days = self.assistant.articles_per_day()
-        frame = pd.DataFrame({"date": pd.to_datetime(list(days)), "articles": list(days.values())})
-        if len(frame) and (frame["date"].max() - frame["date"].min()).days > 92:
-            weekly = frame.set_index("date")["articles"].resample("W-MON", label="left", closed="left").sum()
-            frame = weekly[weekly > 0].reset_index()
-        frame["date"] = frame["date"].dt.strftime("%Y-%m-%d")
-        return frame
+        series = pd.Series(list(days.values()), index=pd.to_datetime(list(days)), dtype="int64")
+        unit = "day"
+        if len(series) and (series.index.max() - series.index.min()).days > 92:
+            unit = "week"
+        if len(series):
+            series = series.resample("W-MON" if unit == "week" else "D", label="left", closed="left").sum()
+        frame = pd.DataFrame({"date": series.index.strftime("%Y-%m-%d"), "articles": series.to_numpy()})
+        return frame, unit
 
 
 def _short_origin(item: Any) -> Any:

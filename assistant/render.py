@@ -178,9 +178,10 @@ def report_html(report: IngestReport, rejected: list[tuple[str, str]] | None = N
 
 
 CSS = """
-.nq-cite { position: relative; display: inline; cursor: pointer; outline: none; }
+.nq-answer { position: relative; }
+.nq-cite { display: inline; cursor: pointer; outline: none; }
 .nq-marker { color: var(--color-accent); font-weight: 600; font-size: 0.85em; vertical-align: super; }
-.nq-pop { display: none; position: absolute; left: 0; top: 1.4em; z-index: 50; width: min(32rem, 70vw);
+.nq-pop { display: none; position: absolute; left: 0; right: 0; z-index: 50; margin-top: 0.2rem;
   padding: 0.6rem 0.75rem; border: 1px solid var(--border-color-primary); border-radius: 8px;
   background: var(--background-fill-primary); box-shadow: 0 6px 24px rgba(0,0,0,0.18);
   font-size: 0.9em; line-height: 1.4; white-space: normal; }

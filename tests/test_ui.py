@@ -283,7 +283,12 @@ def test_browser_marker_reveals_its_source(app: str, browser: Any, tmp_path: Pat
 def test_browser_shows_untrusted_markup_as_text(app: str, browser: Any, tmp_path: Path) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     answer = ask_in_browser(page, app, "How much did the Quillfeather lighthouse restoration cost?")
     assert "four million euros" in answer.inner_text()
     card = page.locator("#nq-sources .nq-card").first
