@@ -296,26 +296,17 @@ def watch(
     ETag / Last-Modified are honoured and what was indexed is remembered in feeds.json beside the
     index, so stopping (Ctrl-C) and restarting loses and duplicates nothing.
     """
-    import logging
-    import signal
-    import threading
+    from assistant.watch import run_watch
 
-    from assistant.readers import feed_urls
-    from assistant.watch import Watcher, parse_every
-
-    interval = parse_every(every)
     _allow_private(assistant, allow_private_urls)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    watcher = Watcher(assistant, feed_urls(feeds or assistant.settings.feeds))
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    click.echo(f"watching {len(watcher.feeds)} feed(s) every {every}; Ctrl-C stops", err=True)
-    try:
-        watcher.run(interval, stop, polls=1 if once else None, on_report=lambda r: click.echo(r.summary()))
-    except KeyboardInterrupt:
-        click.echo("stopped; the next run continues where this one left off", err=True)
-    finally:
-        watcher.close()
+    run_watch(
+        assistant,
+        feeds or assistant.settings.feeds,
+        every,
+        once,
+        click.echo,
+        lambda m: click.echo(m, err=True),
+    )
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import re
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -196,3 +197,29 @@ class Watcher:
     def close(self) -> None:
         """Release the fetcher's connections."""
         self.fetcher.close()
+
+
+def run_watch(
+    assistant: Assistant,
+    specs: Sequence[str],
+    every: str,
+    once: bool,
+    echo: Callable[[str], None],
+    note: Callable[[str], None],
+) -> None:
+    """The `newsqa watch` command: poll until Ctrl-C or SIGTERM, one summary line per poll."""
+    from assistant.readers import feed_urls
+
+    interval = parse_every(every)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    watcher = Watcher(assistant, feed_urls(specs))
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():  # signals reach the main thread only
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    note(f"watching {len(watcher.feeds)} feed(s) every {every}; Ctrl-C stops")
+    try:
+        watcher.run(interval, stop, polls=1 if once else None, on_report=lambda r: echo(r.summary()))
+    except KeyboardInterrupt:
+        note("stopped; the next run continues where this one left off")
+    finally:
+        watcher.close()

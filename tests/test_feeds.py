@@ -10,7 +10,9 @@ import pytest
 
 from assistant.articles import Article
 from assistant.errors import InputError
+from assistant.fetch import Fetcher
 from assistant.readers import feed_urls, read_sources
+from assistant.readers.feeds import fetch_feed
 from assistant.settings import Settings
 from tests.news_server import NewsServer, atom, page, rss
 
@@ -164,3 +166,18 @@ def test_feed_on_a_private_address_is_refused_without_the_flag(server: NewsServe
     articles, [failure] = _read([], [feed], Settings())
     assert articles == [] and failure.origin == feed and "loopback" in failure.reason
     assert sum(server.hits.values()) == 0
+
+
+def test_conditional_feed_requests_with_etag_or_last_modified(server: NewsServer) -> None:
+    items = [{"title": "Bank holds rates", "link": server.url("/a")}]
+    stamp = "Thu, 02 May 2024 10:00:00 GMT"
+    by_date = server.add("/dated", rss("Dated", items), content_type="text/xml", last_modified=stamp)
+    by_tag = server.add("/tagged", rss("Tagged", items), content_type="text/xml", etag='W/"abc"')
+    with Fetcher(LOCAL) as fetcher:
+        fresh = fetch_feed(by_date, fetcher)
+        assert (fresh.last_modified, len(fresh.entries), fresh.not_modified) == (stamp, 1, False)
+        assert fetch_feed(by_date, fetcher, last_modified=fresh.last_modified).not_modified
+        tagged = fetch_feed(by_tag, fetcher)
+        assert fetch_feed(by_tag, fetcher, etag=tagged.etag).not_modified
+        assert not fetch_feed(by_tag, fetcher, etag='"other"').not_modified
+    assert server.not_modified == {"/dated": 1, "/tagged": 1}
