@@ -191,15 +191,16 @@ class App:
         )  # "unknown": none given
         frame, unit = self.timeline()
         top = max(1, int(frame["articles"].max())) if len(frame) else 1
-        plot = gr.update(value=frame, y_lim=[0, top], x_title=f"articles per {unit}")
+        angle = -45 if len(frame) > 12 else 0
+        plot = gr.update(value=frame, y_lim=[0, top], x_title=f"articles per {unit}", x_label_angle=angle)
         return render.stats_html(stats), plot, outlets, banner
 
     def timeline(self) -> tuple[pd.DataFrame, str]:
-        """Articles per day, or per week (from Monday) when the dates span more than ~3 months; zeros kept."""
+        """Articles per day, or per week (from Monday) when the dates span over 45 days; zeros kept."""
         days = self.assistant.articles_per_day()
         series = pd.Series(list(days.values()), index=pd.to_datetime(list(days)), dtype="int64")
         unit = "day"
-        if len(series) and (series.index.max() - series.index.min()).days > 92:
+        if len(series) and (series.index.max() - series.index.min()).days > 45:
             unit = "week"
         if len(series):
             series = series.resample("W-MON" if unit == "week" else "D", label="left", closed="left").sum()
@@ -349,7 +350,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, help="port [default: 7860]")
     parser.add_argument("--auth", help="user:password to require a login [env NEWSQA_AUTH]")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.load(
             args.config, index=args.index, host=args.host, port=args.port, auth=args.auth

@@ -186,14 +186,14 @@ CSS = """
   background: var(--background-fill-primary); box-shadow: 0 6px 24px rgba(0,0,0,0.18);
   font-size: 0.9em; line-height: 1.4; white-space: normal; }
 .nq-cite:hover > .nq-pop, .nq-cite:focus > .nq-pop, .nq-cite:focus-within > .nq-pop { display: block; }
-.nq-pop .nq-title, .nq-card .nq-title { display: block; font-weight: 600; }
+.nq-pop .nq-title, .nq-card .nq-title { display: block; font-weight: 600; text-align: left; }
 .nq-meta { display: block; color: var(--body-text-color-subdued); font-size: 0.85em; margin: 0.15rem 0 0.3rem; }
 .nq-snippet { display: block; }
 .nq-snippet mark { background: #fde68a; color: inherit; padding: 0 1px; }
 .nq-notice { margin-top: 0.4rem; font-size: 0.85em; color: var(--body-text-color-subdued); }
 .nq-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.55rem 0.7rem;
   margin-bottom: 0.5rem; background: var(--background-fill-secondary); font-size: 0.9em; }
-.nq-card-head { display: flex; gap: 0.35rem; align-items: baseline; }
+.nq-card-head { display: flex; gap: 0.35rem; align-items: baseline; text-align: left; }
 .nq-n { color: var(--color-accent); font-weight: 700; }
 .nq-none { color: var(--body-text-color-subdued); padding: 0.4rem 0; }
 .nq-stats th { text-align: left; padding-right: 1rem; white-space: nowrap; }
