@@ -86,7 +86,11 @@ def _handler(llm: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
             if self.path != expected:
                 self._json(404, {"error": f"unknown path {self.path}"})
                 return
-            text = llm.reply(body)
+            try:
+                text = llm.reply(body)
+            except Exception as exc:  # a script error shows up as an HTTP 500 naming it
+                self._json(500, {"error": {"message": f"script failed: {exc!r}", "type": "script_error"}})
+                return
             model = body.get("model", "m")
             if llm.protocol == "openai":
                 self._openai(text, model, bool(body.get("stream")))

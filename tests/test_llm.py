@@ -93,6 +93,14 @@ def good_reply(body: dict[str, Any]) -> str:
     return f"One of the calls between Putin and Trump lasted approximately 50 minutes [{n}]."
 
 
+def wrong_source(body: dict[str, Any]) -> int:
+    """A source that does not say how long the call lasted (the Iran article when retrieved)."""
+    try:
+        return source_with(body, "mediate between Israel and Iran")
+    except AssertionError:
+        return source_with(body, "50 minutes", without=True)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -126,13 +134,12 @@ def test_planted_wrong_citation_is_moved_to_the_supporting_passage(
     index_dir: Path, embedder: Embedder
 ) -> None:
     def wrong(body: dict[str, Any]) -> str:
-        fed = source_with(body, "Federal Reserve")
-        return f"One of the calls between Putin and Trump lasted approximately 50 minutes [{fed}]."
+        return f"One of the calls between Putin and Trump lasted approximately 50 minutes [{wrong_source(body)}]."
 
     with ScriptedLLM("openai", wrong) as server:
         answer = llm_assistant(index_dir, embedder, server).ask(CALL_Q)
     body = server.requests[0].body
-    right, fed = source_with(body, "50 minutes"), source_with(body, "Federal Reserve")
+    right, fed = source_with(body, "50 minutes"), wrong_source(body)
     assert answer.sentences[0].claimed == (fed,) and answer.sentences[0].cited == (right,)
     assert f"[{right}]" in answer.text and f"[{fed}]" not in answer.text
     assert [c.n for c in answer.citations] == [right] and answer.citations[0].verified
@@ -143,7 +150,7 @@ def test_wrong_second_citation_is_dropped_and_unsupported_sentence_marked(
     index_dir: Path, embedder: Embedder
 ) -> None:
     def reply(body: dict[str, Any]) -> str:
-        right, fed = source_with(body, "50 minutes"), source_with(body, "Federal Reserve")
+        right, fed = source_with(body, "50 minutes"), wrong_source(body)
         return (
             f"One of the calls between Putin and Trump lasted approximately 50 minutes [{right}][{fed}]. "
             f"Putin and Trump agreed to meet in Helsinki in March 2026 [{right}]."
@@ -151,10 +158,7 @@ def test_wrong_second_citation_is_dropped_and_unsupported_sentence_marked(
 
     with ScriptedLLM("openai", reply) as server:
         answer = llm_assistant(index_dir, embedder, server).ask(CALL_Q)
-    right, fed = (
-        source_with(server.requests[0].body, "50 minutes"),
-        source_with(server.requests[0].body, "Federal"),
-    )
+    right, fed = source_with(server.requests[0].body, "50 minutes"), wrong_source(server.requests[0].body)
     first, second = answer.sentences
     assert first.supported and first.cited == (right,) and first.claimed == (right, fed)
     assert not second.supported and second.cited == () and answer.unsupported == [second]

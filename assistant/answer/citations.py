@@ -215,9 +215,7 @@ class CitationChecker:
             return SentenceCheck(plain, claimed, kept, supported=True)
         full = [n for n in valid if run.supports(plain, facts, n - 1)]
         if full:
-            extra = [
-                n for n in valid if n not in full and run.evidence[n - 1].coverage(facts) >= MIN_CONTRIBUTION
-            ]
+            extra = [n for n in valid if n not in full and run.contributes(facts, n - 1)]
             return SentenceCheck(plain, claimed, tuple(sorted(full + extra, key=valid.index)), True)
         contributors = [n for n in valid if run.evidence[n - 1].coverage(facts) > 0.2]
         if len(contributors) > 1:
@@ -242,6 +240,10 @@ class _Run:
         self.sources = sources
         self.evidence = [Evidence.of(p.text, f"{p.title}\n{p.source or ''}") for p in sources]
         self._spans: dict[int, np.ndarray] = {}
+
+    def contributes(self, facts: Facts, i: int) -> bool:
+        """Whether source i, cited beside one that supports the sentence, holds its names, numbers and much else."""
+        return self.evidence[i].lexical(facts)[0] and self.evidence[i].coverage(facts) >= MIN_CONTRIBUTION
 
     def supports(self, plain: str, facts: Facts, i: int) -> bool:
         """Whether source i states the sentence: all numbers and names, and its terms or its meaning."""
