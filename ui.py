@@ -17,6 +17,7 @@ from assistant import render
 from assistant.answer import Answer
 from assistant.articles import parse_date
 from assistant.assistant import Assistant, build_assistant
+from assistant.chat import Turn
 from assistant.errors import ConfigError, InputError, NewsqaError
 from assistant.readers.files import SUPPORTED_EXTS
 from assistant.retrieve import Filters
@@ -99,41 +100,48 @@ class App:
         """Whether nothing is indexed yet."""
         return self.assistant.index.count() == 0
 
-    def answer(self, question: str, k: int, filters: Filters) -> Iterator[Answer]:
-        """Answer snapshots; on an empty index, one abstention saying how to add articles."""
+    def answer(self, question: str, k: int, filters: Filters, turns: Sequence[Turn] = ()) -> Iterator[Answer]:
+        """Answer snapshots (a follow-up is read in the light of earlier turns); on an empty index, advice."""
         question = (question or "").strip()
         if not question:
             raise gr.Error("Type a question first.")
         if self.is_empty():
             yield Answer(question=question, text=EMPTY_ANSWER, abstained=True, notices=[EMPTY_NOTICE])
             return
-        yield from self.assistant.ask_stream(question, k=max(1, min(int(k or 5), MAX_K)), filters=filters)
+        k = max(1, min(int(k or self.assistant.settings.k), MAX_K))
+        if turns:
+            yield from self.assistant.chat_stream(question, list(turns), k=k, filters=filters)
+        else:
+            yield from self.assistant.ask_stream(question, k=k, filters=filters)
 
     def chat(
         self,
         message: str,
         history: ChatHistory | None,
+        turns: list[Turn] | None,
         k: int,
         since: str | None,
         until: str | None,
         outlets: list[str] | None,
-    ) -> Iterator[tuple[str, ChatHistory, str]]:
-        """Stream the answer into the chat and its sources into the panel."""
+    ) -> Iterator[tuple[str, ChatHistory, str, list[Turn]]]:
+        """Stream the answer into the chat and its sources into the panel; remember the turn."""
         filters = parse_filters(since, until, outlets)
+        turns = list(turns or [])
         history = list(history or [])
         history.append({"role": "user", "content": render.text(message)})
         history.append(
             {"role": "assistant", "content": '<span class="nq-typing">Searching the articles…</span>'}
         )
-        yield "", list(history), render.sources_html(None)
+        yield "", list(history), render.sources_html(None), turns
         empty = self.is_empty()
         final: Answer | None = None
-        for final in self.answer(message, k, filters):
+        for final in self.answer(message, k, filters, turns):
             history[-1] = {"role": "assistant", "content": render.answer_html(final, pending=True)}
-            yield "", list(history), render.sources_html(final, empty_index=empty)
+            yield "", list(history), render.sources_html(final, empty_index=empty), turns
         if final is not None:
             history[-1] = {"role": "assistant", "content": render.answer_html(final)}
-            yield "", list(history), render.sources_html(final, empty_index=empty)
+            turns.append(Turn.of(final, filters))
+            yield "", list(history), render.sources_html(final, empty_index=empty), turns
 
     def ask_api(
         self,
@@ -268,8 +276,12 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 stats = gr.HTML(elem_id="nq-stats")
                 plot = gr.BarPlot(x="date", y="articles", x_title="published", y_title="articles", height=240)
 
-        chat_inputs = [question, chatbot, k, since, until, outlets]
-        chat_outputs = [question, chatbot, sources]
+        turns = gr.State([])  # this session's earlier questions and answers, for follow-ups
+        chat_inputs = [question, chatbot, turns, k, since, until, outlets]
+        chat_outputs = [question, chatbot, sources, turns]
+        chatbot.clear(
+            lambda: ([], render.sources_html(None)), None, [turns, sources], api_visibility="private"
+        )
         for trigger in (question.submit, send.click):
             trigger(
                 user_errors(app.chat),

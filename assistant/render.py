@@ -121,6 +121,8 @@ def answer_html(answer: Answer, pending: bool = False) -> str:
     if pending:
         body += ' <span class="nq-typing">…</span>'
     notes = "".join(f'<div class="nq-notice">{text(n)}</div>' for n in answer.notices)
+    if answer.standalone_question and answer.standalone_question != answer.question:
+        notes += f'<div class="nq-notice">Searched for: {text(answer.standalone_question)}</div>'
     css = "nq-answer nq-abstained" if answer.abstained else "nq-answer"
     return f'<div class="{css}">{body}{notes}</div>'
 

@@ -226,6 +226,17 @@ def test_empty_index_says_how_to_add_articles(tmp_path: Path, embedder: Embedder
         demo.close()
 
 
+def test_auth_turns_on_the_login(tmp_path: Path, embedder: Embedder) -> None:
+    demo, url = launch(make(tmp_path / "index", embedder, auth="ann:s3cret"))
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - gradio_client reports a refused login in several ways
+            Client(url, verbose=False).predict("Who?", api_name="/ask")
+        logged_in = Client(url, auth=("ann", "s3cret"), verbose=False)
+        assert logged_in.predict("Who?", api_name="/ask")["abstained"]
+    finally:
+        demo.close()
+
+
 # -- the browser ---------------------------------------------------------------------------------------
 
 
@@ -352,15 +363,22 @@ def test_chat_streams_snapshots_and_reports_errors_as_gr_error(tmp_path: Path, e
     assistant = make(tmp_path / "index", embedder)
     assistant.ingest(assistant.read([str(SEED)]))
     app = ui.App(assistant)
-    steps = list(app.chat(SEED_QUESTION, [], 5, None, None, None))
+    steps = list(app.chat(SEED_QUESTION, [], [], 5, None, None, None))
     assert len(steps) >= 3  # a placeholder first, then the answer as it grows
     assert "Searching" in steps[0][1][-1]["content"]
-    assert "nq-cite" in steps[-1][1][-1]["content"] and "nq-card" in steps[-1][2]
-    assert "nq-typing" not in steps[-1][1][-1]["content"]
+    _, history, cards, turns = steps[-1]
+    assert "nq-cite" in history[-1]["content"] and "nq-card" in cards
+    assert "nq-typing" not in history[-1]["content"]
+    assert [t.question for t in turns] == [SEED_QUESTION]
+    *_, (_, history, cards, turns) = app.chat(
+        "And who described them as useful?", history, turns, 5, None, None, None
+    )
+    assert len(history) == 4 and len(turns) == 2
+    assert "Ushakov" in history[-1]["content"] and "Searched for" in history[-1]["content"]
     with pytest.raises(gr.Error, match="Type a question"):
-        list(ui.user_errors(app.chat)("  ", [], 5, None, None, None))
+        list(ui.user_errors(app.chat)("  ", [], [], 5, None, None, None))
     with pytest.raises(gr.Error, match="after the To date"):
-        list(ui.user_errors(app.chat)("q", [], 5, "2024-02-01", "2024-01-01", None))
+        list(ui.user_errors(app.chat)("q", [], [], 5, "2024-02-01", "2024-01-01", None))
 
 
 def test_launch_options_bind_localhost_and_parse_auth() -> None:
