@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from assistant.answer import Answer, Citation
 from assistant.index import IndexStats, IngestReport
 
-MARKER = re.compile(r"\[(\d+)\]")
+MARKER = re.compile(r"\[(\d+|unsupported)\]")  # citation markers, and the checker's UNSUPPORTED_MARK
 _SPACES = re.compile(r"\s+")
 SNIPPET_CHARS = 600
 EMPTY_INDEX_HELP = (
@@ -84,24 +84,24 @@ def snippet_html(passage_text: str, sentence: str, width: int = SNIPPET_CHARS) -
     )
 
 
-def source_meta(citation: Citation) -> str:
-    """Outlet · date · relevance, escaped."""
+def source_meta(citation: Citation, checked: bool = True) -> str:
+    """Outlet · date · relevance, escaped (and 'unverified' once checking found no support)."""
     p = citation.passage
     parts = [text(p.source or "unknown outlet"), text(short_date(p.published_at))]
     parts.append(f"relevance {max(0.0, citation.score):.2f}")
-    if not citation.verified:
+    if checked and not citation.verified:
         parts.append("unverified")
     return " · ".join(parts)
 
 
-def marker_html(citation: Citation) -> str:
+def marker_html(citation: Citation, checked: bool = True) -> str:
     """An inline [n] that reveals its source on hover, focus or click."""
     p = citation.passage
     return (
         f'<span class="nq-cite" tabindex="0" data-n="{citation.n}">'
         f'<span class="nq-marker">[{citation.n}]</span>'
         f'<span class="nq-pop">{title_link(p.title, p.url)}'
-        f'<span class="nq-meta">{source_meta(citation)}</span>'
+        f'<span class="nq-meta">{source_meta(citation, checked)}</span>'
         f'<span class="nq-snippet">{snippet_html(p.text, citation.sentence)}</span></span></span>'
     )
 
@@ -113,8 +113,7 @@ def answer_html(answer: Answer, pending: bool = False) -> str:
     last = 0
     for match in MARKER.finditer(answer.text):
         pieces.append(text(answer.text[last : match.start()]))
-        cited = by_n.get(int(match.group(1)))
-        pieces.append(marker_html(cited) if cited else text(match.group(0)))
+        pieces.append(_marker(match.group(1), by_n, checked=not answer.partial))
         last = match.end()
     pieces.append(text(answer.text[last:]))
     body = "".join(pieces)
@@ -125,6 +124,13 @@ def answer_html(answer: Answer, pending: bool = False) -> str:
         notes += f'<div class="nq-notice">Searched for: {text(answer.standalone_question)}</div>'
     css = "nq-answer nq-abstained" if answer.abstained else "nq-answer"
     return f'<div class="{css}">{body}{notes}</div>'
+
+
+def _marker(label: str, by_n: dict[int, Citation], checked: bool) -> str:
+    if label == "unsupported":
+        return '<span class="nq-unsupported" title="No source supports this sentence">[unsupported]</span>'
+    cited = by_n.get(int(label))
+    return marker_html(cited, checked) if cited else text(f"[{label}]")
 
 
 def sources_html(answer: Answer | None, empty_index: bool = False) -> str:
@@ -140,7 +146,7 @@ def sources_html(answer: Answer | None, empty_index: bool = False) -> str:
         cards.append(
             f'<div class="nq-card" data-n="{c.n}"><div class="nq-card-head"><span class="nq-n">[{c.n}]</span> '
             f"{title_link(c.passage.title, c.passage.url)}</div>"
-            f'<div class="nq-meta">{source_meta(c)}</div>'
+            f'<div class="nq-meta">{source_meta(c, not answer.partial)}</div>'
             f'<div class="nq-snippet">{snippet_html(c.passage.text, c.sentence, 320)}</div></div>'
         )
     return f'<div class="nq-sources">{"".join(cards)}</div>'
@@ -192,6 +198,7 @@ CSS = """
 .nq-meta { display: block; color: var(--body-text-color-subdued); font-size: 0.85em; margin: 0.15rem 0 0.3rem; }
 .nq-snippet { display: block; }
 .nq-snippet mark { background: #fde68a; color: inherit; padding: 0 1px; }
+.nq-unsupported { color: #b45309; font-size: 0.8em; vertical-align: super; }
 .nq-notice { margin-top: 0.4rem; font-size: 0.85em; color: var(--body-text-color-subdued); }
 .nq-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.55rem 0.7rem;
   margin-bottom: 0.5rem; background: var(--background-fill-secondary); font-size: 0.9em; }

@@ -23,6 +23,7 @@ from assistant.errors import ConfigError
 from assistant.retrieve import Passage
 from assistant.settings import Settings
 from tests.conftest import SEED
+from tests.llm_servers import ScriptedLLM, source_with
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -379,6 +380,21 @@ def test_chat_streams_snapshots_and_reports_errors_as_gr_error(tmp_path: Path, e
         list(ui.user_errors(app.chat)("  ", [], [], 5, None, None, None))
     with pytest.raises(gr.Error, match="after the To date"):
         list(ui.user_errors(app.chat)("q", [], [], 5, "2024-02-01", "2024-01-01", None))
+
+
+def test_chat_streams_llm_tokens_then_the_checked_answer(tmp_path: Path, embedder: Embedder) -> None:
+    def reply(body: dict[str, Any]) -> str:
+        n = source_with(body, "50 minutes")
+        return f"One of the calls between Putin and Trump lasted approximately 50 minutes [{n}]."
+
+    with ScriptedLLM("openai", reply) as server:
+        assistant = make(tmp_path / "index", embedder, llm="openai:test-model", llm_base_url=server.url)
+        assistant.ingest(assistant.read([str(SEED)]))
+        steps = list(ui.App(assistant).chat(SEED_QUESTION, [], [], 5, None, None, None))
+    texts = [step[1][-1]["content"] for step in steps[1:]]
+    assert len(texts) >= 5 and all("nq-typing" in t for t in texts[:-1])  # token by token
+    assert "approximately 50 minutes" in texts[-1] and "nq-cite" in texts[-1]
+    assert "unverified" not in texts[-1] and "Putin Praises Talks with Trump" in steps[-1][2]
 
 
 def test_launch_options_bind_localhost_and_parse_auth() -> None:
