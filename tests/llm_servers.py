@@ -41,6 +41,7 @@ class ScriptedLLM:
     def __post_init__(self) -> None:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
+        self.server.handle_error = lambda *_: None  # type: ignore[method-assign]  # clients that gave up
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

@@ -177,6 +177,13 @@ def test_no_evidence_means_no_llm_call(index_dir: Path, embedder: Embedder) -> N
     assert len(streamed) == 1 and streamed[0].abstained
 
 
+def test_model_refusal_is_an_abstention(index_dir: Path, embedder: Embedder) -> None:
+    refusal = (ROOT / "prompts" / "refusal.txt").read_text(encoding="utf-8").strip()
+    with ScriptedLLM("openai", lambda body: refusal) as server:
+        answer = llm_assistant(index_dir, embedder, server).ask(CALL_Q)
+    assert len(server.requests) == 1 and answer.abstained and answer.text == refusal and not answer.citations
+
+
 def test_openai_sse_streaming_then_checked(index_dir: Path, embedder: Embedder) -> None:
     with ScriptedLLM("openai", good_reply) as server:
         snapshots = list(llm_assistant(index_dir, embedder, server).ask_stream(CALL_Q))
@@ -214,6 +221,10 @@ def test_timeout_falls_back_to_extractive(index_dir: Path, embedder: Embedder) -
     assert len(server.requests) == 1  # no retries
     assert_fell_back(answer, "openai:test-model", server.url)
     assert "did not answer within 0.5s" in answer.notices[-1]
+    with ScriptedLLM("ollama", good_reply, delay=3.0) as server:
+        streamed = list(llm_assistant(index_dir, embedder, server, llm_timeout=0.5).ask_stream(CALL_Q))
+    assert len(streamed) == 1 and "did not answer within 0.5s" in streamed[0].notices[-1]
+    assert_fell_back(streamed[0], "ollama:llama3.1", server.url)
 
 
 def test_connection_refused_falls_back(index_dir: Path, embedder: Embedder) -> None:
