@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole
+from llama_index.core.base.llms.types import ChatMessage, ChatResponse, ChatResponseGen, MessageRole
 from llama_index.core.llms import LLM
 
 from assistant.errors import BackendError, ConfigError, NewsqaError
@@ -212,7 +212,7 @@ def _gguf_llm(spec: BackendSpec, settings: Settings) -> LLM:
             out = self._model.create_chat_completion(messages=_plain(messages), **self._gen())
             return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=_choice(out)))
 
-        def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[ChatResponse]:
+        def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
             text = ""
             for part in self._model.create_chat_completion(
                 messages=_plain(messages), stream=True, **self._gen()
@@ -226,6 +226,7 @@ def _gguf_llm(spec: BackendSpec, settings: Settings) -> LLM:
 
     try:
         return GGUFChat(
+            model_url=None,
             model_path=spec.model,
             context_window=settings.llm_context_window,
             max_new_tokens=MAX_ANSWER_TOKENS,
