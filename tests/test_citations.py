@@ -103,3 +103,12 @@ def test_markers_and_facts() -> None:
     assert normalize_markers("Done.[1][2] Next. [3]") == "Done [1][2]. Next [3]."
     facts = facts_of("Putin and Trump spoke three times; one call lasted 1,000 seconds.")
     assert facts.numbers == {"3", "1000"} and facts.names == {"trump"} and facts.lead == "putin"
+
+
+def test_lists_and_source_lines_keep_their_shape(checker: CitationChecker) -> None:
+    text = "Key points:\n\n- One call lasted about 50 minutes [1].\n- Powell said inflation was still too high [1]\n\nSources: [1], [2]"
+    result = checker.check(text, SOURCES)
+    assert result.text == (
+        "Key points:\n\n- One call lasted about 50 minutes [1].\n- Powell said inflation was still too high [2]"
+    )
+    assert [s.cited for s in result.sentences] == [(), (1,), (2,)]

@@ -184,33 +184,33 @@ class CitationChecker:
     def check(self, text: str, sources: Sequence[Passage]) -> CheckResult:
         """Check `text` whose [n] markers point at sources[n-1]; return the corrected text and citations."""
         run = _Run(self.embedder, sources)
-        out_paragraphs: list[str] = []
+        out_lines: list[str] = []
         checks: list[SentenceCheck] = []
         supporting: dict[int, str] = {}
-        for paragraph in normalize_markers(text).split("\n\n"):
+        for line in normalize_markers(text.strip()).split("\n"):  # lines kept: paragraphs and bullet lists
             out: list[str] = []
-            for raw in split_sentences(paragraph):
+            for raw in split_sentences(line[len(_indent(line)) :]):
                 plain = strip_markers(raw)
-                if not plain:
-                    continue
+                if not re.sub(r"(?i)^(sources?|references?)\b", "", plain).strip(" .,;:-*"):
+                    continue  # only markers, or a "Sources: [1], [2]" line
                 claimed = tuple(dict.fromkeys(marker_numbers(raw)))
                 check = self._check_sentence(plain, claimed, run)
                 checks.append(check)
                 for n in check.cited:
                     supporting.setdefault(n, run.best_span(plain, n - 1))
                 out.append(_rebuild(plain, check))
-            if out:
-                out_paragraphs.append(" ".join(out))
+            if out or not line.strip():
+                out_lines.append(_indent(line) + " ".join(out))
         citations = [
             Citation(n=n, passage=sources[n - 1], sentence=supporting[n], verified=True)
             for n in sorted(supporting)
         ]
-        return CheckResult("\n\n".join(out_paragraphs), citations, checks)
+        return CheckResult(re.sub(r"\n{3,}", "\n\n", "\n".join(out_lines)).strip(), citations, checks)
 
     def _check_sentence(self, plain: str, claimed: tuple[int, ...], run: _Run) -> SentenceCheck:
         facts = facts_of(plain)
         valid = [n for n in claimed if 1 <= n <= len(run.sources)]
-        if not facts.checkable or is_refusal(plain, self.refusal):
+        if not facts.checkable or plain.endswith(":") or is_refusal(plain, self.refusal):
             kept = tuple(n for n in valid if run.supports(plain, facts, n - 1))
             return SentenceCheck(plain, claimed, kept, supported=True)
         full = [n for n in valid if run.supports(plain, facts, n - 1)]
@@ -265,6 +265,12 @@ class _Run:
         sentences = split_sentences(self.sources[i].text) or [self.sources[i].text]
         facts = facts_of(plain)
         return max(sentences, key=lambda s: Evidence.of(s).coverage(facts))
+
+
+def _indent(line: str) -> str:
+    """A list item's leading bullet ("- ", "* ", "1. ") to keep in front of the checked sentences."""
+    match = re.match(r"\s*(?:[-*•]|\d+[.)])\s+", line)
+    return match.group(0) if match else ""
 
 
 def _rebuild(plain: str, check: SentenceCheck) -> str:
