@@ -320,9 +320,10 @@ def test_browser_shows_untrusted_markup_as_text(app: str, browser: Any, tmp_path
 def test_browser_links_open_http_sources_in_a_new_tab(app: str, browser: Any) -> None:
     page = browser.new_page()
     ask_in_browser(page, app, "Why was the Harbor Bridge toll scrapped?")
-    link = page.locator("#nq-sources .nq-card a.nq-title").first
-    assert link.get_attribute("href", timeout=5_000).startswith("https://")
-    assert link.get_attribute("target") == "_blank"
+    for where in ("#nq-sources .nq-card", "#nq-chat .nq-pop"):  # the card and the marker's popup
+        link = page.locator(f"{where} a.nq-title").first
+        assert link.get_attribute("href", timeout=5_000).startswith("https://gazette.example/")
+        assert link.get_attribute("target") == "_blank"
     page.close()
 
 
