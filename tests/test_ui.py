@@ -289,6 +289,13 @@ def test_browser_marker_reveals_its_source(app: str, browser: Any, tmp_path: Pat
     assert "Putin Praises Talks with Trump" in cards.first.inner_text()
     page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
     assert (tmp_path / "answer.png").stat().st_size > 10_000
+    box = page.locator("#nq-question textarea")  # a follow-up turn keeps the conversation
+    box.fill("And who described them as useful?")
+    box.press("Enter")
+    page.locator("#nq-chat .nq-answer").nth(1).wait_for(timeout=60_000)
+    page.locator("#nq-chat .nq-typing").first.wait_for(state="detached", timeout=60_000)
+    assert page.locator("#nq-chat .nq-answer").count() == 2
+    assert "Ushakov" in page.locator("#nq-chat .nq-answer").nth(1).inner_text()
     page.close()
 
 
