@@ -66,8 +66,8 @@ def start_app(index: Path, port: int, timeout: float = 180.0) -> subprocess.Pope
     raise SystemExit(f"the app did not start within {timeout:.0f}s")
 
 
-def run_users(url: str, users: int, per_user: int, pool: list[str]) -> tuple[list[float], list[str]]:
-    """Each user asks per_user questions one after another; all users at once. Latencies and errors."""
+def run_users(url: str, users: int, per_user: int, pool: list[str]) -> tuple[list[float], list[str], float]:
+    """Each user asks per_user questions one after another, all users at once: latencies, errors, wall s."""
     clients = [Client(url, verbose=False) for _ in range(users)]
     latencies: list[float] = []
     errors: list[str] = []
@@ -84,9 +84,10 @@ def run_users(url: str, users: int, per_user: int, pool: list[str]) -> tuple[lis
             except Exception as exc:  # every failure is counted and shown, never fatal to the run
                 errors.append(f"{type(exc).__name__}: {exc}"[:200])
 
+    started = time.perf_counter()
     with ThreadPoolExecutor(users) as executor:
         list(executor.map(user, range(users)))
-    return latencies, errors
+    return latencies, errors, time.perf_counter() - started
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -122,19 +123,20 @@ def main() -> None:
             warm.predict(question, api_name="/ask")
         print(f"app: {url}  index: {args.index}  questions per user: {args.per_user}  cpus: {os.cpu_count()}")
         print(
-            f"{'users':>5} {'requests':>8} {'errors':>6} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'p95/p50(1)':>10}"
+            f"{'users':>5} {'requests':>8} {'errors':>6} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'req/s':>6} {'p95/p50(1)':>10}"
         )
         base: float | None = None
         results: dict[int, float] = {}
         for users in levels:
-            latencies, errors = run_users(url, users, args.per_user, pool)
+            latencies, errors, wall = run_users(url, users, args.per_user, pool)
+            rate = (len(latencies) + len(errors)) / wall
             p50 = percentile(latencies, 50) if latencies else float("nan")
             p95 = percentile(latencies, 95) if latencies else float("nan")
             base = base if base is not None else p50
             results[users] = p95
             print(
                 f"{users:>5} {len(latencies) + len(errors):>8} {len(errors):>6} {p50:>7.2f} {p95:>7.2f} "
-                f"{max(latencies, default=float('nan')):>7.2f} {p95 / base:>10.1f}"
+                f"{max(latencies, default=float('nan')):>7.2f} {rate:>6.2f} {p95 / base:>10.1f}"
             )
             for error in errors[:3]:
                 print(f"      error: {error}")
