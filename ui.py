@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import inspect
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -43,7 +44,7 @@ def user_errors(func: F) -> F:
         log.exception("unexpected error in %s", func.__name__)
         return gr.Error(f"Something went wrong ({type(exc).__name__}); the server log has the details.")
 
-    if _is_generator(func):
+    if inspect.isgeneratorfunction(func):
 
         @functools.wraps(func)
         def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -62,12 +63,6 @@ def user_errors(func: F) -> F:
             raise convert(exc) from None
 
     return wrapper  # type: ignore[return-value]
-
-
-def _is_generator(func: Callable[..., Any]) -> bool:
-    import inspect
-
-    return inspect.isgeneratorfunction(func)
 
 
 def parse_filters(since: str | None, until: str | None, outlets: Sequence[str] | None) -> Filters:
@@ -125,6 +120,8 @@ class App:
         outlets: list[str] | None,
     ) -> Iterator[tuple[str, ChatHistory, str, list[Turn]]]:
         """Stream the answer into the chat and its sources into the panel; remember the turn."""
+        if not (message or "").strip():
+            raise gr.Error("Type a question first.")
         filters = parse_filters(since, until, outlets)
         turns = list(turns or [])
         history = list(history or [])
@@ -133,11 +130,19 @@ class App:
             {"role": "assistant", "content": '<span class="nq-typing">Searching the articles…</span>'}
         )
         yield "", list(history), render.sources_html(None), turns
-        empty = self.is_empty()
         final: Answer | None = None
-        for final in self.answer(message, k, filters, turns):
-            history[-1] = {"role": "assistant", "content": render.answer_html(final, pending=True)}
-            yield "", list(history), render.sources_html(final, empty_index=empty), turns
+        try:
+            empty = self.is_empty()
+            for final in self.answer(message, k, filters, turns):
+                history[-1] = {"role": "assistant", "content": render.answer_html(final, pending=True)}
+                yield "", list(history), render.sources_html(final, empty_index=empty), turns
+        except Exception:  # leave no dangling "Searching…" behind the error message
+            history[-1] = {
+                "role": "assistant",
+                "content": '<div class="nq-notice">No answer (see the error).</div>',
+            }
+            yield message, list(history), render.sources_html(None), turns
+            raise
         if final is not None:
             history[-1] = {"role": "assistant", "content": render.answer_html(final)}
             turns.append(Turn.of(final, filters))

@@ -390,6 +390,16 @@ def test_chat_streams_snapshots_and_reports_errors_as_gr_error(tmp_path: Path, e
         list(ui.user_errors(app.chat)("q", [], [], 5, "2024-02-01", "2024-01-01", None))
 
 
+def test_a_failing_index_reaches_the_chat_as_a_message(tmp_path: Path, embedder: Embedder) -> None:
+    app = ui.App(make(tmp_path / "index", embedder, chroma_url=f"http://127.0.0.1:{free_port()}"))
+    steps: list[Any] = []
+    with pytest.raises(gr.Error, match="Chroma"):
+        for step in ui.user_errors(app.chat)("Who?", [], [], 5, None, None, None):
+            steps.append(step)
+    textbox, history, _cards, _turns = steps[-1]
+    assert textbox == "Who?" and "No answer" in history[-1]["content"]  # the question is kept for a retry
+
+
 def test_chat_streams_llm_tokens_then_the_checked_answer(tmp_path: Path, embedder: Embedder) -> None:
     def reply(body: dict[str, Any]) -> str:
         n = source_with(body, "50 minutes")
