@@ -334,6 +334,20 @@ def test_browser_links_open_http_sources_in_a_new_tab(app: str, browser: Any) ->
     page.close()
 
 
+def test_browser_first_screen_of_an_empty_index(browser: Any, tmp_path: Path, embedder: Embedder) -> None:
+    demo, url = launch(make(tmp_path / "empty-index", embedder))
+    try:
+        page = browser.new_page()
+        page.goto(url)
+        banner = page.locator(".nq-banner")
+        banner.wait_for(state="visible", timeout=30_000)
+        assert "Nothing is indexed yet" in banner.inner_text()
+        assert "newsqa ingest PATH" in banner.inner_text()
+        page.close()
+    finally:
+        demo.close()
+
+
 # -- rendering and settings, without a server ----------------------------------------------------------
 
 
