@@ -135,6 +135,11 @@ class Assistant:
         )
         return dict(sorted(days.items()))
 
+    def reindex_keywords(self) -> int:
+        """Rebuild the keyword index from the chunks in Chroma (no re-embedding); returns the chunk count."""
+        self.index.keywords.sync(self.index.collection, full=True)
+        return len(self.index.keywords)
+
     def remove(self, key: str) -> int:
         """Remove an article by id or url; returns the number of chunks removed."""
         return self.index.remove(key)

@@ -16,7 +16,7 @@ from assistant.answer import Answer
 from assistant.articles import parse_date
 from assistant.assistant import Assistant, build_assistant
 from assistant.errors import NewsqaError
-from assistant.retrieve import Filters
+from assistant.retrieve import Filters, Passage
 from assistant.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -307,6 +307,49 @@ def watch(
         click.echo,
         lambda m: click.echo(m, err=True),
     )
+
+
+@cli.command("eval")
+@click.argument("queries", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--limit", type=click.IntRange(1), help="Only the first N questions.")
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as one JSON object.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_obj
+@domain_errors
+def eval_command(assistant: Assistant, queries: Path, limit: int | None, as_json: bool, quiet: bool) -> None:
+    """Score retrieval on a MultiHop-RAG-format QUERIES file against the current index.
+
+    Prints Hits@4/10, MRR@10, MAP@10, evidence recall@10 and all-evidence@10 (the benchmark's rule: a
+    chunk is relevant when a gold fact is a substring of it, whitespace removed), overall and per question
+    type; the abstention rates; and the median and p95 retrieval latency.
+    """
+    from tqdm import tqdm
+
+    from assistant.evaluate import TOP, evaluate, load_queries
+    from assistant.retrieve import evidence_found
+
+    items = load_queries(queries)[:limit]
+    assistant.retrieve("warm up")  # load the model and the indexes before timing anything
+    bar = tqdm(total=len(items), unit="question", disable=quiet, file=sys.stderr, dynamic_ncols=True)
+
+    def retrieve(question: str) -> tuple[list[Passage], bool]:
+        passages = assistant.retrieve(question, k=TOP)
+        return passages, not evidence_found(passages)
+
+    try:
+        report = evaluate(items, retrieve, lambda: bar.update(1))
+    finally:
+        bar.close()
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.table())
+
+
+@cli.command("reindex-keywords")
+@click.pass_obj
+@domain_errors
+def reindex_keywords(assistant: Assistant) -> None:
+    """Rebuild the keyword (BM25) index from the chunks stored in Chroma (nothing is re-embedded)."""
+    chunks = assistant.reindex_keywords()
+    click.echo(f"keyword index rebuilt: {chunks} chunks")
 
 
 def main() -> None:

@@ -14,13 +14,14 @@ from urllib.parse import urlsplit
 import chromadb
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.config import Settings as ChromaSettings
-from llama_index.core.schema import BaseNode, TextNode
+from llama_index.core.schema import BaseNode, MetadataMode, TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from assistant.articles import Article, article_id, canonical_url
 from assistant.chunking import Chunker, embed_texts
 from assistant.embedder import Embedder
 from assistant.errors import IndexUnavailableError, InputError, NotFoundError
+from assistant.keyword import KeywordIndex, keyword_folder
 from assistant.settings import Settings
 from assistant.stories import StoryInfo, assign_stories, story_info
 
@@ -139,6 +140,15 @@ class NewsIndex:
         """Splits articles in the embedder's own word pieces."""
         return Chunker(self.embedder.tokenize, self.settings.chunk_size, self.settings.chunk_overlap)
 
+    @cached_property
+    def keywords(self) -> KeywordIndex:
+        """The BM25 index beside the store: loaded from disk, backfilled from Chroma when out of step."""
+        keywords = KeywordIndex(keyword_folder(self.settings))
+        keywords.load()
+        if len(keywords) != self.count():
+            keywords.sync(self.collection)  # reads only the chunks it lacks; never re-embeds
+        return keywords
+
     # -- writing -------------------------------------------------------------------------------
 
     def ingest(
@@ -147,6 +157,7 @@ class NewsIndex:
         """Add new articles, replace changed ones, skip unchanged ones; report every failure."""
         report = IngestReport()
         started = time.perf_counter()
+        keywords = self.keywords  # loaded (and backfilled if behind) before anything is written
         seen: set[str] = set()
         pending: list[Article] = []
         written = 0
@@ -167,6 +178,8 @@ class NewsIndex:
                 written += self._flush(pending, report, progress)
                 pending = []
         written += self._flush(pending, report, progress)
+        if keywords.dirty:
+            keywords.save()
         report.chunks = written
         report.seconds = time.perf_counter() - started
         return report
@@ -214,6 +227,8 @@ class NewsIndex:
         if stale:  # a changed article: drop all its old chunks first, then write the new ones whole
             self.collection.delete(where={"article_id": {"$in": stale}})
         self.vector_store.add(list[BaseNode](nodes))
+        self.keywords.remove_articles(stale)  # the keyword index follows the store (saved after ingest)
+        self.keywords.add((n.node_id, n.get_content(MetadataMode.NONE), n.metadata) for n in nodes)
         for article, _ in group:
             if article.id in existing:
                 report.updated += 1
@@ -272,6 +287,8 @@ class NewsIndex:
                 "`newsqa ask --json` shows article ids."
             )
         self.collection.delete(ids=ids)
+        self.keywords.remove_ids(ids)
+        self.keywords.save()
         return len(ids)
 
     # -- reading -------------------------------------------------------------------------------

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+import numpy as np
 
 from assistant.articles import epoch
 from assistant.embedder import Embedder
+from assistant.hints import HintParser
+from assistant.hybrid import Table, Tuning, clauses, fuse, hint_bonus, rank, topic
 from assistant.index import NewsIndex
+from assistant.keyword import KeywordIndex, tokenize
 from assistant.stories import collapse_stories
+
+EXTRA = 8  # rows ranked beyond k, so collapsing wire copies still leaves k passages
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,7 @@ class Passage:
     rank: int = 0
     story_id: str | None = None  # wire copies of one story share it (assistant/stories.py)
     also_reported_by: tuple[str, ...] = ()  # the other outlets that carried this story
+    evidence: float = 0.0  # 0..1: how sure retrieval is that the question is covered (same on all)
 
     @classmethod
     def from_chroma(
@@ -81,37 +90,128 @@ class Filters:
 
 
 class Retriever:
-    """Dense retrieval over the Chroma collection."""
+    """Hybrid retrieval: BM25 + dense over every chunk, steered by the question's hints, diversified."""
 
-    def __init__(self, index: NewsIndex, embedder: Embedder) -> None:
+    def __init__(self, index: NewsIndex, embedder: Embedder, tuning: Tuning | None = None) -> None:
         self.index = index
         self.embedder = embedder
+        self.tuning = tuning or Tuning()
+        self.keywords: KeywordIndex = index.keywords
+        self._stamp = ""
+        self._vectors = np.zeros((0, 0), dtype=np.float32)
+        self._table = Table(np.zeros(0, int), [], np.zeros(0), np.zeros(0, int))
+        self._parser = HintParser(())
 
     def outlets(self) -> list[str]:
         """Outlet names in the index."""
         return sorted(self.index.stats().outlets)
 
+    def refresh(self) -> None:
+        """Bring the keyword index, the chunk table and the vectors in step with the store."""
+        kw = self.keywords
+        if kw.stamp != kw.disk_stamp():
+            kw.load()
+        if len(kw) != self.index.count():
+            kw.sync(self.index.collection)
+        if self._stamp == kw.stamp:
+            return
+        rows = kw.rows
+        outlets = sorted({r.source for r in rows})
+        code = {name: i for i, name in enumerate(outlets)}
+        articles: dict[str, int] = {}
+        self._table = Table(
+            outlet=np.array([code[r.source] for r in rows], dtype=int),
+            outlet_names=outlets,
+            ts=np.array([np.nan if r.ts is None else float(r.ts) for r in rows]),
+            article=np.array([articles.setdefault(r.article_id, len(articles)) for r in rows], dtype=int),
+        )
+        self._vectors = self._load_vectors([r.id for r in rows])
+        dated = self._table.ts[np.isfinite(self._table.ts)]
+        newest = datetime.fromtimestamp(float(dated.max()), UTC) if dated.size else None
+        self._parser = HintParser([o for o in outlets if o], now=newest)  # 'in May': the last May we hold
+        self._stamp = kw.stamp
+
+    def _load_vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """Every chunk's embedding, in row order (kept in memory: exact search over a news-sized store)."""
+        known = {cid: i for i, cid in enumerate(getattr(self, "_vector_ids", []))}
+        old = self._vectors
+        out = np.zeros((len(ids), self.embedder.dimension), dtype=np.float32)
+        missing = [i for i, cid in enumerate(ids) if cid not in known]
+        for i, cid in enumerate(ids):
+            if cid in known:
+                out[i] = old[known[cid]]
+        for start in range(0, len(missing), 2000):
+            batch = [ids[i] for i in missing[start : start + 2000]]
+            got = self.index.collection.get(ids=batch, include=["embeddings"])
+            position = {cid: n for n, cid in enumerate(got["ids"])}
+            vectors = got["embeddings"]
+            for i, cid in zip(missing[start : start + 2000], batch, strict=True):
+                if cid in position:
+                    out[i] = np.asarray(vectors[position[cid]], dtype=np.float32)
+        self._vector_ids = list(ids)
+        return out
+
+    def _allowed(self, filters: Filters) -> np.ndarray:
+        """Rows the user's filters allow (Chroma's `where` on the epoch and outlet fields decides)."""
+        n = len(self.keywords)
+        where = filters.where(self._table.outlet_names if filters.sources else ())
+        if where is None:
+            return np.ones(n, dtype=bool)
+        ids = set(self.index.collection.get(where=where, include=[])["ids"])
+        return np.array([r.id in ids for r in self.keywords.rows], dtype=bool)
+
     def retrieve(self, question: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:
-        """The k passages most similar to the question, at most two per article."""
+        """The k best passages for a question, covering each outlet and part it names."""
         if self.index.count() == 0:
             return []
-        filters = filters or Filters()
-        where = filters.where(self.outlets() if filters.sources else ())
-        vector = self.embedder.embed_one(question)
-        got = self.index.collection.query(
-            query_embeddings=[vector.tolist()],
-            n_results=min(max(k * 4, 20), self.index.count()),
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
+        self.refresh()
+        if not len(self.keywords):
+            return []
+        t, table = self.tuning, self._table
+        hints = self._parser.parse(question)
+        main = (topic(hints.stripped) or question) if t.use_hints else question
+        parts = [p for p in hints.parts if t.use_parts]
+        pieces = [c for c in clauses(hints.stripped) if len(tokenize(c)) >= t.clause_min_terms]
+        pieces = [topic(c) for c in pieces] if t.use_clauses and len(pieces) > 1 else []
+        texts = [main, *(topic(p.text) for p in parts), *pieces]
+        dense = self._vectors @ self.embedder.embed(texts).T if t.dense_weight else None
+        scored = [
+            fuse(self.keywords.scores(x), None if dense is None else dense[:, i], t)
+            for i, x in enumerate(texts)
+        ]
+        base = scored[0] + hint_bonus(table, hints, t)
+        part_scores = [
+            (
+                table.outlet_mask(p.outlets),
+                t.part_text_weight * s + t.part_period_boost * table.period_mask(p.periods),
+            )
+            for p, s in zip(parts, scored[1 : 1 + len(parts)], strict=True)
+        ]
+        allowed = self._allowed(filters or Filters())
+        rows = rank(table, base, part_scores, scored[1 + len(parts) :], allowed, k + EXTRA, t)
+        evidence = self.evidence(question, hints.stripped, base, rows)
+        return self._passages(rows, base, evidence)[:k]
+
+    def evidence(self, question: str, stripped: str, base: np.ndarray, rows: Sequence[int]) -> float:
+        """How sure we are that the index covers the question (0..1)."""
+        return 1.0 if rows else 0.0
+
+    def _passages(self, rows: Sequence[int], base: np.ndarray, evidence: float) -> list[Passage]:
+        ids = [self.keywords.rows[r].id for r in rows]
+        got = self.index.collection.get(ids=ids, include=["documents", "metadatas"])
+        found = {
+            cid: (doc or "", meta)
+            for cid, doc, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
+        }
         passages: list[Passage] = []
-        per_article: dict[str, int] = {}
-        rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True)
-        for chunk_id, text, meta, distance in rows:
-            aid = str(meta.get("article_id"))
-            if per_article.get(aid, 0) >= 2:
-                continue
-            per_article[aid] = per_article.get(aid, 0) + 1
-            score = 1.0 - float(distance)
-            passages.append(Passage.from_chroma(chunk_id, text or "", meta, score, len(passages) + 1))
-        return collapse_stories(passages, self.index.story_info)[:k]  # each wire story once
+        for row, cid in zip(rows, ids, strict=True):
+            if cid in found:
+                text, meta = found[cid]
+                passages.append(Passage.from_chroma(cid, text, meta, float(base[row]), len(passages) + 1))
+        collapsed = collapse_stories(passages, self.index.story_info)  # each wire story once
+        return [dataclasses.replace(p, evidence=evidence) for p in collapsed]
+
+
+def evidence_found(passages: Sequence[Passage], threshold: float = 0.5) -> bool:
+    """Whether retrieval judged that the passages hold evidence for the question."""
+    return bool(passages) and passages[0].evidence >= threshold

@@ -1,0 +1,178 @@
+"""Hints in a question: the outlets and dates it names, 'latest', and its parts (one per outlet mention)."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+_MONTHS |= {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
+_MONTHS["sept"] = 9
+_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DATE = re.compile(
+    rf"\b(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?)?(?P<month>{_MONTH_RE})\.?"
+    rf"(?:\s+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\b)?(?:,?\s+(?P<year>(?:19|20)\d\d))?\b",
+    re.IGNORECASE,
+)
+_ISO = re.compile(r"\b(?P<year>(?:19|20)\d\d)-(?P<month>\d\d)(?:-(?P<day>\d\d))?(?:T[0-9:.+\-Z]+)?")
+_LATEST = re.compile(
+    r"\b(latest|most recent(ly)?|newest|recently|this week|currently|now|up to date|so far)\b", re.I
+)
+_SEPARATORS = re.compile(r"\s*(?:\||:|\s-\s)\s*")
+_SPLIT = re.compile(r"[,;]?\s+(?:while|whereas|but|and|or|in contrast to|compared to|than)\s+", re.I)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A stretch of time a question points at (inclusive, UTC)."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a question: its text and the outlets and periods that part names."""
+
+    text: str
+    outlets: tuple[str, ...] = ()
+    periods: tuple[Period, ...] = ()
+
+
+@dataclass(frozen=True)
+class Hints:
+    """What a question says about where and when to look."""
+
+    outlets: tuple[str, ...] = ()
+    periods: tuple[Period, ...] = ()
+    latest: bool = False
+    parts: tuple[Part, ...] = field(default_factory=tuple)
+    stripped: str = ""  # the question without outlet names (they are not topic words)
+
+
+def outlet_aliases(outlets: Iterable[str]) -> dict[str, set[str]]:
+    """Ways people name each outlet ('The Independent - Sports' -> also 'The Independent') -> outlets."""
+    aliases: dict[str, set[str]] = {}
+    for outlet in outlets:
+        name = outlet.strip()
+        if not name:
+            continue
+        forms = {name, _SEPARATORS.split(name)[0]}
+        for form in list(forms):
+            short = form[4:] if form.lower().startswith("the ") else form
+            if len(short) >= 4 and (" " in short or any(c.isupper() for c in short[1:]) or "." in short):
+                forms.add(short)  # 'Verge', 'Guardian' alone are still unmistakable names
+        for form in forms:
+            if len(form) >= 3:
+                aliases.setdefault(form, set()).add(outlet)
+    return aliases
+
+
+def _alias_pattern(alias: str) -> str:
+    body = re.escape(alias).replace(r"\ ", r"\s+")
+    return rf"(?<!\w){body}(?!\w)"
+
+
+class HintParser:
+    """Finds outlet names and dates in questions, given the outlets the index holds."""
+
+    def __init__(self, outlets: Iterable[str], now: datetime | None = None) -> None:
+        self.aliases = outlet_aliases(outlets)
+        self.now = now or datetime.now(UTC)
+        caseless = [a for a in self.aliases if " " in a[4:] or not a[:1].isupper() or a.isupper()]
+        cased = [a for a in self.aliases if a not in caseless]
+        ordered = lambda names: sorted(names, key=len, reverse=True)  # noqa: E731
+        self._caseless = self._compile(ordered(caseless), re.IGNORECASE)
+        self._cased = self._compile(ordered(cased), 0)
+
+    @staticmethod
+    def _compile(names: list[str], flags: int) -> re.Pattern[str] | None:
+        if not names:
+            return None
+        return re.compile("|".join(f"(?P<a{i}>{_alias_pattern(n)})" for i, n in enumerate(names)), flags)
+
+    def _mentions(self, text: str) -> list[tuple[int, int, tuple[str, ...]]]:
+        found: list[tuple[int, int, tuple[str, ...]]] = []
+        lower = {a.lower(): a for a in self.aliases}
+        for pattern in (self._caseless, self._cased):
+            if pattern is None:
+                continue
+            for m in pattern.finditer(text):
+                if any(s < m.end() and m.start() < e for s, e, _ in found):
+                    continue
+                alias = lower.get(" ".join(m.group(0).split()).lower(), m.group(0))
+                found.append((m.start(), m.end(), tuple(sorted(self.aliases.get(alias, ())))))
+        return sorted(f for f in found if f[2])
+
+    def periods(self, text: str) -> list[Period]:
+        """Dates and months named in the text, as periods (a day gets a day either side)."""
+        out: list[Period] = []
+        for m in _ISO.finditer(text):
+            day = int(m["day"]) if m["day"] else None
+            out.append(self._period(int(m["year"]), int(m["month"]), day))
+        for m in _DATE.finditer(text):
+            day_text = m["d1"] or m["d2"]
+            word = m["month"].lower()
+            bare = not (day_text or m["year"])
+            if bare and (
+                word == "may"
+                or not m["month"][0].isupper()
+                or (len(word) <= 4 and word[:3] != "jun" and word[:3] != "jul")
+            ):
+                continue  # 'may' the verb, 'march' the word, 'Dec' alone
+            year = int(m["year"]) if m["year"] else None
+            out.append(self._period(year, _MONTHS[word], int(day_text) if day_text else None))
+        return [p for p in out if p is not None]
+
+    def _period(self, year: int | None, month: int, day: int | None) -> Period:
+        if year is None:  # the most recent such month that is not in the future
+            year = self.now.year if month <= self.now.month else self.now.year - 1
+        try:
+            if day:
+                start = datetime(year, month, day, tzinfo=UTC) - timedelta(days=1)
+                return Period(start, start + timedelta(days=3) - timedelta(seconds=1))
+            last = calendar.monthrange(year, month)[1]
+            return Period(
+                datetime(year, month, 1, tzinfo=UTC), datetime(year, month, last, 23, 59, 59, tzinfo=UTC)
+            )
+        except ValueError:  # 'February 30'
+            return Period(datetime(year, month, 1, tzinfo=UTC), datetime(year, month, 28, tzinfo=UTC))
+
+    def parse(self, question: str) -> Hints:
+        """All hints in a question."""
+        mentions = self._mentions(question)
+        outlets = tuple(dict.fromkeys(o for _, _, names in mentions for o in names))
+        stripped, cursor = [], 0
+        for start, end, _ in mentions:
+            stripped.append(question[cursor:start])
+            cursor = end
+        stripped.append(question[cursor:])
+        return Hints(
+            outlets=outlets,
+            periods=tuple(self.periods(question)),
+            latest=bool(_LATEST.search(question)),
+            parts=tuple(self._parts(question, mentions)),
+            stripped=" ".join("".join(stripped).split()),
+        )
+
+    def _parts(self, question: str, mentions: list[tuple[int, int, tuple[str, ...]]]) -> list[Part]:
+        """One part per outlet mention: the clause around it, with the dates named in that clause."""
+        if not mentions:
+            return []
+        clauses: list[tuple[int, int]] = []
+        cursor = 0
+        for m in _SPLIT.finditer(question):
+            if any(s < m.end() and m.start() < e for s, e, _ in mentions):
+                continue  # 'Life and Style' is a name, not two clauses
+            clauses.append((cursor, m.start()))
+            cursor = m.end()
+        clauses.append((cursor, len(question)))
+        parts: list[Part] = []
+        for start, _end, names in mentions:
+            lo, hi = next(((a, b) for a, b in clauses if a <= start < b), (0, len(question)))
+            text = question[lo:hi]
+            parts.append(Part(text=text, outlets=names, periods=tuple(self.periods(text))))
+        return parts

@@ -1,0 +1,226 @@
+"""The keyword (BM25) index beside Chroma: bm25s over chunk texts, persisted, kept in step with the store."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import numpy as np
+import Stemmer
+from bm25s.tokenization import Tokenized
+
+from assistant.settings import Settings
+from assistant.textutil import STOP_WORDS
+
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+FETCH_BATCH = 2000  # rows read from Chroma per call while backfilling
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, stemmed content words (stop words and one-letter tokens dropped)."""
+    words = [w for w in _TOKEN.findall(text.lower()) if len(w) > 1 and w not in STOP_WORDS]
+    return list(_stemmer().stemWords(words))
+
+
+def keyword_text(title: str, text: str) -> str:
+    """What BM25 reads for a chunk: its article's title, then its text."""
+    return f"{title}\n{text}" if title else text
+
+
+def keyword_folder(settings: Settings) -> Path:
+    """Where the keyword index of the configured collection lives (always on local disk)."""
+    return Path(settings.index) / "keywords" / settings.collection
+
+
+@dataclass(frozen=True)
+class Row:
+    """What retrieval needs to know about a chunk without asking Chroma."""
+
+    id: str
+    article_id: str
+    source: str
+    ts: int | None  # publication time, epoch seconds
+    title: str
+    chunk_index: int
+
+    @classmethod
+    def from_meta(cls, chunk_id: str, meta: Mapping[str, Any]) -> Row:
+        """From a chunk's Chroma metadata."""
+        ts = meta.get("published_ts")
+        return cls(
+            id=chunk_id,
+            article_id=str(meta.get("article_id", "")),
+            source=str(meta.get("source") or ""),
+            ts=int(ts) if isinstance(ts, int | float) else None,
+            title=str(meta.get("title") or ""),
+            chunk_index=int(meta.get("chunk_index") or 0),
+        )
+
+
+class KeywordIndex:
+    """BM25 over every chunk (title + text), with a row table of chunk metadata, saved in a folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.rows: list[Row] = []
+        self.tokens: list[list[str]] = []
+        self.bm25: bm25s.BM25 | None = None
+        self.stamp = ""  # changes on every save; readers reload when the folder's stamp differs
+        self.dirty = False  # changed since the last save
+        self._stale = False  # changed since the BM25 model was last built
+        self._position: dict[str, int] = {}
+
+    # -- persistence --------------------------------------------------------------------------
+
+    def disk_stamp(self) -> str:
+        """The stamp of the version saved on disk ('' when none)."""
+        try:
+            return (self.folder / "CURRENT").read_text(encoding="utf-8").strip()
+        except OSError:
+            return ""
+
+    def load(self) -> bool:
+        """Read the saved version; False when there is none (or it is unreadable)."""
+        stamp = self.disk_stamp()
+        if not stamp:
+            return False
+        try:
+            with gzip.open(self.folder / stamp / "chunks.json.gz", "rt", encoding="utf-8") as fh:
+                data = json.load(fh)
+            bm25 = bm25s.BM25.load(str(self.folder / stamp / "bm25"))
+        except (OSError, ValueError, KeyError):
+            return False
+        self.rows = [Row(*r) for r in data["rows"]]
+        self.tokens = data["tokens"]
+        self.bm25 = bm25 if self.rows else None
+        self._position = {r.id: i for i, r in enumerate(self.rows)}
+        self.stamp, self.dirty, self._stale = stamp, False, False
+        return True
+
+    def save(self) -> None:
+        """Write a new version beside the old one, then switch to it atomically."""
+        if self._stale or self.bm25 is None:
+            self._rebuild()
+        stamp = uuid.uuid4().hex[:12]
+        target = self.folder / stamp
+        target.mkdir(parents=True, exist_ok=True)
+        data = {"rows": [list(r.__dict__.values()) for r in self.rows], "tokens": self.tokens}
+        with gzip.open(target / "chunks.json.gz", "wt", encoding="utf-8", compresslevel=3) as fh:
+            json.dump(data, fh)
+        model = self.bm25 or bm25s.BM25()
+        if self.bm25 is None:
+            model.index(Tokenized(ids=[[0]], vocab={"": 0}), show_progress=False)
+        model.save(str(target / "bm25"), show_progress=False)
+        pointer = self.folder / f"CURRENT.{stamp}"
+        pointer.write_text(stamp, encoding="utf-8")
+        pointer.replace(self.folder / "CURRENT")
+        for old in self.folder.iterdir():
+            if old.is_dir() and old.name != stamp:
+                shutil.rmtree(old, ignore_errors=True)
+        self.stamp, self.dirty = stamp, False
+
+    # -- changes ------------------------------------------------------------------------------
+
+    def add(self, items: Iterable[tuple[str, str, Mapping[str, Any]]]) -> None:
+        """Add or replace chunks given as (chunk id, text, Chroma metadata)."""
+        for chunk_id, text, meta in items:
+            row = Row.from_meta(chunk_id, meta)
+            tokens = tokenize(keyword_text(row.title, text))
+            at = self._position.get(chunk_id)
+            if at is None:
+                self._position[chunk_id] = len(self.rows)
+                self.rows.append(row)
+                self.tokens.append(tokens)
+            else:
+                self.rows[at], self.tokens[at] = row, tokens
+            self.dirty = self._stale = True
+
+    def remove_articles(self, article_ids: Iterable[str]) -> None:
+        """Drop every chunk of these articles."""
+        gone = set(article_ids)
+        self._keep([i for i, r in enumerate(self.rows) if r.article_id not in gone])
+
+    def remove_ids(self, chunk_ids: Iterable[str]) -> None:
+        """Drop these chunks."""
+        gone = set(chunk_ids)
+        self._keep([i for i, r in enumerate(self.rows) if r.id not in gone])
+
+    def _keep(self, keep: list[int]) -> None:
+        if len(keep) == len(self.rows):
+            return
+        self.rows = [self.rows[i] for i in keep]
+        self.tokens = [self.tokens[i] for i in keep]
+        self._position = {r.id: i for i, r in enumerate(self.rows)}
+        self.dirty = self._stale = True
+
+    def _rebuild(self) -> None:
+        self._stale = False
+        if not self.rows:
+            self.bm25 = None
+            return
+        vocab: dict[str, int] = {}
+        ids = [[vocab.setdefault(t, len(vocab)) for t in tokens] for tokens in self.tokens]
+        if not vocab:
+            vocab[""] = 0
+        model = bm25s.BM25()
+        model.index(Tokenized(ids=ids, vocab=vocab), show_progress=False)
+        self.bm25 = model
+
+    def sync(self, collection: Any, full: bool = False) -> bool:
+        """Bring the index in step with a Chroma collection, reading only chunks it lacks; True if changed."""
+        if full:
+            self.rows, self.tokens, self._position = [], [], {}
+            self.dirty = self._stale = True
+        stored = list(collection.get(include=[])["ids"])
+        wanted = set(stored)
+        self.remove_ids([r.id for r in self.rows if r.id not in wanted])
+        missing = [i for i in stored if i not in self._position]
+        for start in range(0, len(missing), FETCH_BATCH):
+            got = collection.get(ids=missing[start : start + FETCH_BATCH], include=["documents", "metadatas"])
+            docs, metas = got["documents"] or [], got["metadatas"] or []
+            self.add(zip(got["ids"], (d or "" for d in docs), metas, strict=True))
+        if self.dirty:
+            self.save()
+            return True
+        return False
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def scores(self, query: str | Sequence[str]) -> np.ndarray:
+        """BM25 score of every row for a query (text, or tokens already made by `tokenize`)."""
+        if self._stale:
+            self._rebuild()
+        if self.bm25 is None:
+            return np.zeros(0, dtype=np.float32)
+        tokens = tokenize(query) if isinstance(query, str) else list(query)
+        known = [t for t in tokens if t in self.bm25.vocab_dict]
+        if not known:
+            return np.zeros(len(self.rows), dtype=np.float32)
+        return np.asarray(self.bm25.get_scores(known), dtype=np.float32)
+
+    def document_frequency(self, token: str) -> int:
+        """How many chunks contain a (stemmed) token."""
+        if self.bm25 is None:
+            return 0
+        tid = self.bm25.vocab_dict.get(token)
+        if tid is None:
+            return 0
+        indptr = self.bm25.scores["indptr"]
+        return int(indptr[tid + 1] - indptr[tid])

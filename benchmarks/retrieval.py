@@ -1,0 +1,106 @@
+"""Retrieval on MultiHop-RAG dev, one row per step of the hybrid retriever (what each step buys).
+
+    NEWSQA_INDEX=/tmp/mhr-index newsqa ingest ../shared/data/multihop-rag/corpus.json   # once
+    NEWSQA_INDEX=/tmp/mhr-index python benchmarks/retrieval.py [--queries FILE] [--steps a,b] [--limit N]
+
+Every step runs the same `Retriever.retrieve` the chat uses, with the tuning of that step; the scoring is
+`newsqa eval`'s (the benchmark's rule). Prints a Markdown table over the non-null questions, the
+abstention rates and the retrieval latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.assistant import Assistant
+from assistant.embedder import Embedder
+from assistant.evaluate import METRICS, TOP, EvalReport, evaluate, load_queries
+from assistant.hybrid import Tuning
+from assistant.retrieve import Passage, Retriever, evidence_found
+from assistant.settings import Settings
+
+DEFAULT_QUERIES = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "multihop-rag" / "dev-queries.json"
+)
+PLAIN = Tuning(use_hints=False, use_parts=False, use_clauses=False)
+STEPS: dict[str, Tuning] = {
+    "dense": dataclasses.replace(PLAIN, keyword_weight=0.0),
+    "bm25": dataclasses.replace(PLAIN, dense_weight=0.0),
+    "rrf": dataclasses.replace(PLAIN, fusion="rrf"),
+    "fusion": PLAIN,
+    "+hints": dataclasses.replace(PLAIN, use_hints=True),
+    "+parts": dataclasses.replace(PLAIN, use_hints=True, use_parts=True),
+    "+clauses": Tuning(),
+}
+
+
+class CachedEmbedder:
+    """The real embedder, remembering query vectors across steps (for tuning runs; latency is then wrong)."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self.dimension = embedder.dimension
+        self.memo: dict[str, np.ndarray] = {}
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Rows for texts, embedding only those not seen before."""
+        new = [t for t in dict.fromkeys(texts) if t not in self.memo]
+        for text, vector in zip(new, self.embedder.embed(new), strict=True):
+            self.memo[text] = vector
+        return np.stack([self.memo[t] for t in texts]) if texts else self.embedder.embed([])
+
+
+def run(assistant: Assistant, tuning: Tuning, queries: Path, limit: int | None, embedder: Any) -> EvalReport:
+    """Evaluate one tuning."""
+    retriever = Retriever(assistant.index, embedder, tuning)
+    retriever.retrieve("warm up")
+
+    def retrieve(question: str) -> tuple[list[Passage], bool]:
+        passages = retriever.retrieve(question, k=TOP)
+        return passages, not evidence_found(passages)
+
+    return evaluate(load_queries(queries)[:limit], retrieve)
+
+
+def main() -> None:
+    """Run the steps and print the table."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--queries", type=Path, default=DEFAULT_QUERIES)
+    parser.add_argument("--steps", default=",".join(STEPS), help=f"comma-separated, of: {', '.join(STEPS)}")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    parser.add_argument("--tuning", default="{}", help="JSON of Tuning fields applied to every step")
+    parser.add_argument("--cache", action="store_true", help="reuse query vectors across steps (no latency)")
+    args = parser.parse_args()
+    if not args.queries.is_file():
+        raise SystemExit(
+            f"queries not found: {args.queries} (MultiHop-RAG dev-queries.json from ../shared/data)"
+        )
+    assistant = Assistant(Settings.load())
+    if assistant.index.count() == 0:
+        raise SystemExit("the index is empty: ingest the MultiHop-RAG corpus first (see the docstring)")
+    extra = json.loads(args.tuning)
+    embedder = CachedEmbedder(assistant.embedder) if args.cache else assistant.embedder
+    print(f"| step | {' | '.join(METRICS)} | null abstained | false abstention | median ms | p95 ms |")
+    print("|" + "---|" * (len(METRICS) + 5))
+    for name in args.steps.split(","):
+        report = run(assistant, dataclasses.replace(STEPS[name], **extra), args.queries, args.limit, embedder)
+        cells = " | ".join(f"{report.metrics['all'][m]:.3f}" for m in METRICS)
+        lat = report.latency_ms
+        print(
+            f"| {name} | {cells} | {report.null_abstention or 0:.3f} | {report.false_abstention or 0:.3f} "
+            f"| {lat['median']:.1f} | {lat['p95']:.1f} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""Hybrid retrieval over a real Chroma store: keywords help, hints steer, the keyword index stays in step."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from assistant.assistant import Assistant
+from assistant.hints import HintParser
+from assistant.hybrid import Tuning
+from assistant.keyword import KeywordIndex, keyword_folder
+from assistant.retrieve import Filters, Retriever, evidence_found
+
+Make = Callable[..., Assistant]
+
+FILLER = (
+    "Officials said the plan had been discussed for months. Residents attended a meeting at the town "
+    "hall, where several speakers asked about costs and timing. The mayor promised regular updates."
+)
+
+
+def _article(title: str, body: str, source: str, date: str, slug: str) -> dict[str, str]:
+    return {
+        "title": title,
+        "body": f"{body} {FILLER}",
+        "source": source,
+        "published_at": date,
+        "url": f"https://{source.lower().replace(' ', '')}.example/{slug}",
+    }
+
+
+ARTICLES = [
+    _article(
+        "Bridge parts ordered",
+        "The harbor authority ordered replacement bearings with part number QX-4471 from Norrland Steel.",
+        "Daily Port",
+        "2023-10-03T09:00:00Z",
+        "bearings",
+    ),
+    _article(
+        "Who supplies bridge parts?",
+        "Who supplies the parts for the bridge? Engineers named the companies that supply bridge parts "
+        "and components.",
+        "Daily Port",
+        "2023-10-05T09:00:00Z",
+        "suppliers",
+    ),
+    _article(
+        "Chip maker opens plant",
+        "A chip maker opened a plant that brings 900 jobs to the region, the company said.",
+        "Tech Weekly",
+        "2023-10-12T09:00:00Z",
+        "plant-october",
+    ),
+    _article(
+        "Chip maker expands plant",
+        "The chip maker said its plant will add 400 jobs next year after strong demand.",
+        "Tech Weekly",
+        "2023-12-08T09:00:00Z",
+        "plant-december",
+    ),
+    _article(
+        "Chip plant jobs debated",
+        "Economists debated whether the chip maker's plant jobs will last, citing demand.",
+        "Business Daily",
+        "2023-10-20T09:00:00Z",
+        "plant-debate",
+    ),
+]
+
+
+def _ingest(assistant: Assistant, path: Path, articles: list[dict[str, str]]) -> None:
+    path.write_text(json.dumps(articles), encoding="utf-8")
+    report = assistant.ingest(assistant.read([str(path)]))
+    assert report.failed == []
+
+
+def test_hybrid_finds_a_part_number_that_dense_alone_misses(make_assistant: Make, tmp_path: Path) -> None:
+    assistant = make_assistant()
+    _ingest(assistant, tmp_path / "news.json", ARTICLES)
+    question = "Who supplies the parts for the bridge, number QX-4471?"
+    dense = Retriever(assistant.index, assistant.embedder, Tuning(keyword_weight=0.0, use_clauses=False))
+    dense_top = dense.retrieve(question, k=1)[0]
+    hybrid_top = assistant.retrieve(question, k=1)[0]
+    assert dense_top.title == "Who supplies bridge parts?"  # semantically close, wrong article
+    assert hybrid_top.title == "Bridge parts ordered"
+    assert "QX-4471" in hybrid_top.text
+
+
+def test_outlet_and_month_steer_to_that_outlets_article_from_that_month(
+    make_assistant: Make, tmp_path: Path
+) -> None:
+    assistant = make_assistant()
+    _ingest(assistant, tmp_path / "news.json", ARTICLES)
+    december = assistant.retrieve("What did Tech Weekly report in December about the chip plant jobs?", k=3)
+    assert december[0].title == "Chip maker expands plant"
+    october = assistant.retrieve(
+        "What did Tech Weekly report in October 2023 about the chip plant jobs?", k=3
+    )
+    assert october[0].title == "Chip maker opens plant"
+    assert {p.source for p in october} >= {"Tech Weekly", "Business Daily"}  # a boost, not a filter
+    latest = assistant.retrieve("What is the latest on the chip plant jobs?", k=3)
+    assert latest[0].title == "Chip maker expands plant"
+    hard = assistant.retrieve("chip plant jobs", k=5, filters=Filters(sources=("business daily",)))
+    assert [p.source for p in hard] == ["Business Daily"]
+
+
+def test_keyword_index_follows_reingest_and_remove_and_survives_restart(
+    make_assistant: Make, tmp_path: Path
+) -> None:
+    assistant = make_assistant()
+    _ingest(assistant, tmp_path / "news.json", ARTICLES)
+    folder = keyword_folder(assistant.settings)
+    on_disk = KeywordIndex(folder)
+    assert on_disk.load() and len(on_disk) == assistant.index.count()
+    changed = [dict(a) for a in ARTICLES]
+    changed[0]["body"] = "The harbor authority cancelled the order for part ZK-9902 bearings. " + FILLER
+    _ingest(assistant, tmp_path / "news.json", changed)
+    assistant.remove(ARTICLES[4]["url"])
+    restarted = make_assistant()  # a new process: reads the saved keyword index
+    keywords = restarted.index.keywords
+    assert len(keywords) == restarted.index.count()
+    assert keywords.scores("QX-4471").max() == 0.0
+    assert restarted.retrieve("ZK-9902 bearings order", k=1)[0].title == "Bridge parts ordered"
+    assert "Chip plant jobs debated" not in {p.title for p in restarted.retrieve("economists debated", k=5)}
+
+
+def test_missing_keyword_index_is_rebuilt_from_chroma_without_embedding(
+    make_assistant: Make, tmp_path: Path
+) -> None:
+    assistant = make_assistant()
+    _ingest(assistant, tmp_path / "news.json", ARTICLES[:2])
+    for item in keyword_folder(assistant.settings).iterdir():
+        if item.is_file():
+            item.unlink()
+    restarted = make_assistant()
+    restarted.__dict__["embedder"] = None  # would fail if the backfill tried to embed anything
+    keywords = restarted.index.keywords
+    assert len(keywords) == restarted.index.count() > 0
+    assert keywords.scores("QX-4471").argmax() == 0 or keywords.scores("QX-4471").max() > 0
+
+
+def test_hints_find_outlets_dates_and_parts() -> None:
+    parser = HintParser(
+        ["TechCrunch", "The Verge", "The Independent - Sports", "The Age"],
+        now=datetime(2024, 1, 5, tzinfo=UTC),
+    )
+    hints = parser.parse(
+        "Did TechCrunch on October 12, 2023 agree with 'The Independent - Sports' and the Verge in December?"
+    )
+    assert set(hints.outlets) == {"TechCrunch", "The Independent - Sports", "The Verge"}
+    first = hints.parts[0]
+    assert first.outlets == ("TechCrunch",)
+    assert first.periods[0].start <= datetime(2023, 10, 12, tzinfo=UTC) <= first.periods[0].end
+    assert hints.parts[2].periods[0].start == datetime(2023, 12, 1, tzinfo=UTC)  # no year: the last December
+    assert "TechCrunch" not in hints.stripped
+    assert parser.parse("The age of AI: what may come next?").outlets == ()
+    assert parser.parse("What is the latest on the strike?").latest
+
+
+def test_evidence_signal_is_carried_on_passages(make_assistant: Make, tmp_path: Path) -> None:
+    assistant = make_assistant()
+    _ingest(assistant, tmp_path / "news.json", ARTICLES)
+    found = assistant.retrieve("How many jobs will the chip maker's plant add?", k=3)
+    assert evidence_found(found)
+    assert not evidence_found([])
