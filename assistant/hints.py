@@ -21,6 +21,19 @@ _ISO = re.compile(r"\b(?P<year>(?:19|20)\d\d)-(?P<month>\d\d)(?:-(?P<day>\d\d))?
 _LATEST = re.compile(
     r"\b(latest|most recent(ly)?|newest|recently|this week|currently|now|up to date|so far)\b", re.I
 )
+_NAME = r"(?P<name>[A-Z][\w&.-]*(?:\s+(?:[A-Z][\w&.-]*|of|&))*)"
+_KIND = r"(?:article|report|piece|story|column)"
+_ATTRIBUTIONS = [  # how people say which outlet a claim comes from
+    re.compile(rf"\b{_KIND}s?\s+(?:from|by|in|published by|published in)\s+(?:the\s+|a\s+|an\s+)?{_NAME}"),
+    re.compile(rf"\b(?:a|an|the|another|one)\s+{_NAME}\s+{_KIND}"),
+    re.compile(
+        rf"\b(?:reported by|published by|according to|as per)\s+(?:the\s+)?{_NAME}(?:['’]s)?\s+{_KIND}"
+    ),
+    re.compile(
+        rf"\b(?:reported by|published by|{_KIND}s?\s+(?:by|from|in))\s+(?:the\s+)?{_NAME}\s+(?:and|or)\s"
+    ),
+]
+_CAPITALISED = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][\w'’-]+)")
 _SEPARATORS = re.compile(r"\s*(?:\||:|\s-\s)\s*")
 _SPLIT = re.compile(r"[,;]?\s+(?:while|whereas|but|and|or|in contrast to|compared to|than)\s+", re.I)
 
@@ -51,6 +64,11 @@ class Hints:
     latest: bool = False
     parts: tuple[Part, ...] = field(default_factory=tuple)
     stripped: str = ""  # the question without outlet names (they are not topic words)
+    unknown_outlets: tuple[str, ...] = ()  # outlets the question cites that the index does not hold
+
+    def names(self) -> list[str]:
+        """Capitalised words inside the question (not sentence starts), outlet names left out."""
+        return _CAPITALISED.findall(self.stripped)
 
 
 def outlet_aliases(outlets: Iterable[str]) -> dict[str, set[str]]:
@@ -156,7 +174,22 @@ class HintParser:
             latest=bool(_LATEST.search(question)),
             parts=tuple(self._parts(question, mentions)),
             stripped=" ".join("".join(stripped).split()),
+            unknown_outlets=tuple(self.unknown_outlets(question)),
         )
+
+    def unknown_outlets(self, question: str) -> list[str]:
+        """Outlets a question attributes claims to ('a Bloomberg article') that are not in the index."""
+        known = [a.lower() for a in self.aliases]
+        found: list[str] = []
+        for pattern in _ATTRIBUTIONS:
+            for m in pattern.finditer(question):
+                name = re.sub(r"^(?:the|a|an)\s+", "", m["name"].strip().rstrip("."), flags=re.I)
+                low = name.lower()
+                if not name[:1].isupper() or any(low.startswith(a) or a.startswith(low) for a in known):
+                    continue
+                if name not in found:
+                    found.append(name)
+        return found
 
     def _parts(self, question: str, mentions: list[tuple[int, int, tuple[str, ...]]]) -> list[Part]:
         """One part per outlet mention: the clause around it, with the dates named in that clause."""

@@ -215,12 +215,6 @@ class KeywordIndex:
             return np.zeros(len(self.rows), dtype=np.float32)
         return np.asarray(self.bm25.get_scores(known), dtype=np.float32)
 
-    def document_frequency(self, token: str) -> int:
-        """How many chunks contain a (stemmed) token."""
-        if self.bm25 is None:
-            return 0
-        tid = self.bm25.vocab_dict.get(token)
-        if tid is None:
-            return 0
-        indptr = self.bm25.scores["indptr"]
-        return int(indptr[tid + 1] - indptr[tid])
+    def knows(self, token: str) -> bool:
+        """Whether any chunk contains this (stemmed) token."""
+        return self.bm25 is not None and token in self.bm25.vocab_dict

@@ -12,7 +12,7 @@ import numpy as np
 
 from assistant.articles import epoch
 from assistant.embedder import Embedder
-from assistant.hints import HintParser
+from assistant.hints import HintParser, Hints
 from assistant.hybrid import Table, Tuning, clauses, fuse, hint_bonus, rank, topic
 from assistant.index import NewsIndex
 from assistant.keyword import KeywordIndex, tokenize
@@ -189,12 +189,15 @@ class Retriever:
         ]
         allowed = self._allowed(filters or Filters())
         rows = rank(table, base, part_scores, scored[1 + len(parts) :], allowed, k + EXTRA, t)
-        evidence = self.evidence(question, hints.stripped, base, rows)
+        evidence = self.evidence(hints) if rows else 0.0
         return self._passages(rows, base, evidence)[:k]
 
-    def evidence(self, question: str, stripped: str, base: np.ndarray, rows: Sequence[int]) -> float:
-        """How sure we are that the index covers the question (0..1)."""
-        return 1.0 if rows else 0.0
+    def evidence(self, hints: Hints) -> float:
+        """How sure we are that the index covers the question (0..1), from what the question names."""
+        if hints.unknown_outlets:
+            return 0.1  # it asks what an outlet we do not hold reported
+        missing = [t for w in hints.names() for t in tokenize(w) if not self.keywords.knows(t)]
+        return 0.2 if missing else 0.9  # it names people or things no indexed article mentions
 
     def _passages(self, rows: Sequence[int], base: np.ndarray, evidence: float) -> list[Passage]:
         ids = [self.keywords.rows[r].id for r in rows]
