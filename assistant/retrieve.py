@@ -38,7 +38,7 @@ class Passage:
     rank: int = 0
     story_id: str | None = None  # wire copies of one story share it (assistant/stories.py)
     also_reported_by: tuple[str, ...] = ()  # the other outlets that carried this story
-    evidence: float = 0.0  # 0..1: how sure retrieval is that the question is covered (same on all)
+    evidence: float = 1.0  # 0..1: retrieval judges the question covered (same on all; 1 = not judged)
 
     @classmethod
     def from_chroma(

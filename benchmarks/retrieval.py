@@ -79,11 +79,16 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="only the first N questions")
     parser.add_argument("--tuning", default="{}", help="JSON of Tuning fields applied to every step")
     parser.add_argument("--cache", action="store_true", help="reuse query vectors across steps (no latency)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     args = parser.parse_args()
     if not args.queries.is_file():
         raise SystemExit(
             f"queries not found: {args.queries} (MultiHop-RAG dev-queries.json from ../shared/data)"
         )
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     assistant = Assistant(Settings.load())
     if assistant.index.count() == 0:
         raise SystemExit("the index is empty: ingest the MultiHop-RAG corpus first (see the docstring)")

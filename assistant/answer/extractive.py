@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from assistant.answer import NOT_COVERED, Answer, Citation
 from assistant.embedder import Embedder
-from assistant.retrieve import Passage
+from assistant.retrieve import Passage, evidence_found
 from assistant.textutil import content_terms, split_sentences
 
 MIN_SENTENCE_CHARS = 25
@@ -64,6 +64,8 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         """A cited answer from the passages, or an abstention when they do not cover the question."""
+        if passages and not evidence_found(passages):  # retrieval judged the index does not cover it
+            return Answer(question=question, text=NOT_COVERED, abstained=True, passages=list(passages))
         scored = self.score_sentences(question, passages)
         if not scored or not self.is_relevant(scored[0]):
             return Answer(question=question, text=NOT_COVERED, abstained=True, passages=list(passages))
