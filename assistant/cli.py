@@ -314,9 +314,17 @@ def watch(
 @click.option("--limit", type=click.IntRange(1), help="Only the first N questions.")
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as one JSON object.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option(
+    "--answers",
+    is_flag=True,
+    help="Also answer every question with the configured backend (--llm; default extractive) and score "
+    "answer accuracy, null-question refusals, citation precision and verified sentences.",
+)
 @click.pass_obj
 @domain_errors
-def eval_command(assistant: Assistant, queries: Path, limit: int | None, as_json: bool, quiet: bool) -> None:
+def eval_command(
+    assistant: Assistant, queries: Path, limit: int | None, as_json: bool, quiet: bool, answers: bool
+) -> None:
     """Score retrieval on a MultiHop-RAG-format QUERIES file against the current index.
 
     Prints Hits@4/10, MRR@10, MAP@10, evidence recall@10 and all-evidence@10 (the benchmark's rule: a
@@ -340,6 +348,19 @@ def eval_command(assistant: Assistant, queries: Path, limit: int | None, as_json
         report = evaluate(items, retrieve, lambda: bar.update(1))
     finally:
         bar.close()
+    if answers:
+        from assistant.answer_eval import run_answer_eval
+
+        bar = tqdm(total=len(items), unit="answer", disable=quiet, file=sys.stderr, dynamic_ncols=True)
+        try:
+            scored = run_answer_eval(assistant, queries, limit, progress=lambda: bar.update(1))
+        finally:
+            bar.close()
+        if as_json:
+            click.echo(json.dumps({"retrieval": report.to_dict(), "answers": scored.to_dict()}, indent=2))
+        else:
+            click.echo(f"{report.table()}\n\n{scored.table()}")
+        return
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.table())
 
 

@@ -70,3 +70,17 @@ def test_eval_answers_with_an_llm(index_dir: Path, embedder: Embedder, questions
     assert report.backend == "openai:test-model" and report.fallbacks == 0
     assert values["accuracy"] == 0.5 and values["strict"] == 1.0 and values["refusal"] == 1.0
     assert values["cite_precision"] == 1.0 and values["verified_sentences"] == 0.5
+
+
+def test_cli_eval_answers(index_dir: Path, questions: Path) -> None:
+    from click.testing import CliRunner
+
+    from assistant.cli import cli
+
+    result = CliRunner().invoke(
+        cli, ["--index", str(index_dir), "eval", str(questions), "--answers", "--json", "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["answers"]["backend"] == "extractive" and data["answers"]["questions"] == 2
+    assert data["answers"]["metrics"]["null_query"]["refusal"] == 1.0 and "metrics" in data["retrieval"]
