@@ -18,9 +18,7 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 _ISO = re.compile(r"\b(?P<year>(?:19|20)\d\d)-(?P<month>\d\d)(?:-(?P<day>\d\d))?(?:T[0-9:.+\-Z]+)?")
-_LATEST = re.compile(
-    r"\b(latest|most recent(ly)?|newest|recently|this week|currently|now|up to date|so far)\b", re.I
-)
+_LATEST = re.compile(r"\b(latest|most recent|newest|this week|today|yesterday)\b", re.I)
 _NAME = r"(?P<name>[A-Z][\w&.-]*(?:\s+(?:[A-Z][\w&.-]*|of|&))*)"
 _KIND = r"(?:article|report|piece|story|column)"
 _ATTRIBUTIONS = [  # how people say which outlet a claim comes from
@@ -91,6 +89,8 @@ def outlet_aliases(outlets: Iterable[str]) -> dict[str, set[str]]:
 
 def _alias_pattern(alias: str) -> str:
     body = re.escape(alias).replace(r"\ ", r"\s+")
+    if body.startswith(r"The\s+"):
+        body = "[Tt]" + body[1:]  # 'the Verge' mid-sentence
     return rf"(?<!\w){body}(?!\w)"
 
 
@@ -185,7 +185,9 @@ class HintParser:
             for m in pattern.finditer(question):
                 name = re.sub(r"^(?:the|a|an)\s+", "", m["name"].strip().rstrip("."), flags=re.I)
                 low = name.lower()
-                if not name[:1].isupper() or any(low.startswith(a) or a.startswith(low) for a in known):
+                if not name[:1].isupper() or any(
+                    low.startswith(a) or a.startswith(low) or a == f"the {low}" for a in known
+                ):
                     continue
                 if name not in found:
                     found.append(name)

@@ -34,7 +34,7 @@ class Tuning:
     dense_floor: float = 0.0  # cosine similarity that counts as no match at all
     outlet_boost: float = 0.3  # chunks of an outlet the question names
     period_boost: float = 0.2  # chunks published in a period the question names
-    recency_boost: float = 0.15  # newest chunks, for "latest" questions (scaled by age)
+    recency_boost: float = 0.5  # newest chunks, for "latest" questions (scaled by age)
     part_period_boost: float = 0.3
     part_text_weight: float = 0.5
     clause_weight: float = 1.0
@@ -43,6 +43,9 @@ class Tuning:
     use_hints: bool = True  # outlet / period / recency boosts, outlet names and furniture out of the query
     use_parts: bool = True
     use_clauses: bool = True
+    distinct_parts: bool = True  # two mentions of one outlet get two different articles
+    lead_boost: float = 0.0  # an article's first chunk (news puts the key facts in the lead)
+    repeat_penalty: float = 0.0  # per chunk already listed from the same article (diversity)
     fusion: str = "weighted"  # or "rrf": plain reciprocal-rank fusion (for comparison)
 
 
@@ -54,6 +57,7 @@ class Table:
     outlet_names: list[str]
     ts: np.ndarray  # float epoch seconds, nan when undated
     article: np.ndarray  # int code per row
+    lead: np.ndarray  # bool per row: the article's first chunk
 
     def outlet_mask(self, names: Sequence[str]) -> np.ndarray:
         """Rows of these outlets."""
@@ -114,6 +118,7 @@ def hint_bonus(table: Table, hints: Hints, t: Tuning) -> np.ndarray:
     bonus = np.zeros(len(table.ts), dtype=np.float32)
     if not t.use_hints:
         return bonus
+    bonus += t.lead_boost * table.lead
     if hints.outlets:
         bonus += t.outlet_boost * table.outlet_mask(hints.outlets)
     if hints.periods:
@@ -152,6 +157,8 @@ def rank(
     picks: list[int] = []
     for mask, part_score in parts:  # each outlet the question names gets its best chunk up front
         score = np.where(mask & allowed, base + part_score, -np.inf)
+        if t.distinct_parts:  # "the TechCrunch report ... and another TechCrunch report": two articles
+            score[np.isin(table.article, [table.article[p] for p in picks if mask[p]])] = -np.inf
         best = int(np.argmax(score))
         if np.isfinite(score[best]) and best not in picks:
             picks.append(best)
@@ -164,10 +171,16 @@ def rank(
             if np.isfinite(score[best]):
                 found.append((float(score[best]), best))
         picks += [row for _, row in sorted(found, reverse=True) if row not in picks]
-    order: list[int] = []
-    for row in [*picks, *np.argsort(-base)[: n * 4].tolist()]:
-        if row not in order and np.isfinite(base[row]):
-            order.append(int(row))
-        if len(order) >= n:
-            break
+    order = list(dict.fromkeys(row for row in picks if np.isfinite(base[row])))[:n]
+    candidates = [int(r) for r in np.argsort(-base)[: n * 4] if np.isfinite(base[r]) and r not in order]
+    listed: dict[int, int] = {}
+    for row in order:
+        listed[int(table.article[row])] = listed.get(int(table.article[row]), 0) + 1
+    while len(order) < n and candidates:  # best next, each chunk already listed from its article costs
+        best = max(
+            candidates, key=lambda r: base[r] - t.repeat_penalty * listed.get(int(table.article[r]), 0)
+        )
+        candidates.remove(best)
+        order.append(best)
+        listed[int(table.article[best])] = listed.get(int(table.article[best]), 0) + 1
     return order

@@ -99,7 +99,7 @@ class Retriever:
         self.keywords: KeywordIndex = index.keywords
         self._stamp = ""
         self._vectors = np.zeros((0, 0), dtype=np.float32)
-        self._table = Table(np.zeros(0, int), [], np.zeros(0), np.zeros(0, int))
+        self._table = Table(np.zeros(0, int), [], np.zeros(0), np.zeros(0, int), np.zeros(0, bool))
         self._parser = HintParser(())
 
     def outlets(self) -> list[str]:
@@ -124,6 +124,7 @@ class Retriever:
             outlet_names=outlets,
             ts=np.array([np.nan if r.ts is None else float(r.ts) for r in rows]),
             article=np.array([articles.setdefault(r.article_id, len(articles)) for r in rows], dtype=int),
+            lead=np.array([r.chunk_index == 0 for r in rows], dtype=bool),
         )
         self._vectors = self._load_vectors([r.id for r in rows])
         dated = self._table.ts[np.isfinite(self._table.ts)]

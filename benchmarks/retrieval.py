@@ -44,10 +44,19 @@ STEPS: dict[str, Tuning] = {
 class CachedEmbedder:
     """The real embedder, remembering query vectors across steps (for tuning runs; latency is then wrong)."""
 
-    def __init__(self, embedder: Embedder) -> None:
+    def __init__(self, embedder: Embedder, path: Path | None = None) -> None:
         self.embedder = embedder
         self.dimension = embedder.dimension
         self.memo: dict[str, np.ndarray] = {}
+        self.path = path
+        if path and path.is_file():
+            with np.load(path) as data:
+                self.memo = dict(zip(data["texts"].tolist(), data["vectors"], strict=True))
+
+    def save(self) -> None:
+        """Write the remembered vectors to the cache file, if one was given."""
+        if self.path and self.memo:
+            np.savez(self.path, texts=np.array(list(self.memo)), vectors=np.stack(list(self.memo.values())))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Rows for texts, embedding only those not seen before."""
@@ -79,6 +88,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="only the first N questions")
     parser.add_argument("--tuning", default="{}", help="JSON of Tuning fields applied to every step")
     parser.add_argument("--cache", action="store_true", help="reuse query vectors across steps (no latency)")
+    parser.add_argument("--cache-file", type=Path, help="keep the reused vectors in this .npz between runs")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     args = parser.parse_args()
     if not args.queries.is_file():
@@ -93,7 +103,8 @@ def main() -> None:
     if assistant.index.count() == 0:
         raise SystemExit("the index is empty: ingest the MultiHop-RAG corpus first (see the docstring)")
     extra = json.loads(args.tuning)
-    embedder = CachedEmbedder(assistant.embedder) if args.cache else assistant.embedder
+    cached = args.cache or args.cache_file
+    embedder = CachedEmbedder(assistant.embedder, args.cache_file) if cached else assistant.embedder
     print(f"| step | {' | '.join(METRICS)} | null abstained | false abstention | median ms | p95 ms |")
     print("|" + "---|" * (len(METRICS) + 5))
     for name in args.steps.split(","):
@@ -105,6 +116,8 @@ def main() -> None:
             f"| {lat['median']:.1f} | {lat['p95']:.1f} |",
             flush=True,
         )
+        if isinstance(embedder, CachedEmbedder):
+            embedder.save()
 
 
 if __name__ == "__main__":
