@@ -44,7 +44,7 @@ class Tuning:
     use_parts: bool = True
     use_clauses: bool = True
     distinct_parts: bool = True  # two mentions of one outlet get two different articles
-    lead_boost: float = 0.0  # an article's first chunk (news puts the key facts in the lead)
+    lead_boost: float = 0.1  # an article's first chunk (news puts the key facts in the lead)
     repeat_penalty: float = 0.0  # per chunk already listed from the same article (diversity)
     fusion: str = "weighted"  # or "rrf": plain reciprocal-rank fusion (for comparison)
 

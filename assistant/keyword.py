@@ -23,6 +23,8 @@ from assistant.textutil import STOP_WORDS
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 FETCH_BATCH = 2000  # rows read from Chroma per call while backfilling
+# bm25s's files, named so that ingesting a folder that holds the index never reads them as articles
+BM25_FILES = {"vocab_name": "vocab.bm25s", "params_name": "params.bm25s"}
 
 
 @lru_cache(maxsize=1)
@@ -99,9 +101,9 @@ class KeywordIndex:
         if not stamp:
             return False
         try:
-            with gzip.open(self.folder / stamp / "chunks.json.gz", "rt", encoding="utf-8") as fh:
+            with gzip.open(self.folder / stamp / "chunks.gz", "rt", encoding="utf-8") as fh:
                 data = json.load(fh)
-            bm25 = bm25s.BM25.load(str(self.folder / stamp / "bm25"))
+            bm25 = bm25s.BM25.load(str(self.folder / stamp / "bm25"), **BM25_FILES)
         except (OSError, ValueError, KeyError):
             return False
         self.rows = [Row(*r) for r in data["rows"]]
@@ -119,12 +121,12 @@ class KeywordIndex:
         target = self.folder / stamp
         target.mkdir(parents=True, exist_ok=True)
         data = {"rows": [list(r.__dict__.values()) for r in self.rows], "tokens": self.tokens}
-        with gzip.open(target / "chunks.json.gz", "wt", encoding="utf-8", compresslevel=3) as fh:
+        with gzip.open(target / "chunks.gz", "wt", encoding="utf-8", compresslevel=3) as fh:
             json.dump(data, fh)
         model = self.bm25 or bm25s.BM25()
         if self.bm25 is None:
             model.index(Tokenized(ids=[[0]], vocab={"": 0}), show_progress=False)
-        model.save(str(target / "bm25"), show_progress=False)
+        model.save(str(target / "bm25"), show_progress=False, **BM25_FILES)
         pointer = self.folder / f"CURRENT.{stamp}"
         pointer.write_text(stamp, encoding="utf-8")
         pointer.replace(self.folder / "CURRENT")

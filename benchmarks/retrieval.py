@@ -37,7 +37,8 @@ STEPS: dict[str, Tuning] = {
     "fusion": PLAIN,
     "+hints": dataclasses.replace(PLAIN, use_hints=True),
     "+parts": dataclasses.replace(PLAIN, use_hints=True, use_parts=True),
-    "+clauses": Tuning(),
+    "+clauses": Tuning(lead_boost=0.0),
+    "+lead": Tuning(),  # the defaults: what `newsqa ask` and `newsqa eval` use
 }
 
 
