@@ -43,6 +43,7 @@ class Tuning:
     use_hints: bool = True  # outlet / period / recency boosts, outlet names and furniture out of the query
     use_parts: bool = True
     use_clauses: bool = True
+    dense_pieces: bool = True  # embed each part and clause too (better recall, one model call per text)
     distinct_parts: bool = True  # two mentions of one outlet get two different articles
     lead_boost: float = 0.1  # an article's first chunk (news puts the key facts in the lead)
     repeat_penalty: float = 0.0  # per chunk already listed from the same article (diversity)

@@ -175,9 +175,10 @@ class Retriever:
         pieces = [c for c in clauses(hints.stripped) if len(tokenize(c)) >= t.clause_min_terms]
         pieces = [topic(c) for c in pieces] if t.use_clauses and len(pieces) > 1 else []
         texts = [main, *(topic(p.text) for p in parts), *pieces]
-        dense = self._vectors @ self.embedder.embed(texts).T if t.dense_weight else None
+        embedded = texts if t.dense_pieces else texts[:1]
+        dense = self._vectors @ self.embedder.embed(embedded).T if t.dense_weight else None
         scored = [
-            fuse(self.keywords.scores(x), None if dense is None else dense[:, i], t)
+            fuse(self.keywords.scores(x), None if dense is None or i >= dense.shape[1] else dense[:, i], t)
             for i, x in enumerate(texts)
         ]
         base = scored[0] + hint_bonus(table, hints, t)
