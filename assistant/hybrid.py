@@ -32,8 +32,8 @@ class Tuning:
     keyword_weight: float = 1.0
     dense_weight: float = 0.5
     dense_floor: float = 0.0  # cosine similarity that counts as no match at all
-    outlet_boost: float = 0.3  # chunks of an outlet the question names
-    period_boost: float = 0.2  # chunks published in a period the question names
+    outlet_boost: float = 0.5  # chunks of an outlet the question names
+    period_boost: float = 0.3  # chunks published in a period the question names
     recency_boost: float = 0.5  # newest chunks, for "latest" questions (scaled by age)
     part_period_boost: float = 0.3
     part_text_weight: float = 0.5
