@@ -203,6 +203,8 @@ class Retriever:
 
     def _passages(self, rows: Sequence[int], base: np.ndarray, evidence: float) -> list[Passage]:
         ids = [self.keywords.rows[r].id for r in rows]
+        if not ids:
+            return []  # Chroma refuses get(ids=[])
         got = self.index.collection.get(ids=ids, include=["documents", "metadatas"])
         found = {
             cid: (doc or "", meta)
