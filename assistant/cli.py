@@ -382,9 +382,17 @@ def main() -> None:
 @click.option("--host", help="Address to bind [default: 127.0.0.1; env NEWSQA_HOST].")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port [default: 7860; env NEWSQA_PORT].")
 @click.option("--auth", help="user:password to require a login [env NEWSQA_AUTH].")
+@click.option(
+    "--allow-private-urls",
+    is_flag=True,
+    help="Let the url box fetch from loopback, private or link-local addresses (your own network) "
+    "[default: refused, as anyone who opens the page may paste urls].",
+)
 @click.pass_obj
 @domain_errors
-def serve(assistant: Assistant, host: str | None, port: int | None, auth: str | None) -> None:
+def serve(
+    assistant: Assistant, host: str | None, port: int | None, auth: str | None, allow_private_urls: bool
+) -> None:
     """Open the chat window (the same app as `python ui.py`) on http://127.0.0.1:7860."""
     import importlib.util
 
@@ -396,4 +404,5 @@ def serve(assistant: Assistant, host: str | None, port: int | None, auth: str | 
         raise click.ClickException(f"{path} is missing: `newsqa serve` runs from a source checkout.")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module.serve(assistant.settings.replace(host=host, port=port, auth=auth))
+    private = allow_private_urls or None  # unset: the setting (default off) decides
+    module.serve(assistant.settings.replace(host=host, port=port, auth=auth, allow_private_urls=private))
