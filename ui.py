@@ -3,29 +3,35 @@
 from __future__ import annotations
 
 import argparse
-import functools
-import inspect
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import gradio as gr
-import pandas as pd
 
 from assistant import render
 from assistant.answer import Answer
-from assistant.articles import parse_date
 from assistant.assistant import Assistant, build_assistant
 from assistant.chat import Turn
-from assistant.errors import ConfigError, InputError, NewsqaError
+from assistant.errors import NewsqaError
+from assistant.readers import ReadResult
 from assistant.readers.files import SUPPORTED_EXTS
 from assistant.retrieve import Filters
 from assistant.settings import Settings
+from assistant.webui import (
+    MAX_URLS,
+    Rejected,
+    check_uploads,
+    launch_options,
+    parse_auth,  # noqa: F401 - ui.parse_auth is part of the app's surface
+    parse_filters,
+    short_origin,
+    timeline_plot,
+    url_lines,
+    user_errors,
+)
 
-log = logging.getLogger("newsqa.ui")
-F = TypeVar("F", bound=Callable[..., Any])
 MAX_K = 20
 EMPTY_ANSWER = "Nothing is indexed yet, so there is nothing to answer from."
 EMPTY_NOTICE = "The index is empty: add articles (upload them here, or `newsqa ingest PATH`), then ask."
@@ -33,63 +39,11 @@ TRACK = gr.Progress()  # Gradio injects a live tracker where a handler defaults 
 ChatHistory = list[dict[str, Any]]
 
 
-def user_errors(func: F) -> F:
-    """Domain errors become gr.Error messages; anything else is logged and reported without a traceback."""
-
-    def convert(exc: Exception) -> gr.Error:
-        if isinstance(exc, gr.Error):
-            return exc
-        if isinstance(exc, NewsqaError):
-            return gr.Error(str(exc))
-        log.exception("unexpected error in %s", func.__name__)
-        return gr.Error(f"Something went wrong ({type(exc).__name__}); the server log has the details.")
-
-    if inspect.isgeneratorfunction(func):
-
-        @functools.wraps(func)
-        def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                yield from func(*args, **kwargs)
-            except Exception as exc:
-                raise convert(exc) from None
-
-        return gen_wrapper  # type: ignore[return-value]
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except Exception as exc:
-            raise convert(exc) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def parse_filters(since: str | None, until: str | None, outlets: Sequence[str] | None) -> Filters:
-    """Filters from the UI's (or API's) loosely typed values; bad dates are a gr.Error."""
-
-    def day(value: str | None, label: str, end: bool) -> datetime | None:
-        if value is None or not str(value).strip():
-            return None
-        parsed = parse_date(str(value).strip())
-        if parsed is None:
-            raise gr.Error(f"{label} date {value!r} is not a date; use e.g. 2023-10-01.")
-        if end and len(str(value).strip()) <= 10:  # a bare day includes the whole day
-            parsed = parsed.replace(hour=23, minute=59, second=59)
-        return parsed
-
-    start, stop = day(since, "From", False), day(until, "To", True)
-    if start and stop and start > stop:
-        raise gr.Error("The From date is after the To date; swap them or clear one.")
-    return Filters(since=start, until=stop, sources=tuple(o for o in outlets or () if o))
-
-
 class App:
     """The handlers behind the Blocks; each calls the Assistant and renders its result."""
 
     def __init__(self, assistant: Assistant) -> None:
         self.assistant = assistant
-        self.max_upload_bytes = assistant.settings.max_upload_mb * 1024 * 1024
 
     def is_empty(self) -> bool:
         """Whether nothing is indexed yet."""
@@ -160,15 +114,36 @@ class App:
         *_, final = self.answer(question, k, parse_filters(since, until, sources))
         return final.to_dict()
 
-    def add_files(self, files: list[str] | None, progress: gr.Progress) -> tuple[str, ...]:
+    def add_files(self, files: list[str] | None, progress: gr.Progress) -> tuple[Any, ...]:
         """Check, read and index uploaded files; report counts and every failure with its reason."""
         paths = [Path(f) for f in files or []]
         if not paths:
             raise gr.Error("Choose one or more files to add first.")
-        accepted, rejected = self.check_uploads(paths)
+        accepted, rejected = check_uploads(paths, self.assistant.settings.max_upload_mb)
         progress(0.0, desc="Reading files")
-        items = self.assistant.read([str(p) for p in accepted])
-        items = [_short_origin(item) for item in items]
+        items = [short_origin(item) for item in self.assistant.read([str(p) for p in accepted])]
+        return self.index(items, rejected, progress)
+
+    def add_urls(self, text: str | None, progress: gr.Progress) -> tuple[Any, ...]:
+        """Fetch and index article or feed urls (one per line) the way `newsqa ingest URL...` does.
+
+        Urls on loopback, private or link-local addresses are refused (each with the reason) unless the
+        app was started with --allow-private-urls: whoever can open the page can make the server fetch.
+        """
+        urls, rejected = url_lines(text)
+        if not urls and not rejected:
+            raise gr.Error("Paste one or more article or feed urls first, one per line.")
+        items: list[ReadResult] = []
+        progress((0, None), desc="Fetching pages and feeds", unit="items")
+        for item in self.assistant.read_iter(urls):  # a feed url brings in each of its entries' pages
+            items.append(item)
+            progress((len(items), None), desc="Fetching pages and feeds", unit="items")
+        return self.index(items, rejected, progress)
+
+    def index(
+        self, items: Sequence[ReadResult], rejected: Rejected, progress: gr.Progress
+    ) -> tuple[Any, ...]:
+        """Index what was read, with progress; the summary (every failure and why) and the new overview."""
         total, done = max(1, len(items)), 0
 
         def step(articles: int, _chunks: int) -> None:
@@ -179,53 +154,14 @@ class App:
         report = self.assistant.ingest(items, step)
         return (render.report_html(report, rejected), *self.overview())
 
-    def check_uploads(self, paths: list[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
-        """Split uploads into readable ones and (name, reason) rejections by type and size."""
-        accepted: list[Path] = []
-        rejected: list[tuple[str, str]] = []
-        for path in paths:
-            if path.suffix.lower() not in SUPPORTED_EXTS:
-                kinds = ", ".join(sorted(SUPPORTED_EXTS))
-                rejected.append((path.name, f"unsupported file type {path.suffix or '(none)'}; use {kinds}"))
-            elif path.stat().st_size > self.max_upload_bytes:
-                limit = self.assistant.settings.max_upload_mb
-                rejected.append((path.name, f"larger than the {limit} MB upload limit; use `newsqa ingest`"))
-            else:
-                accepted.append(path)
-        return accepted, rejected
-
     def overview(self) -> tuple[Any, ...]:
         """Index facts, the per-day (or per-week) plot, the outlet choices, the banner and the placeholder."""
         stats = self.assistant.stats()
         empty = stats.articles == 0
         banner = gr.update(value=f'<div class="nq-banner">{render.EMPTY_INDEX_HELP}</div>', visible=empty)
-        outlets = gr.update(
-            choices=sorted(o for o in stats.outlets if o != "unknown")
-        )  # "unknown": none given
-        frame, unit = self.timeline()
-        top = max(1, int(frame["articles"].max())) if len(frame) else 1
-        angle = -45 if len(frame) > 12 else 0
-        plot = gr.update(value=frame, y_lim=[0, top], x_title=f"articles per {unit}", x_label_angle=angle)
+        outlets = gr.update(choices=sorted(o for o in stats.outlets if o != "unknown"))  # unknown: none given
+        plot = timeline_plot(self.assistant.articles_per_day())
         return render.stats_html(stats), plot, outlets, banner
-
-    def timeline(self) -> tuple[pd.DataFrame, str]:
-        """Articles per day, or per week (from Monday) when the dates span over 45 days; zeros kept."""
-        days = self.assistant.articles_per_day()
-        series = pd.Series(list(days.values()), index=pd.to_datetime(list(days)), dtype="int64")
-        unit = "day"
-        if len(series) and (series.index.max() - series.index.min()).days > 45:
-            unit = "week"
-        if len(series):
-            series = series.resample("W-MON" if unit == "week" else "D", label="left", closed="left").sum()
-        frame = pd.DataFrame({"date": series.index.strftime("%Y-%m-%d"), "articles": series.to_numpy()})
-        return frame, unit
-
-
-def _short_origin(item: Any) -> Any:
-    """Name uploads by their file name, not the server's temp path, in failure messages."""
-    if isinstance(item, InputError):
-        return InputError(Path(item.origin).name, item.reason)
-    return item
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
@@ -275,7 +211,17 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     type="filepath",
                 )
                 add = gr.Button("Add to index", elem_id="nq-add")
-                report = gr.HTML()
+                where = "" if assistant.settings.allow_private_urls else " on the public web"
+                urls = gr.Textbox(
+                    label="Or article and feed urls, one per line",
+                    info=f"Pages and RSS/Atom feeds{where}; up to {MAX_URLS} per click.",
+                    placeholder="https://example.com/news/story\nhttps://example.com/rss.xml",
+                    lines=3,
+                    max_lines=12,
+                    elem_id="nq-urls",
+                )
+                add_urls = gr.Button("Fetch and add", elem_id="nq-add-urls")
+                report = gr.HTML(elem_id="nq-report")
             with gr.Column():
                 gr.Markdown("### Index overview")
                 stats = gr.HTML(elem_id="nq-stats")
@@ -306,15 +252,22 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         def add_files(paths: list[str] | None, progress: gr.Progress = TRACK) -> tuple[Any, ...]:
             return app.add_files(paths, progress)
 
+        def fetch_urls(text: str | None, progress: gr.Progress = TRACK) -> tuple[Any, ...]:
+            return app.add_urls(text, progress)
+
         overview_outputs = [stats, plot, outlets, banner]
-        add.click(
-            user_errors(add_files),
-            [files],
-            [report, *overview_outputs],
-            api_name="add_articles",
-            concurrency_limit=1,
-            concurrency_id="ingest",
-        )
+        for button, handler, source, name in (
+            (add, add_files, files, "add_articles"),
+            (add_urls, fetch_urls, urls, "add_urls"),
+        ):
+            button.click(
+                user_errors(handler),
+                [source],
+                [report, *overview_outputs],
+                api_name=name,
+                concurrency_limit=1,
+                concurrency_id="ingest",
+            )
         demo.load(
             user_errors(app.overview),
             None,
@@ -323,29 +276,6 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             api_name="overview",
         )
     return demo
-
-
-def parse_auth(auth: str | None) -> tuple[str, str] | None:
-    """`user:password` as Gradio's auth pair."""
-    if not auth:
-        return None
-    user, sep, password = auth.partition(":")
-    if not sep or not user or not password:
-        raise ConfigError("--auth (or NEWSQA_AUTH) must look like user:password.")
-    return user, password
-
-
-def launch_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for Blocks.launch from the settings (host, port, login, upload limit, CSS)."""
-    return {
-        "server_name": settings.host,
-        "server_port": settings.port,
-        "auth": parse_auth(settings.auth),
-        "max_file_size": f"{settings.max_upload_mb}mb",
-        "css": render.CSS,
-        "show_error": False,
-        "footer_links": ["api"],
-    }
 
 
 def serve(settings: Settings, **launch: Any) -> gr.Blocks:
@@ -358,23 +288,45 @@ def serve(settings: Settings, **launch: Any) -> gr.Blocks:
     return demo
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """`python ui.py [--index DIR] [--host H] [--port P] [--auth user:password] [--config FILE]`."""
+def arg_parser() -> argparse.ArgumentParser:
+    """`python ui.py`'s flags: `newsqa`'s global options (index, LLM...) plus `newsqa serve`'s own."""
     parser = argparse.ArgumentParser(description="newsqa's chat window over the local index.")
-    parser.add_argument("--index", type=Path, help="folder of the local Chroma index [default: ./index]")
-    parser.add_argument("--config", type=Path, help="TOML settings file [default: ./newsqa.toml if present]")
-    parser.add_argument("--host", help="address to bind [default: 127.0.0.1]")
-    parser.add_argument("--port", type=int, help="port [default: 7860]")
-    parser.add_argument("--auth", help="user:password to require a login [env NEWSQA_AUTH]")
-    args = parser.parse_args(argv)
+    add = parser.add_argument
+    add("--index", type=Path, help="folder of the local Chroma index [default: ./index; env NEWSQA_INDEX]")
+    add("--chroma-url", help="use a Chroma server instead, e.g. http://127.0.0.1:8000")
+    add("--embedder", help="folder of a local sentence-transformers model [default: packaged MiniLM]")
+    add("--config", type=Path, help="TOML settings file [default: ./newsqa.toml if present]")
+    add(
+        "--llm",
+        help="answer with an LLM: none (extractive, default), ollama:MODEL, openai:MODEL or "
+        "llamacpp:/path/model.gguf [env NEWSQA_LLM; API key from NEWSQA_LLM_API_KEY]",
+    )
+    add("--llm-base-url", help="server of the LLM, e.g. http://127.0.0.1:8080/v1 [env NEWSQA_LLM_BASE_URL]")
+    add("--host", help="address to bind [default: 127.0.0.1]")
+    add("--port", type=int, help="port [default: 7860]")
+    add("--auth", help="user:password to require a login [env NEWSQA_AUTH]")
+    add(
+        "--allow-private-urls",
+        action="store_true",
+        default=None,
+        help="let the url box fetch from loopback, private or link-local addresses (your own network)",
+    )
+    return parser
+
+
+def settings_from_args(argv: Sequence[str] | None = None) -> Settings:
+    """Settings from flags over NEWSQA_* over the config file over defaults, as for `newsqa`."""
+    args = vars(arg_parser().parse_args(argv))
+    return Settings.load(args.pop("config"), **args)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python ui.py [--index DIR] [--llm SPEC] [--host H] [--port P] [--auth user:password] ...`."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        settings = Settings.load(
-            args.config, index=args.index, host=args.host, port=args.port, auth=args.auth
-        )
-        serve(settings)
+        serve(settings_from_args(argv))
     except NewsqaError as exc:
-        parser.exit(1, f"error: {exc}\n")
+        raise SystemExit(f"error: {exc}") from None
 
 
 if __name__ == "__main__":

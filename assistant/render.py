@@ -84,24 +84,53 @@ def snippet_html(passage_text: str, sentence: str, width: int = SNIPPET_CHARS) -
     )
 
 
-def source_meta(citation: Citation, checked: bool = True) -> str:
+def relevance(score: float, best: float | None = None) -> float:
+    """A passage's retrieval score as a 0..1 relevance: its share of the best retrieved passage's score.
+
+    Retrieval scores are not bounded: hybrid ranking adds keyword and dense scores (each scaled to this
+    question's best match) and boosts for the outlets and dates a question names, so a top passage can
+    score well over 1. Those numbers only rank the passages of one question, so the card shows each as a
+    share of the best one's (1.00 = the top match) and never more than 1.
+    """
+    if best is not None and best > 0:
+        score = score / best
+    return min(1.0, max(0.0, score))
+
+
+def top_score(answer: Answer) -> float | None:
+    """The best retrieval score among an answer's passages and citations (None when it has none)."""
+    scores = [p.score for p in answer.passages] + [c.score for c in answer.citations]
+    return max(scores) if scores else None
+
+
+def source_meta(citation: Citation, checked: bool = True, best: float | None = None) -> str:
     """Outlet · date · relevance, escaped (and 'unverified' once checking found no support)."""
     p = citation.passage
     parts = [text(p.source or "unknown outlet"), text(short_date(p.published_at))]
-    parts.append(f"relevance {max(0.0, citation.score):.2f}")
+    tip = "score relative to the best retrieved passage, 1.00 for the top match"
+    parts.append(f'<span title="{tip}">relevance {relevance(citation.score, best):.2f}</span>')
     if checked and not citation.verified:
-        parts.append("unverified")
+        parts.append('<span class="nq-unverified">unverified</span>')
     return " · ".join(parts)
 
 
-def marker_html(citation: Citation, checked: bool = True) -> str:
+def also_html(citation: Citation) -> str:
+    """'also reported by A, B' for a wire story that other outlets carried too (else nothing)."""
+    others = citation.passage.also_reported_by
+    if not others:
+        return ""
+    return f'<span class="nq-also">also reported by {text(", ".join(others))}</span>'
+
+
+def marker_html(citation: Citation, checked: bool = True, best: float | None = None) -> str:
     """An inline [n] that reveals its source on hover, focus or click."""
     p = citation.passage
+    flagged = " nq-unverified" if checked and not citation.verified else ""
     return (
-        f'<span class="nq-cite" tabindex="0" data-n="{citation.n}">'
+        f'<span class="nq-cite{flagged}" tabindex="0" data-n="{citation.n}">'
         f'<span class="nq-marker">[{citation.n}]</span>'
         f'<span class="nq-pop">{title_link(p.title, p.url)}'
-        f'<span class="nq-meta">{source_meta(citation, checked)}</span>'
+        f'<span class="nq-meta">{source_meta(citation, checked, best)}</span>{also_html(citation)}'
         f'<span class="nq-snippet">{snippet_html(p.text, citation.sentence)}</span></span></span>'
     )
 
@@ -109,11 +138,12 @@ def marker_html(citation: Citation, checked: bool = True) -> str:
 def answer_html(answer: Answer, pending: bool = False) -> str:
     """The answer text with each known [n] marker turned into a revealing citation; the rest escaped."""
     by_n = {c.n: c for c in answer.citations}
+    best = top_score(answer)
     pieces: list[str] = []
     last = 0
     for match in MARKER.finditer(answer.text):
         pieces.append(text(answer.text[last : match.start()]))
-        pieces.append(_marker(match.group(1), by_n, checked=not answer.partial))
+        pieces.append(_marker(match.group(1), by_n, not answer.partial, best))
         last = match.end()
     pieces.append(text(answer.text[last:]))
     body = "".join(pieces)
@@ -126,11 +156,11 @@ def answer_html(answer: Answer, pending: bool = False) -> str:
     return f'<div class="{css}">{body}{notes}</div>'
 
 
-def _marker(label: str, by_n: dict[int, Citation], checked: bool) -> str:
+def _marker(label: str, by_n: dict[int, Citation], checked: bool, best: float | None) -> str:
     if label == "unsupported":
         return '<span class="nq-unsupported" title="No source supports this sentence">[unsupported]</span>'
     cited = by_n.get(int(label))
-    return marker_html(cited, checked) if cited else text(f"[{label}]")
+    return marker_html(cited, checked, best) if cited else text(f"[{label}]")
 
 
 def sources_html(answer: Answer | None, empty_index: bool = False) -> str:
@@ -142,11 +172,12 @@ def sources_html(answer: Answer | None, empty_index: bool = False) -> str:
     if answer.abstained or not answer.citations:
         return f'<div class="nq-sources nq-none">{ABSTAIN_HELP}</div>'
     cards = []
+    best = top_score(answer)
     for c in sorted(answer.citations, key=lambda c: c.n):
         cards.append(
             f'<div class="nq-card" data-n="{c.n}"><div class="nq-card-head"><span class="nq-n">[{c.n}]</span> '
             f"{title_link(c.passage.title, c.passage.url)}</div>"
-            f'<div class="nq-meta">{source_meta(c, not answer.partial)}</div>'
+            f'<div class="nq-meta">{source_meta(c, not answer.partial, best)}</div>{also_html(c)}'
             f'<div class="nq-snippet">{snippet_html(c.passage.text, c.sentence, 320)}</div></div>'
         )
     return f'<div class="nq-sources">{"".join(cards)}</div>'
@@ -198,7 +229,9 @@ CSS = """
 .nq-meta { display: block; color: var(--body-text-color-subdued); font-size: 0.85em; margin: 0.15rem 0 0.3rem; }
 .nq-snippet { display: block; }
 .nq-snippet mark { background: #fde68a; color: inherit; padding: 0 1px; }
-.nq-unsupported { color: #b45309; font-size: 0.8em; vertical-align: super; }
+.nq-unsupported { color: #b45309; font-weight: 600; font-size: 0.8em; vertical-align: super; }
+.nq-unverified .nq-marker, .nq-meta .nq-unverified { color: #b45309; text-decoration: underline dotted; }
+.nq-also { display: block; font-size: 0.85em; font-style: italic; margin-bottom: 0.3rem; }
 .nq-notice { margin-top: 0.4rem; font-size: 0.85em; color: var(--body-text-color-subdued); }
 .nq-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.55rem 0.7rem;
   margin-bottom: 0.5rem; background: var(--background-fill-secondary); font-size: 0.9em; }

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
+import os
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,15 +20,19 @@ import pytest
 from gradio_client import Client, handle_file
 
 import ui
+from assistant import cli as cli_module
 from assistant import render
-from assistant.answer import Answer, Citation
+from assistant.answer import Answer, Citation, SentenceCheck
 from assistant.assistant import Assistant
 from assistant.embedder import Embedder
 from assistant.errors import ConfigError
 from assistant.retrieve import Passage
 from assistant.settings import Settings
+from assistant.webui import url_lines
+from tests import news_server
 from tests.conftest import SEED
 from tests.llm_servers import ScriptedLLM, source_with
+from tests.news_server import NewsServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -64,6 +73,44 @@ ARTICLES = [
 ]
 
 
+WIRE_BODY = (
+    "MARROWIND (Wire) - Engineers finished pouring the last section of the Marrowind Valley dam on Thursday, "
+    "three years after work began on the reservoir that will supply water to four northern towns. "
+    "The dam stands 112 metres tall and will hold back a lake nine kilometres long once it fills next spring. "
+    "Regional officials said the project came in slightly under its budget of 780 million crowns, although "
+    "farmers downstream still dispute the compensation they were offered for flooded pasture."
+)
+WIRE_COPIES = [
+    {
+        "title": "Marrowind Valley dam completed",
+        "body": WIRE_BODY,
+        "source": "North Ledger",
+        "url": "https://ledger.example/marrowind-dam",
+        "published_at": "2024-04-11",
+    },
+    {
+        "title": "Last section of Marrowind dam poured",
+        "body": WIRE_BODY + " (Reporting by Wire staff)",
+        "source": "South Herald",
+        "url": "https://herald.example/marrowind",
+        "published_at": "2024-04-11",
+    },
+]
+WIRE_QUESTION = "How tall is the Marrowind Valley dam?"
+ROPEWAY = [
+    "The Orvel ropeway carried its first passengers across the gorge on Saturday morning.",
+    "Each of the ropeway's twelve cabins holds eight riders, and the crossing takes four minutes.",
+]
+KILNS = [
+    "Potters in Brask fired the town's restored brick kiln for the first time in sixty years.",
+    "The kiln reaches 1,200 degrees and will be open to visiting schools every Wednesday.",
+]
+FERRIES = [
+    "The Sallow Point night ferry will stop running in October because too few people use it.",
+    "Its last crossing leaves the harbour at 23:40 on the final Sunday of September.",
+]
+
+
 def free_port() -> int:
     """A port nobody listens on right now."""
     with socket.socket() as s:
@@ -92,10 +139,10 @@ def app(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterato
     """One launched app for the module, over the seed article, an XSS article and two dated outlets."""
     root = tmp_path_factory.mktemp("ui")
     dump = root / "articles.json"
-    dump.write_text(json.dumps(ARTICLES), encoding="utf-8")
+    dump.write_text(json.dumps(ARTICLES + WIRE_COPIES), encoding="utf-8")
     assistant = make(root / "index", embedder, max_upload_mb=1)
     report = assistant.ingest(assistant.read([str(SEED), str(dump)]))
-    assert report.added == 4, report.summary()
+    assert report.added == 6, report.summary()
     demo, url = launch(assistant)
     yield url
     demo.close()
@@ -105,6 +152,54 @@ def app(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterato
 def client(app: str) -> Client:
     """A gradio_client on the module's app."""
     return Client(app, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def news() -> Iterator[NewsServer]:
+    """A real HTTP server on 127.0.0.1 with an article page and a feed of two more."""
+    with NewsServer() as server:
+        server.add("/ropeway", news_server.page("Orvel ropeway opens", ROPEWAY, "Orvel Observer"))
+        server.add("/kiln", news_server.page("Brask kiln fired again", KILNS, "Brask Bugle"))
+        server.add("/ferry", news_server.page("Sallow Point night ferry to stop", FERRIES, "Harbour Notes"))
+        entries = [
+            {"title": "Brask kiln fired again", "link": server.url("/kiln"), "guid": server.url("/kiln")},
+            {"title": "Night ferry to stop", "link": server.url("/ferry"), "guid": server.url("/ferry")},
+        ]
+        server.add("/rss", news_server.rss("Coast Notes", entries), content_type="application/rss+xml")
+        yield server
+
+
+@pytest.fixture(scope="module")
+def local_app(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
+    """An app started with allow_private_urls (as by `--allow-private-urls`) over an empty index."""
+    demo, url = launch(make(tmp_path_factory.mktemp("local") / "index", embedder, allow_private_urls=True))
+    yield url
+    demo.close()
+
+
+def unsupported_reply(body: dict[str, Any]) -> str:
+    """A scripted LLM answer: one sentence its source supports, one that no source does."""
+    n = source_with(body, "50 minutes")
+    return (
+        f"One of the calls between Putin and Trump lasted approximately 50 minutes [{n}]. "
+        f"Putin and Trump agreed to meet in Helsinki in March 2026 [{n}]."
+    )
+
+
+@pytest.fixture(scope="module")
+def llm_app(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> Iterator[tuple[str, ScriptedLLM]]:
+    """The app as `python ui.py --llm openai:test-model --llm-base-url URL` builds it, over the seed article."""
+    with ScriptedLLM("openai", unsupported_reply) as server:
+        index = tmp_path_factory.mktemp("llm") / "index"
+        flags = ["--index", str(index), "--llm", "openai:test-model", "--llm-base-url", server.url]
+        assistant = Assistant(ui.settings_from_args(flags))
+        assistant.__dict__["embedder"] = embedder
+        assistant.ingest(assistant.read([str(SEED)]))
+        demo, url = launch(assistant)
+        yield url, server
+        demo.close()
 
 
 # -- gradio_client -----------------------------------------------------------------------------------
@@ -211,6 +306,123 @@ def test_questions_and_uploads_run_side_by_side(client: Client, tmp_path: Path) 
         "electric boats"
         in client.predict("When does the Pellow Island ferry resume?", api_name="/ask")["answer"]
     )
+
+
+def test_a_wire_story_is_cited_once_naming_the_other_outlet(client: Client) -> None:
+    result = client.predict(WIRE_QUESTION, api_name="/ask")
+    assert "112 metres" in result["answer"], result
+    wire = [c for c in result["citations"] if "Marrowind" in c["title"]]
+    assert len(wire) == 1  # two outlets carried the story: it is cited once
+    [cited] = wire
+    assert {cited["source"], *cited["also_reported_by"]} == {"North Ledger", "South Herald"}
+    assert cited["source"] not in cited["also_reported_by"]
+
+
+def test_urls_and_feeds_are_fetched_indexed_and_answerable(local_app: str, news: NewsServer) -> None:
+    client = Client(local_app, verbose=False)
+    pasted = "\n".join(
+        [news.url("/ropeway"), "# my list", "", news.url("/rss"), "not a url", news.url("/gone")]
+    )
+    summary, stats, _plot, outlets, banner = client.predict(pasted, api_name="/add_urls")
+    text = html.unescape(summary)
+    assert "<b>3</b> added" in text and "<b>2</b> failed" in text, text  # the page and the feed's two
+    assert "not a url</b>: not an http" in text
+    assert f"{news.url('/gone')}</b>: the server answered HTTP 404" in text
+    assert news.hits["/kiln"] == news.hits["/ferry"] == 1
+    assert {"Orvel Observer", "Brask Bugle", "Harbour Notes"} <= set(str(outlets).split("'"))
+    assert banner["visible"] is False and "Articles" in stats
+    page_answer = client.predict("How many riders does each Orvel ropeway cabin hold?", api_name="/ask")
+    assert not page_answer["abstained"] and "eight riders" in page_answer["answer"]
+    first = page_answer["citations"][0]
+    assert (first["title"], first["url"], first["n"]) == ("Orvel ropeway opens", news.url("/ropeway"), 1)
+    feed_answer = client.predict("Why will the Sallow Point night ferry stop running?", api_name="/ask")
+    assert "too few people use it" in feed_answer["answer"]
+    assert feed_answer["citations"][0]["url"] == news.url("/ferry")
+    again = html.unescape(client.predict(news.url("/ropeway"), api_name="/add_urls")[0])
+    assert "<b>0</b> added" in again and "<b>1</b> unchanged" in again
+
+
+def test_private_urls_are_refused_unless_the_app_allows_them(client: Client) -> None:
+    with NewsServer() as local:
+        url = local.add("/secret", news_server.page("Intranet memo on quarterly budgets", KILNS, "Intranet"))
+        before = client.predict(api_name="/overview")[0]
+        summary, stats, *_ = client.predict(url, api_name="/add_urls")
+        assert local.hits["/secret"] == 0  # never fetched
+    text = html.unescape(summary)
+    assert "<b>0</b> added" in text and "<b>1</b> failed" in text
+    assert f"{url}</b>: the host '127.0.0.1' resolves to 127.0.0.1, a loopback address; refused" in text
+    assert "--allow-private-urls" in text
+    assert stats == before  # nothing indexed
+    result = client.predict("What temperature does the Brask kiln reach?", api_name="/ask")
+    assert all(c["title"] != "Intranet memo on quarterly budgets" for c in result["citations"])
+    with pytest.raises(Exception, match="Paste one or more"):
+        client.predict("  \n", api_name="/add_urls")
+
+
+def test_llm_flags_of_ui_py_answer_through_the_configured_server(llm_app: tuple[str, ScriptedLLM]) -> None:
+    url, server = llm_app
+    before = len(server.requests)
+    result = Client(url, verbose=False).predict(SEED_QUESTION, api_name="/ask")
+    assert len(server.requests) == before + 1
+    request = server.requests[-1]
+    assert request.path == "/v1/chat/completions" and request.body["model"] == "test-model"
+    assert "Ushakov" in request.text  # the retrieved passage went to the configured server
+    assert result["backend"] == "openai:test-model"
+    assert result["answer"].startswith(
+        "One of the calls between Putin and Trump lasted approximately 50 minutes ["
+    )
+    assert result["citations"] and all(c["verified"] for c in result["citations"])
+    assert result["citations"][0]["title"] == "Putin Praises Talks with Trump"
+    assert [s["supported"] for s in result["sentences"]] == [True, False]
+    assert "Helsinki in March 2026 [unsupported]." in result["answer"]
+
+
+def test_newsqa_serve_takes_the_llm_and_private_url_flags(tmp_path: Path, news: NewsServer) -> None:
+    def reply(body: dict[str, Any]) -> str:
+        return f"Each cabin of the Orvel ropeway holds eight riders [{source_with(body, 'eight riders')}]."
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSQA_")} | {"HF_HUB_OFFLINE": "1"}
+    with ScriptedLLM("openai", reply) as llm, (tmp_path / "serve.log").open("w") as log:
+        command = [
+            "--index",
+            str(tmp_path / "index"),
+            "--llm",
+            "openai:serve-model",
+            "--llm-base-url",
+            llm.url,
+        ]
+        command += ["serve", "--port", str(port), "--allow-private-urls"]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant", *command], cwd=tmp_path, env=env, stdout=log, stderr=log
+        )
+        try:
+            wait_for_port(port, proc, tmp_path / "serve.log")
+            client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            summary = client.predict(news.url("/ropeway"), api_name="/add_urls")[0]
+            assert "<b>1</b> added" in summary, summary
+            result = client.predict("How many riders does each Orvel ropeway cabin hold?", api_name="/ask")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    assert llm.requests and llm.requests[-1].body["model"] == "serve-model"
+    assert result["backend"] == "openai:serve-model"
+    assert result["answer"].startswith("Each cabin of the Orvel ropeway holds eight riders [1]")
+    assert result["citations"][0]["verified"] and result["citations"][0]["title"] == "Orvel ropeway opens"
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[Any], log: Path, seconds: float = 240) -> None:
+    """Wait until something listens on the port; fail with the process's output if it exits first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"nothing listened on port {port} within {seconds:g}s:\n{log.read_text()[-3000:]}")
 
 
 def test_empty_index_says_how_to_add_articles(tmp_path: Path, embedder: Embedder) -> None:
@@ -348,6 +560,47 @@ def test_browser_first_screen_of_an_empty_index(browser: Any, tmp_path: Path, em
         demo.close()
 
 
+def test_browser_wire_story_card_names_the_other_outlet(app: str, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    answer = ask_in_browser(page, app, WIRE_QUESTION)
+    card = page.locator("#nq-sources .nq-card").filter(has_text="Marrowind").first
+    also = card.locator(".nq-also").inner_text()
+    assert also in ("also reported by North Ledger", "also reported by South Herald")
+    assert also.split(" by ")[1] not in card.locator(".nq-meta").inner_text()  # the other outlet
+    scores = [float(s) for m in page.locator(".nq-card .nq-meta").all_inner_texts() for s in m.split()[-1:]]
+    assert scores and all(0.0 <= s <= 1.0 for s in scores)  # relevance shown in 0..1
+    marker = answer.locator(".nq-cite").first
+    marker.hover()
+    assert also in marker.locator(".nq-pop").inner_text()
+    page.close()
+
+
+def test_browser_url_box_adds_articles(local_app: str, news: NewsServer, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(local_app)
+    page.locator("#nq-urls textarea").fill(news.url("/kiln"))
+    page.locator("#nq-add-urls").click()
+    report = page.locator("#nq-report .nq-report")
+    report.wait_for(timeout=60_000)
+    assert "failed" in report.inner_text() and "0 failed" in report.inner_text()
+    assert any(word in report.inner_text() for word in ("1 added", "1 unchanged"))
+    page.close()
+
+
+def test_browser_marks_unsupported_sentences(llm_app: tuple[str, ScriptedLLM], browser: Any) -> None:
+    url, _server = llm_app
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    answer = ask_in_browser(page, url, SEED_QUESTION)
+    mark = answer.locator(".nq-unsupported")
+    assert mark.count() == 1 and mark.is_visible()
+    assert mark.inner_text() == "[unsupported]"
+    assert mark.get_attribute("title") == "No source supports this sentence"
+    assert "Helsinki in March 2026" in answer.inner_text()
+    assert "marked [unsupported]" in answer.locator(".nq-notice").first.inner_text()
+    assert answer.locator(".nq-cite").count() == 1 and answer.locator(".nq-unverified").count() == 0
+    page.close()
+
+
 # -- rendering and settings, without a server ----------------------------------------------------------
 
 
@@ -438,3 +691,73 @@ def test_launch_options_bind_localhost_and_parse_auth() -> None:
     assert with_auth["auth"] == ("ann", "s3cret:x") and with_auth["max_file_size"] == "7mb"
     with pytest.raises(ConfigError, match="user:password"):
         ui.parse_auth("no-colon")
+
+
+def test_render_marks_unsupported_and_unverified_and_names_other_outlets() -> None:
+    wire = passage(
+        title="Dam done",
+        text="The dam stands 112 metres tall.",
+        source="North Ledger",
+        also_reported_by=("South <i>Herald</i>",),
+        score=2.3,  # hybrid scores run over 1
+    )
+    other = passage(chunk_id="c2", article_id="a2", title="Other", text="It cost a lot.", score=0.46)
+    answer = Answer(
+        question="q",
+        text="It is 112 metres tall [1]. It cost a lot [2]. It glows at night [unsupported].",
+        citations=[
+            Citation(1, wire, "The dam stands 112 metres tall."),
+            Citation(2, other, "It cost a lot.", verified=False),
+        ],
+        passages=[wire, other],
+        sentences=[SentenceCheck("It glows at night.", (1,), (), supported=False)],
+    )
+    body, cards = render.answer_html(answer), render.sources_html(answer)
+    assert body.count('<span class="nq-unsupported" title="No source supports this sentence">') == 1
+    assert body.count('class="nq-cite nq-unverified"') == 1 and 'data-n="2"' in body
+    for shown in (body, cards):
+        assert "also reported by South &#60;i&#62;Herald&#60;&#47;i&#62;" in shown and "<i>" not in shown
+        assert "relevance 1.00" in shown and "relevance 0.20" in shown and "relevance 2" not in shown
+    streaming = render.answer_html(dataclasses.replace(answer, partial=True))
+    assert "nq-unverified" not in streaming  # unchecked snapshots are not flagged
+    assert "also reported by: South <i>Herald</i>" in cli_module.render_answer(answer)
+    assert answer.to_dict()["citations"][0]["also_reported_by"] == ["South <i>Herald</i>"]
+    assert (render.relevance(3.0), render.relevance(-0.2), render.relevance(0.5, 2.0)) == (1.0, 0.0, 0.25)
+
+
+def test_url_box_lines() -> None:
+    urls, rejected = url_lines(
+        "https://a.example/x\n# notes\n\n  https://a.example/x  \nfile:///etc/passwd\n/etc/passwd\nhttp://b.example/y"
+    )
+    assert urls == ["https://a.example/x", "http://b.example/y"]
+    assert [r[0] for r in rejected] == ["file:///etc/passwd", "/etc/passwd"]  # never read as paths
+    many, over = url_lines("\n".join(f"https://c.example/{i}" for i in range(60)), limit=50)
+    assert len(many) == 50 and over == [
+        ("10 more url(s)", "only 50 urls are read per click; add the rest next")
+    ]
+
+
+def test_ui_py_takes_newsqa_flags_and_the_same_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for key in [k for k in os.environ if k.startswith("NEWSQA_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)  # no newsqa.toml here
+    flags = {o for cmd in (cli_module.cli, cli_module.serve) for p in cmd.params for o in p.opts}
+    flags = {f for f in flags if f.startswith("--")} - {"--version"}
+    assert flags <= set(ui.arg_parser()._option_string_actions)  # every `newsqa ... serve` flag
+    assert ui.settings_from_args([]).allow_private_urls is False  # refused unless asked for
+    monkeypatch.setenv("NEWSQA_LLM", "ollama:from-env")
+    monkeypatch.setenv("NEWSQA_LLM_TIMEOUT", "7")
+    from_env = ui.settings_from_args([])
+    assert (from_env.llm, from_env.llm_timeout) == ("ollama:from-env", 7.0)
+    args = ["--llm", "openai:m", "--llm-base-url", "http://127.0.0.1:9/v1", "--allow-private-urls"]
+    args += ["--chroma-url", "http://127.0.0.1:8000", "--embedder", str(tmp_path), "--port", "8123"]
+    s = ui.settings_from_args(args)
+    assert (s.llm, s.llm_base_url, s.allow_private_urls) == ("openai:m", "http://127.0.0.1:9/v1", True)
+    assert (s.chroma_url, s.embedder, s.port, s.llm_timeout) == (
+        "http://127.0.0.1:8000",
+        str(tmp_path),
+        8123,
+        7.0,
+    )
