@@ -6,17 +6,17 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from assistant.answer import Answer
-from assistant.articles import parse_date
 from assistant.assistant import Assistant, build_assistant
-from assistant.errors import NewsqaError
-from assistant.retrieve import Filters, Passage
+from assistant.cli_admin import eval_command, reindex_keywords, watch
+from assistant.cliutil import PRIVATE_HELP, allow_private, date_option, domain_errors
+from assistant.plain import answer_text
+from assistant.retrieve import Filters
 from assistant.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,28 +36,6 @@ Examples:
 
 Settings come from defaults < newsqa.toml (or --config) < NEWSQA_* variables < flags.
 """
-
-
-def domain_errors(func: F) -> F:
-    """Turn NewsqaError into a clean click error (message, exit code 1), never a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except NewsqaError as exc:
-            raise click.ClickException(str(exc)) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    parsed = parse_date(value)
-    if parsed is None:
-        raise click.BadParameter(f"{value!r} is not a date; use e.g. 2023-10-01 or 2023-10-01T12:00Z")
-    return parsed
 
 
 @click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
@@ -106,14 +84,6 @@ def cli(
     ctx.obj = build_assistant(settings)
 
 
-PRIVATE_HELP = "Allow urls on loopback, private or link-local addresses (your own network)."
-
-
-def _allow_private(assistant: Assistant, allow: bool) -> None:
-    if allow:  # nothing that depends on it is built yet: readers get settings when they run
-        assistant.settings = assistant.settings.replace(allow_private_urls=True)
-
-
 @cli.command()
 @click.argument("sources", nargs=-1)
 @click.option("--feed", "feeds", multiple=True, help="An RSS/Atom feed url (repeat for several).")
@@ -139,7 +109,7 @@ def ingest(
 
     if not sources and not feeds:
         raise click.UsageError("Name something to ingest: a file, folder, url, or --feed URL.")
-    _allow_private(assistant, allow_private_urls)
+    allow_private(assistant, allow_private_urls)
     remote = bool(feeds) or any("://" in s or s.lower().endswith((".opml", ".txt")) for s in sources)
     items = []
     with tqdm(desc="reading", unit="item", disable=quiet or not remote, file=sys.stderr) as reading:
@@ -170,8 +140,8 @@ def ingest(
 @cli.command()
 @click.argument("question")
 @click.option("--k", type=click.IntRange(1, 50), help="Passages to retrieve [default: 5].")
-@click.option("--since", callback=_date, help="Only articles published on or after this date.")
-@click.option("--until", callback=_date, help="Only articles published on or before this date.")
+@click.option("--since", callback=date_option, help="Only articles published on or after this date.")
+@click.option("--until", callback=date_option, help="Only articles published on or before this date.")
 @click.option("--source", "sources", multiple=True, help="Only these outlets (repeat for several).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.pass_obj
@@ -196,7 +166,7 @@ def ask(
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
-        click.echo(render_answer(answer, assistant.index.count() == 0))
+        click.echo(answer_text(answer, assistant.index.count() == 0))
 
 
 def _ask_streaming(assistant: Assistant, question: str, k: int | None, filters: Filters) -> None:
@@ -214,38 +184,7 @@ def _ask_streaming(assistant: Assistant, question: str, k: int | None, filters: 
     same = shown.strip() == final.text.strip()
     if shown:
         click.echo("\n" if same else "\n\nChecked answer (citations verified against the sources):")
-    click.echo(render_answer(final, assistant.index.count() == 0, include_text=not same))
-
-
-def render_answer(answer: Answer, empty_index: bool = False, include_text: bool = True) -> str:
-    """The answer and its numbered sources as plain text."""
-    lines = [answer.text] if include_text else []
-    if answer.abstained and empty_index:
-        lines.append("The index is empty: add articles with `newsqa ingest PATH`.")
-    for notice in answer.notices:
-        lines.append(f"note: {notice}")
-    if answer.citations:
-        lines += ["", "Sources:"]
-    for c in answer.citations:
-        p = c.passage
-        date = (p.published_at or "undated")[:10]
-        lines.append(f"[{c.n}] {p.title} — {p.source or 'unknown outlet'}, {date}")
-        if p.also_reported_by:
-            lines.append(f"    also reported by: {', '.join(p.also_reported_by)}")
-        if p.url:
-            lines.append(f"    {p.url}")
-        snippet = " ".join(p.text.split())
-        sentence = " ".join(c.sentence.split())
-        marked = snippet.replace(sentence, f">>{sentence}<<", 1) if sentence in snippet else snippet
-        lines.append(f"    {_shorten(marked, sentence)}")
-    return "\n".join(lines)
-
-
-def _shorten(text: str, focus: str, width: int = 600) -> str:
-    if len(text) <= width:
-        return text
-    start = max(0, text.find(focus) - width // 3) if focus in text else 0
-    return ("…" if start else "") + text[start : start + width] + "…"
+    click.echo(answer_text(final, assistant.index.count() == 0, include_text=not same))
 
 
 @cli.command()
@@ -281,96 +220,9 @@ def remove(assistant: Assistant, key: str) -> None:
     click.echo(f"removed {key} ({removed} chunks)")
 
 
-@cli.command()
-@click.argument("feeds", nargs=-1)
-@click.option("--every", default="30m", show_default=True, help="Time between polls, e.g. 90s, 30m, 1h.")
-@click.option("--once", is_flag=True, help="Poll once, then exit.")
-@click.option("--allow-private-urls", is_flag=True, help=PRIVATE_HELP)
-@click.pass_obj
-@domain_errors
-def watch(
-    assistant: Assistant, feeds: tuple[str, ...], every: str, once: bool, allow_private_urls: bool
-) -> None:
-    """Poll FEEDS (urls or .opml files; default: the `feeds` setting) and index new or changed articles.
-
-    ETag / Last-Modified are honoured and what was indexed is remembered in feeds.json beside the
-    index, so stopping (Ctrl-C) and restarting loses and duplicates nothing.
-    """
-    from assistant.watch import run_watch
-
-    _allow_private(assistant, allow_private_urls)
-    run_watch(
-        assistant,
-        feeds or assistant.settings.feeds,
-        every,
-        once,
-        click.echo,
-        lambda m: click.echo(m, err=True),
-    )
-
-
-@cli.command("eval")
-@click.argument("queries", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--limit", type=click.IntRange(1), help="Only the first N questions.")
-@click.option("--json", "as_json", is_flag=True, help="Print the numbers as one JSON object.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-@click.option(
-    "--answers",
-    is_flag=True,
-    help="Also answer every question with the configured backend (--llm; default extractive) and score "
-    "answer accuracy, null-question refusals, citation precision and verified sentences.",
-)
-@click.pass_obj
-@domain_errors
-def eval_command(
-    assistant: Assistant, queries: Path, limit: int | None, as_json: bool, quiet: bool, answers: bool
-) -> None:
-    """Score retrieval on a MultiHop-RAG-format QUERIES file against the current index.
-
-    Prints Hits@4/10, MRR@10, MAP@10, evidence recall@10 and all-evidence@10 (the benchmark's rule: a
-    chunk is relevant when a gold fact is a substring of it, whitespace removed), overall and per question
-    type; the abstention rates; and the median and p95 retrieval latency.
-    """
-    from tqdm import tqdm
-
-    from assistant.evaluate import TOP, evaluate, load_queries
-    from assistant.retrieve import evidence_found
-
-    items = load_queries(queries)[:limit]
-    assistant.retrieve("warm up")  # load the model and the indexes before timing anything
-    bar = tqdm(total=len(items), unit="question", disable=quiet, file=sys.stderr, dynamic_ncols=True)
-
-    def retrieve(question: str) -> tuple[list[Passage], bool]:
-        passages = assistant.retrieve(question, k=TOP)
-        return passages, not evidence_found(passages)
-
-    try:
-        report = evaluate(items, retrieve, lambda: bar.update(1))
-    finally:
-        bar.close()
-    if answers:
-        from assistant.answer_eval import run_answer_eval
-
-        bar = tqdm(total=len(items), unit="answer", disable=quiet, file=sys.stderr, dynamic_ncols=True)
-        try:
-            scored = run_answer_eval(assistant, queries, limit, progress=lambda: bar.update(1))
-        finally:
-            bar.close()
-        if as_json:
-            click.echo(json.dumps({"retrieval": report.to_dict(), "answers": scored.to_dict()}, indent=2))
-        else:
-            click.echo(f"{report.table()}\n\n{scored.table()}")
-        return
-    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.table())
-
-
-@cli.command("reindex-keywords")
-@click.pass_obj
-@domain_errors
-def reindex_keywords(assistant: Assistant) -> None:
-    """Rebuild the keyword (BM25) index from the chunks stored in Chroma (nothing is re-embedded)."""
-    chunks = assistant.reindex_keywords()
-    click.echo(f"keyword index rebuilt: {chunks} chunks")
+cli.add_command(watch)
+cli.add_command(eval_command)
+cli.add_command(reindex_keywords)
 
 
 def main() -> None:

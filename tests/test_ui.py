@@ -26,6 +26,7 @@ from assistant.answer import Answer, Citation, SentenceCheck
 from assistant.assistant import Assistant
 from assistant.embedder import Embedder
 from assistant.errors import ConfigError
+from assistant.plain import answer_text
 from assistant.retrieve import Passage
 from assistant.settings import Settings
 from assistant.webui import url_lines
@@ -720,7 +721,7 @@ def test_render_marks_unsupported_and_unverified_and_names_other_outlets() -> No
         assert "relevance 1.00" in shown and "relevance 0.20" in shown and "relevance 2" not in shown
     streaming = render.answer_html(dataclasses.replace(answer, partial=True))
     assert "nq-unverified" not in streaming  # unchecked snapshots are not flagged
-    assert "also reported by: South <i>Herald</i>" in cli_module.render_answer(answer)
+    assert "also reported by: South <i>Herald</i>" in answer_text(answer)
     assert answer.to_dict()["citations"][0]["also_reported_by"] == ["South <i>Herald</i>"]
     assert (render.relevance(3.0), render.relevance(-0.2), render.relevance(0.5, 2.0)) == (1.0, 0.0, 0.25)
 

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from assistant import cli as cli_module
 from assistant.assistant import Assistant
 from assistant.errors import ConfigError
+from assistant.plain import answer_text
 from assistant.watch import STATE_FILE, PollReport, Watcher, parse_every
 from tests.conftest import ROOT
 from tests.news_server import NewsServer, page, rss
@@ -143,7 +144,7 @@ def test_wire_story_from_two_outlets_is_one_story_with_both_sources(
     assert story.source not in story.also_reported_by
     answer = assistant.ask("What did negotiators agree about plastic production?")
     assert answer.citations and answer.citations[0].passage.also_reported_by
-    assert "also reported by: " in cli_module.render_answer(answer)
+    assert "also reported by: " in answer_text(answer)
     cited = answer.to_dict()["citations"][0]
     assert {cited["source"], *cited["also_reported_by"]} == {"Alpha Times", "Beta Post"}
 
