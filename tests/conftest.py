@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ import pytest
 from assistant.assistant import Assistant
 from assistant.embedder import Embedder
 from assistant.settings import Settings
+from tests.news_server import NewsServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -44,3 +45,10 @@ def corpus_path() -> Path:
     if not CORPUS.is_file():
         pytest.skip(f"benchmark data not found at {CORPUS} (only CI and dev machines have ../shared)")
     return CORPUS
+
+
+@pytest.fixture
+def server() -> Iterator[NewsServer]:
+    """A real HTTP server on 127.0.0.1 serving whatever the test adds."""
+    with NewsServer() as s:
+        yield s

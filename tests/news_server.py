@@ -9,6 +9,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+# Two short sample stories the feed, web and watch tests serve.
+RATES = [
+    "The central bank held its main interest rate at 4.5 percent on Thursday.",
+    "Policymakers said inflation was easing but remained above the two percent target.",
+]
+FLOODS = [
+    "Heavy rain flooded the lower town overnight and forced two hundred families from their homes.",
+    "The river peaked at six metres shortly after midnight, the fire service said.",
+]
+
 
 @dataclass
 class Route:

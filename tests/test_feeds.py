@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-
-import pytest
 
 from assistant.articles import Article
 from assistant.errors import InputError
@@ -14,23 +11,9 @@ from assistant.fetch import Fetcher
 from assistant.readers import feed_urls, read_sources
 from assistant.readers.feeds import fetch_feed
 from assistant.settings import Settings
-from tests.news_server import NewsServer, atom, page, rss
+from tests.news_server import FLOODS, RATES, NewsServer, atom, page, rss
 
 LOCAL = Settings(allow_private_urls=True, fetch_timeout=2.0)
-RATES = [
-    "The central bank held its main interest rate at 4.5 percent on Thursday.",
-    "Policymakers said inflation was easing but remained above the two percent target.",
-]
-FLOODS = [
-    "Heavy rain flooded the lower town overnight and forced two hundred families from their homes.",
-    "The river peaked at six metres shortly after midnight, the fire service said.",
-]
-
-
-@pytest.fixture
-def server() -> Iterator[NewsServer]:
-    with NewsServer() as s:
-        yield s
 
 
 def _read(

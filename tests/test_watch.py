@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,29 +19,15 @@ from assistant.errors import ConfigError
 from assistant.plain import answer_text
 from assistant.watch import STATE_FILE, PollReport, Watcher, parse_every
 from tests.conftest import ROOT
-from tests.news_server import NewsServer, page, rss
+from tests.news_server import FLOODS, RATES, NewsServer, page, rss
 
 Make = Callable[..., Assistant]
-RATES = [
-    "The central bank held its main interest rate at 4.5 percent on Thursday.",
-    "Policymakers said inflation was easing but remained above the two percent target.",
-]
-FLOODS = [
-    "Heavy rain flooded the lower town overnight and forced two hundred families from their homes.",
-    "The river peaked at six metres shortly after midnight, the fire service said.",
-]
 WIRE = [
     "GENEVA (Wire) - Negotiators from forty countries agreed on Friday to cut plastic production by a "
     "fifth before 2035, ending two weeks of talks that had repeatedly stalled over financing.",
     "The accord still needs ratification by national parliaments, and several oil-producing states said "
     "they would seek exemptions for medical and food packaging.",
 ]
-
-
-@pytest.fixture
-def server() -> Iterator[NewsServer]:
-    with NewsServer() as s:
-        yield s
 
 
 def _feed(server: NewsServer, path: str, title: str, items: list[tuple[str, str]], etag: str = '"v1"') -> str:

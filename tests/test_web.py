@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -29,12 +28,6 @@ FURNITURE = [
     "Tweet",
     "Home",
 ]
-
-
-@pytest.fixture
-def server() -> Iterator[NewsServer]:
-    with NewsServer() as s:
-        yield s
 
 
 def _read(specs: list[str], settings: Settings = LOCAL) -> tuple[list[Article], list[InputError]]:
