@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,13 @@ def default_model_path() -> str:
 class Embedder:
     """Turns texts into normalised vectors; also exposes the model's tokenizer for chunk sizing."""
 
-    def __init__(self, model_path: str | None = None, device: str = "cpu", batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        model_path: str | None = None,
+        device: str = "cpu",
+        batch_size: int = 32,
+        cache_size: int = 8192,
+    ) -> None:
         # Never reach for the Hugging Face hub: models come from a local folder.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -57,6 +65,9 @@ class Embedder:
             or self.model.get_sentence_embedding_dimension
         )
         self.dimension = int(getdim() or 0)
+        self.cache_size = cache_size  # texts whose vectors `embed_cached` remembers (0: none)
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # the UI answers several questions at once
 
     def count_tokens(self, text: str) -> int:
         """Word pieces the model sees for a text, without [CLS]/[SEP]."""
@@ -78,6 +89,33 @@ class Embedder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+    def embed_cached(self, texts: Sequence[str]) -> np.ndarray:
+        """Like `embed`, remembering the vectors of the most recently used texts (questions, sentences)."""
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for text in texts:
+                vector = self._cache.get(text)
+                if vector is not None:
+                    self._cache.move_to_end(text)
+                    found[text] = vector
+        new = [t for t in dict.fromkeys(texts) if t not in found]
+        if new:
+            vectors = self.embed(new)
+            found.update(zip(new, vectors, strict=True))
+            with self._lock:
+                for text, vector in zip(new, vectors, strict=True):
+                    self._cache[text] = vector
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        if not texts:
+            return self.embed([])
+        return np.stack([found[t] for t in texts])
+
+    def clear_cache(self) -> None:
+        """Forget the vectors `embed_cached` remembered (benchmarks time cold questions)."""
+        with self._lock:
+            self._cache.clear()
 
     def embed_one(self, text: str) -> np.ndarray:
         """The embedding of one text (a question)."""

@@ -16,7 +16,7 @@ from assistant.hints import HintParser, Hints
 from assistant.hybrid import Table, Tuning, clauses, fuse, hint_bonus, rank, topic
 from assistant.index import NewsIndex
 from assistant.keyword import KeywordIndex, tokenize
-from assistant.stories import collapse_stories
+from assistant.stories import StoryInfo, collapse_stories, outlet
 
 EXTRA = 8  # rows ranked beyond k, so collapsing wire copies still leaves k passages
 
@@ -99,6 +99,10 @@ class Retriever:
         self.keywords: KeywordIndex = index.keywords
         self._stamp = ""
         self._vectors = np.zeros((0, 0), dtype=np.float32)
+        self._vector_ids: list[str] = []
+        self._chunks: dict[str, tuple[str, Mapping[str, Any]]] = {}  # id -> (text, metadata), as stored
+        self._firsts: dict[str, Mapping[str, Any]] = {}  # article id -> its first chunk's metadata
+        self._stories: dict[str, frozenset[str]] = {}  # story id -> outlets of its articles' first chunks
         self._table = Table(np.zeros(0, int), [], np.zeros(0), np.zeros(0, int), np.zeros(0, bool))
         self._parser = HintParser(())
 
@@ -126,31 +130,41 @@ class Retriever:
             article=np.array([articles.setdefault(r.article_id, len(articles)) for r in rows], dtype=int),
             lead=np.array([r.chunk_index == 0 for r in rows], dtype=bool),
         )
-        self._vectors = self._load_vectors([r.id for r in rows])
+        self._load_chunks([r.id for r in rows])
         dated = self._table.ts[np.isfinite(self._table.ts)]
         newest = datetime.fromtimestamp(float(dated.max()), UTC) if dated.size else None
         self._parser = HintParser([o for o in outlets if o], now=newest)  # 'in May': the last May we hold
         self._stamp = kw.stamp
 
-    def _load_vectors(self, ids: Sequence[str]) -> np.ndarray:
-        """Every chunk's embedding, in row order (kept in memory: exact search over a news-sized store)."""
-        known = {cid: i for i, cid in enumerate(getattr(self, "_vector_ids", []))}
-        old = self._vectors
+    def _load_chunks(self, ids: Sequence[str]) -> None:
+        """Every chunk's embedding (row order), text and metadata, kept in memory: exact search over a
+        news-sized store, and passages without asking Chroma. Chunk ids name their content (the
+        article's hash), so rows already held never go stale; only new ids are read."""
+        known = {cid: i for i, cid in enumerate(self._vector_ids)}
+        old, held = self._vectors, self._chunks
         out = np.zeros((len(ids), self.embedder.dimension), dtype=np.float32)
-        missing = [i for i, cid in enumerate(ids) if cid not in known]
+        chunks: dict[str, tuple[str, Mapping[str, Any]]] = {}
+        missing = [i for i, cid in enumerate(ids) if cid not in known or cid not in held]
         for i, cid in enumerate(ids):
-            if cid in known:
-                out[i] = old[known[cid]]
+            if cid in known and cid in held:
+                out[i], chunks[cid] = old[known[cid]], held[cid]
         for start in range(0, len(missing), 2000):
             batch = [ids[i] for i in missing[start : start + 2000]]
-            got = self.index.collection.get(ids=batch, include=["embeddings"])
+            got = self.index.collection.get(ids=batch, include=["embeddings", "documents", "metadatas"])
             position = {cid: n for n, cid in enumerate(got["ids"])}
-            vectors = got["embeddings"]
+            vectors, docs, metas = got["embeddings"], got["documents"] or [], got["metadatas"] or []
             for i, cid in zip(missing[start : start + 2000], batch, strict=True):
                 if cid in position:
-                    out[i] = np.asarray(vectors[position[cid]], dtype=np.float32)
-        self._vector_ids = list(ids)
-        return out
+                    n = position[cid]
+                    out[i] = np.asarray(vectors[n], dtype=np.float32)
+                    chunks[cid] = (docs[n] or "", metas[n])
+        firsts = {str(m.get("article_id", "")): m for _, m in chunks.values() if m.get("chunk_index") == 0}
+        stories: dict[str, set[str]] = {}
+        for meta in firsts.values():
+            if meta.get("story_id") is not None:
+                stories.setdefault(str(meta["story_id"]), set()).add(outlet(meta))
+        self._vectors, self._vector_ids, self._chunks = out, list(ids), chunks
+        self._firsts, self._stories = firsts, {k: frozenset(v) for k, v in stories.items()}
 
     def _allowed(self, filters: Filters) -> np.ndarray:
         """Rows the user's filters allow (Chroma's `where` on the epoch and outlet fields decides)."""
@@ -176,7 +190,7 @@ class Retriever:
         pieces = [topic(c) for c in pieces] if t.use_clauses and len(pieces) > 1 else []
         texts = [main, *(topic(p.text) for p in parts), *pieces]
         embedded = texts if t.dense_pieces else texts[:1]
-        dense = self._vectors @ self.embedder.embed(embedded).T if t.dense_weight else None
+        dense = self._vectors @ self.embedder.embed_cached(embedded).T if t.dense_weight else None
         scored = [
             fuse(self.keywords.scores(x), None if dense is None or i >= dense.shape[1] else dense[:, i], t)
             for i, x in enumerate(texts)
@@ -203,20 +217,29 @@ class Retriever:
 
     def _passages(self, rows: Sequence[int], base: np.ndarray, evidence: float) -> list[Passage]:
         ids = [self.keywords.rows[r].id for r in rows]
-        if not ids:
-            return []  # Chroma refuses get(ids=[])
-        got = self.index.collection.get(ids=ids, include=["documents", "metadatas"])
-        found = {
-            cid: (doc or "", meta)
-            for cid, doc, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
-        }
+        found = {cid: self._chunks[cid] for cid in ids if cid in self._chunks}
+        missing = [cid for cid in ids if cid not in found]
+        if missing:  # not in memory (the store changed since the last refresh): ask Chroma
+            got = self.index.collection.get(ids=missing, include=["documents", "metadatas"])
+            docs, metas = got["documents"] or [], got["metadatas"] or []
+            found.update((cid, (d or "", m)) for cid, d, m in zip(got["ids"], docs, metas, strict=True))
         passages: list[Passage] = []
         for row, cid in zip(rows, ids, strict=True):
             if cid in found:
                 text, meta = found[cid]
                 passages.append(Passage.from_chroma(cid, text, meta, float(base[row]), len(passages) + 1))
-        collapsed = collapse_stories(passages, self.index.story_info)  # each wire story once
+        collapsed = collapse_stories(passages, self.story_info)  # each wire story once
         return [dataclasses.replace(p, evidence=evidence) for p in collapsed]
+
+    def story_info(self, article_ids: Sequence[str]) -> dict[str, StoryInfo]:
+        """`NewsIndex.story_info` answered from memory (Chroma is asked for articles not held)."""
+        if any(aid not in self._firsts for aid in article_ids):
+            return self.index.story_info(article_ids)
+        story_of = {aid: str(self._firsts[aid].get("story_id") or aid) for aid in article_ids}
+        outlets = {sid: set(self._stories.get(sid, ())) for sid in story_of.values()}
+        for aid, sid in story_of.items():  # articles stored before stories existed have no story_id
+            outlets[sid].add(outlet(self._firsts[aid]))
+        return {aid: (sid, tuple(sorted(outlets[sid]))) for aid, sid in story_of.items()}
 
 
 def evidence_found(passages: Sequence[Passage], threshold: float = 0.5) -> bool:

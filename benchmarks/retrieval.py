@@ -66,11 +66,15 @@ class CachedEmbedder:
             self.memo[text] = vector
         return np.stack([self.memo[t] for t in texts]) if texts else self.embedder.embed([])
 
+    embed_cached = embed
+
 
 def run(assistant: Assistant, tuning: Tuning, queries: Path, limit: int | None, embedder: Any) -> EvalReport:
     """Evaluate one tuning."""
     retriever = Retriever(assistant.index, embedder, tuning)
     retriever.retrieve("warm up")
+    if isinstance(embedder, Embedder):
+        embedder.clear_cache()  # each step times questions it has not seen
 
     def retrieve(question: str) -> tuple[list[Passage], bool]:
         passages = retriever.retrieve(question, k=TOP)

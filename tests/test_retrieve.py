@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from assistant.assistant import Assistant
 from assistant.hints import HintParser
@@ -166,3 +167,43 @@ def test_evidence_signal_is_carried_on_passages(make_assistant: Make, tmp_path: 
     found = assistant.retrieve("How many jobs will the chip maker's plant add?", k=3)
     assert evidence_found(found)
     assert not evidence_found([])
+
+
+class _CountingCollection:
+    """A real Chroma collection that counts the `get` calls made through it."""
+
+    def __init__(self, collection: Any) -> None:
+        self.collection = collection
+        self.gets = 0
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        self.gets += 1
+        return self.collection.get(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.collection, name)
+
+
+def test_passages_from_memory_equal_chromas_and_need_no_get(make_assistant: Make, tmp_path: Path) -> None:
+    assistant = make_assistant()
+    wire = "The port of Tilbury closed for two days after a storm, stranding 40 cargo ships at anchor."
+    copies = [
+        _article("Storm shuts Tilbury port", wire, "Daily Port", "2023-11-02T09:00:00Z", "storm"),
+        _article("Tilbury closed by storm", wire, "Business Daily", "2023-11-02T10:00:00Z", "storm"),
+    ]
+    _ingest(assistant, tmp_path / "news.json", [*ARTICLES, *copies])
+    retriever = assistant.retriever
+    questions = ["How many ships did the Tilbury storm strand?", "Who supplies the bridge parts?"]
+    retriever.retrieve(questions[0])  # loads the chunk table, vectors and texts
+    counting = _CountingCollection(assistant.index.collection)
+    assistant.index.__dict__["collection"] = counting
+    from_memory = [retriever.retrieve(q, k=5) for q in questions]
+    assert counting.gets == 0  # texts, metadata and stories came from memory
+    storm = from_memory[0][0]
+    assert "40 cargo ships" in storm.text and len(storm.also_reported_by) == 1  # the copy, collapsed
+    articles = sorted(retriever._firsts)
+    assert retriever.story_info(articles) == assistant.index.story_info(articles)
+    retriever._chunks.clear()
+    retriever._firsts.clear()  # now every text, metadata and story comes from Chroma
+    assert [retriever.retrieve(q, k=5) for q in questions] == from_memory
+    assert counting.gets > 0

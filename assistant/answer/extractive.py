@@ -12,6 +12,7 @@ from assistant.textutil import content_terms, split_sentences
 
 MIN_SENTENCE_CHARS = 25
 MAX_SENTENCE_CHARS = 600
+MAX_EMBEDDED = 12  # sentences embedded per question, picked by the cheap part of the score (measured)
 
 
 @dataclass(frozen=True)
@@ -28,15 +29,26 @@ class ScoredSentence:
 class ExtractiveAnswerer:
     """Composes a short cited answer by picking verbatim sentences; abstains when nothing fits."""
 
-    def __init__(self, embedder: Embedder, max_sentences: int = 3, min_relevance: float = 0.4) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        max_sentences: int = 3,
+        min_relevance: float = 0.4,
+        max_embedded: int = MAX_EMBEDDED,
+    ) -> None:
         self.embedder = embedder
         self.max_sentences = max_sentences
         self.min_relevance = min_relevance
+        self.max_embedded = max_embedded  # candidates embedded per question (0: all of them)
 
     def score_sentences(self, question: str, passages: Sequence[Passage]) -> list[ScoredSentence]:
-        """Every usable sentence of the passages, scored against the question, best first."""
+        """The most promising sentences of the passages, scored against the question, best first.
+
+        Every usable sentence gets the cheap part of the score (term overlap, passage score); only the
+        `max_embedded` best by that part are embedded for the similarity, which dominates the score.
+        """
         q_terms = content_terms(question)
-        candidates: list[tuple[str, Passage]] = []
+        candidates: list[tuple[str, Passage, float]] = []
         seen: set[str] = set()
         for passage in passages:
             for sentence in split_sentences(passage.text):
@@ -44,15 +56,18 @@ class ExtractiveAnswerer:
                 if len(sentence) < MIN_SENTENCE_CHARS or len(sentence) > MAX_SENTENCE_CHARS or key in seen:
                     continue
                 seen.add(key)
-                candidates.append((sentence, passage))
+                overlap = len(q_terms & content_terms(sentence)) / len(q_terms) if q_terms else 0.0
+                candidates.append((sentence, passage, overlap))
         if not candidates:
             return []
-        vectors = self.embedder.embed([question] + [s for s, _ in candidates])
+        if self.max_embedded and len(candidates) > self.max_embedded:
+            order = sorted(range(len(candidates)), key=lambda i: -_cheap_score(*candidates[i][1:]))
+            candidates = [candidates[i] for i in sorted(order[: self.max_embedded])]
+        vectors = self.embedder.embed_cached([question] + [s for s, _, _ in candidates])
         similarities = vectors[1:] @ vectors[0]
         scored = []
-        for (sentence, passage), sim in zip(candidates, similarities, strict=True):
-            overlap = len(q_terms & content_terms(sentence)) / len(q_terms) if q_terms else 0.0
-            score = 0.6 * float(sim) + 0.3 * overlap + 0.1 * passage.score
+        for (sentence, passage, overlap), sim in zip(candidates, similarities, strict=True):
+            score = 0.6 * float(sim) + _cheap_score(passage, overlap)
             scored.append(ScoredSentence(sentence, passage, float(sim), overlap, score))
         return sorted(scored, key=lambda s: s.score, reverse=True)
 
@@ -102,6 +117,11 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(candidate)
         return chosen
+
+
+def _cheap_score(passage: Passage, overlap: float) -> float:
+    """The part of a sentence's score that needs no embedding: question-term overlap and passage score."""
+    return 0.3 * overlap + 0.1 * passage.score
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:

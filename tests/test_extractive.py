@@ -1,0 +1,61 @@
+"""The extractive answerer embeds only the most promising sentences and still finds the answer."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from assistant.answer.extractive import MIN_SENTENCE_CHARS, ExtractiveAnswerer
+from assistant.assistant import Assistant
+from assistant.embedder import Embedder
+from assistant.textutil import split_sentences
+from tests.conftest import SEED
+
+QUESTION = "How long did one of the Putin-Trump calls last?"
+
+
+class _CountingEmbedder:
+    """The real embedder, recording every text it is asked to embed."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self.dimension = embedder.dimension
+        self.texts: list[str] = []
+
+    def embed_cached(self, texts: Sequence[str]) -> np.ndarray:
+        self.texts += texts
+        return self.embedder.embed(texts)
+
+    embed = embed_cached
+
+
+def test_answerer_embeds_at_most_m_sentences_and_still_cites_the_answer(
+    make_assistant: Callable[..., Assistant], tmp_path: Path
+) -> None:
+    assistant = make_assistant()
+    assert not assistant.ingest(assistant.read([str(SEED)])).failed
+    passages = assistant.retrieve(QUESTION)
+    sentences = {s for p in passages for s in split_sentences(p.text) if len(s) >= MIN_SENTENCE_CHARS}
+    counting = _CountingEmbedder(assistant.embedder)
+    answerer = ExtractiveAnswerer(counting, max_embedded=4)  # type: ignore[arg-type]
+    answer = answerer.answer(QUESTION, passages)
+    assert len(sentences) > 8  # the cap really leaves sentences out
+    assert len(counting.texts) <= 1 + 4  # the question and at most 4 sentences
+    assert not answer.abstained and "50 minutes" in answer.citations[0].sentence
+    everything = ExtractiveAnswerer(assistant.embedder, max_embedded=0).answer(QUESTION, passages)
+    assert everything.citations[0].sentence == answer.citations[0].sentence  # as when embedding all
+
+
+def test_embed_cached_remembers_recent_texts_only(embedder: Embedder) -> None:
+    small = Embedder.__new__(Embedder)
+    small.__dict__.update(embedder.__dict__)
+    small.__dict__.update(cache_size=2, _cache=OrderedDict(), _lock=threading.Lock())  # a cache of its own
+    texts = ["first text", "second text", "third text"]
+    vectors = small.embed_cached(texts)
+    assert np.allclose(vectors, embedder.embed(texts), atol=1e-5)
+    assert list(small._cache) == texts[1:]  # least recently used dropped
+    assert np.allclose(small.embed_cached(["third text"])[0], vectors[2])
