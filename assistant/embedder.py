@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,12 @@ class Embedder:
         device: str = "cpu",
         batch_size: int = 32,
         cache_size: int = 8192,
+        query_threads: int = 1,
     ) -> None:
         # Never reach for the Hugging Face hub: models come from a local folder.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -68,6 +71,10 @@ class Embedder:
         self.cache_size = cache_size  # texts whose vectors `embed_cached` remembers (0: none)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()  # the UI answers several questions at once
+        # Questions and answer sentences are small batches: one core each serves concurrent users best
+        # (no oversubscription, no waiting on a busy second core); big ingest batches keep torch's default.
+        self.query_threads = query_threads
+        self._default_threads = torch.get_num_threads()
 
     def count_tokens(self, text: str) -> int:
         """Word pieces the model sees for a text, without [CLS]/[SEP]."""
@@ -101,7 +108,8 @@ class Embedder:
                     found[text] = vector
         new = [t for t in dict.fromkeys(texts) if t not in found]
         if new:
-            vectors = self.embed(new)
+            with self._threads(self.query_threads):
+                vectors = self.embed(new)
             found.update(zip(new, vectors, strict=True))
             with self._lock:
                 for text, vector in zip(new, vectors, strict=True):
@@ -111,6 +119,20 @@ class Embedder:
         if not texts:
             return self.embed([])
         return np.stack([found[t] for t in texts])
+
+    @contextmanager
+    def _threads(self, count: int) -> Iterator[None]:
+        """Torch's intra-op threads for the calling thread (OpenMP's setting is per thread), then back."""
+        if count <= 0 or count == self._default_threads:
+            yield
+            return
+        import torch
+
+        torch.set_num_threads(count)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(self._default_threads)
 
     def clear_cache(self) -> None:
         """Forget the vectors `embed_cached` remembered (benchmarks time cold questions)."""
