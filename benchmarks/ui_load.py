@@ -1,6 +1,7 @@
 """Load test of the chat app: N simulated users ask through gradio_client at once; prints p50/p95 latency.
 
     python benchmarks/ui_load.py --index /tmp/mhr-index            # N = 1, 5, 20; 3 questions per user
+    python benchmarks/ui_load.py --index /tmp/mhr-index --fresh    # no question asked twice (cold caches)
 
 The app runs in its own process (`python ui.py --index ... --port ...`), as users would run it; questions
 come from MultiHop-RAG's dev queries when ../shared/data is there, else from a few generic ones.
@@ -106,9 +107,15 @@ def main() -> None:
     parser.add_argument("--users", default="1,5,20", help="comma-separated concurrent user counts")
     parser.add_argument("--per-user", type=int, default=3, help="questions each user asks in turn")
     parser.add_argument("--url", help="load an already running app instead of launching one")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="give each level questions no earlier level asked (the app's caches then never help)",
+    )
     args = parser.parse_args()
     levels = [int(n) for n in args.users.split(",")]
-    pool = questions(max(levels) * args.per_user + 10)
+    needed = (sum(levels) if args.fresh else max(levels)) * args.per_user
+    pool = questions(needed + 10)
     proc = None
     url = args.url
     if url is None:
@@ -127,8 +134,11 @@ def main() -> None:
         )
         base: float | None = None
         results: dict[int, float] = {}
+        offset = 0
         for users in levels:
-            latencies, errors, wall = run_users(url, users, args.per_user, pool)
+            asked = pool[offset:] if args.fresh else pool
+            latencies, errors, wall = run_users(url, users, args.per_user, asked)
+            offset += users * args.per_user
             rate = (len(latencies) + len(errors)) / wall
             p50 = percentile(latencies, 50) if latencies else float("nan")
             p95 = percentile(latencies, 95) if latencies else float("nan")
