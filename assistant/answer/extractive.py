@@ -12,7 +12,7 @@ from assistant.textutil import content_terms, split_sentences
 
 MIN_SENTENCE_CHARS = 25
 MAX_SENTENCE_CHARS = 600
-MAX_EMBEDDED = 12  # sentences embedded per question, picked by the cheap part of the score (measured)
+MAX_EMBEDDED = 16  # sentences embedded per question, picked by the cheap part of the score (measured)
 
 
 @dataclass(frozen=True)
