@@ -295,6 +295,12 @@ def arg_parser() -> argparse.ArgumentParser:
     add("--index", type=Path, help="folder of the local Chroma index [default: ./index; env NEWSQA_INDEX]")
     add("--chroma-url", help="use a Chroma server instead, e.g. http://127.0.0.1:8000")
     add("--embedder", help="folder of a local sentence-transformers model [default: packaged MiniLM]")
+    add(
+        "--reranker",
+        metavar="MODEL_PATH",
+        help="folder of a local sentence-transformers CrossEncoder that reorders the top passages "
+        "(slower; optional) [env NEWSQA_RERANKER]",
+    )
     add("--config", type=Path, help="TOML settings file [default: ./newsqa.toml if present]")
     add(
         "--llm",

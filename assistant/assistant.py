@@ -17,6 +17,7 @@ from assistant.chat import FollowUps, Turn
 from assistant.embedder import Embedder
 from assistant.index import IndexStats, IngestReport, NewsIndex, ProgressFn
 from assistant.readers import ReadResult, read_sources
+from assistant.rerank import Reranker
 from assistant.retrieve import Filters, Passage, Retriever
 from assistant.settings import Settings
 
@@ -38,9 +39,16 @@ class Assistant:
         return NewsIndex(self.settings, lambda: self.embedder)
 
     @cached_property
+    def reranker(self) -> Reranker | None:
+        """The optional CrossEncoder (settings.reranker; loaded on first use), or None."""
+        path = self.settings.reranker
+        return Reranker(path, self.settings.embed_device) if path else None
+
+    @cached_property
     def retriever(self) -> Retriever:
         """Retrieval over the index."""
-        return Retriever(self.index, self.embedder)
+        reranker = self.reranker  # first: a bad --reranker fails before any other model loads
+        return Retriever(self.index, self.embedder, reranker=reranker)
 
     @cached_property
     def answerer(self) -> ExtractiveAnswerer:

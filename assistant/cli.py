@@ -48,6 +48,12 @@ Settings come from defaults < newsqa.toml (or --config) < NEWSQA_* variables < f
 @click.option("--chroma-url", help="Use a Chroma server instead, e.g. http://127.0.0.1:8000.")
 @click.option("--embedder", help="Folder of a local sentence-transformers model [default: packaged MiniLM].")
 @click.option(
+    "--reranker",
+    metavar="MODEL_PATH",
+    help="Folder of a local sentence-transformers CrossEncoder that reorders the top passages "
+    "(slower; optional) [env NEWSQA_RERANKER].",
+)
+@click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
     help="TOML settings file [default: ./newsqa.toml if present].",
@@ -70,6 +76,7 @@ def cli(
     index: Path | None,
     chroma_url: str | None,
     embedder: str | None,
+    reranker: str | None,
     config: Path | None,
     llm: str | None,
     llm_base_url: str | None,
@@ -79,7 +86,13 @@ def cli(
     Index articles with `ingest`, then `ask`. Everything runs locally: no server, no API key.
     """
     settings = Settings.load(
-        config, index=index, chroma_url=chroma_url, embedder=embedder, llm=llm, llm_base_url=llm_base_url
+        config,
+        index=index,
+        chroma_url=chroma_url,
+        embedder=embedder,
+        reranker=reranker,
+        llm=llm,
+        llm_base_url=llm_base_url,
     )
     ctx.obj = build_assistant(settings)
 

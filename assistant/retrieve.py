@@ -16,6 +16,7 @@ from assistant.hints import HintParser, Hints
 from assistant.hybrid import Table, Tuning, clauses, fuse, hint_bonus, rank, topic
 from assistant.index import NewsIndex
 from assistant.keyword import KeywordIndex, tokenize
+from assistant.rerank import Reranker, candidate_count
 from assistant.stories import StoryInfo, collapse_stories, outlet
 
 EXTRA = 8  # rows ranked beyond k, so collapsing wire copies still leaves k passages
@@ -92,10 +93,17 @@ class Filters:
 class Retriever:
     """Hybrid retrieval: BM25 + dense over every chunk, steered by the question's hints, diversified."""
 
-    def __init__(self, index: NewsIndex, embedder: Embedder, tuning: Tuning | None = None) -> None:
+    def __init__(
+        self,
+        index: NewsIndex,
+        embedder: Embedder,
+        tuning: Tuning | None = None,
+        reranker: Reranker | None = None,
+    ) -> None:
         self.index = index
         self.embedder = embedder
         self.tuning = tuning or Tuning()
+        self.reranker = reranker  # optional CrossEncoder that reorders the candidates (settings.reranker)
         self.keywords: KeywordIndex = index.keywords
         self._stamp = ""
         self._vectors = np.zeros((0, 0), dtype=np.float32)
@@ -176,7 +184,7 @@ class Retriever:
         return np.array([r.id in ids for r in self.keywords.rows], dtype=bool)
 
     def retrieve(self, question: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:
-        """The k best passages for a question, covering each outlet and part it names."""
+        """The k best passages for a question, covering each outlet and part it names (or reranked)."""
         if self.index.count() == 0:
             return []
         self.refresh()
@@ -204,9 +212,14 @@ class Retriever:
             for p, s in zip(parts, scored[1 : 1 + len(parts)], strict=True)
         ]
         allowed = self._allowed(filters or Filters())
-        rows = rank(table, base, part_scores, scored[1 + len(parts) :], allowed, k + EXTRA, t)
+        n = k + EXTRA if self.reranker is None else max(k + EXTRA, candidate_count(k))
+        rows = rank(table, base, part_scores, scored[1 + len(parts) :], allowed, n, t)
         evidence = self.evidence(hints) if rows else 0.0
-        return self._passages(rows, base, evidence)[:k]
+        passages = self._passages(rows, base, evidence)
+        if self.reranker is not None:  # reorder only; scores stay retrieval's (answer thresholds use them)
+            order = self.reranker.order(question, [p.text for p in passages])
+            passages = [dataclasses.replace(passages[i], rank=r) for r, i in enumerate(order, 1)]
+        return passages[:k]
 
     def evidence(self, hints: Hints) -> float:
         """How sure we are that the index covers the question (0..1), from what the question names."""
