@@ -129,6 +129,8 @@ def ingest(
         for item in assistant.read_iter(sources, feeds):
             items.append(item)
             reading.update(1)
+    if items:
+        assistant.embedder.embed(["warm up"])  # load the model first: chunks/s then measures indexing only
     bar = tqdm(total=len(items), unit="article", disable=quiet, file=sys.stderr, dynamic_ncols=True)
     chunks = 0
 
