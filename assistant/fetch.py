@@ -94,7 +94,8 @@ def address_kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | Non
 def _refusal(host: str, ip: object, kind: str) -> str:
     return (
         f"the host {host!r} resolves to {ip}, a {kind} address; refused "
-        "(pass --allow-private-urls to fetch from your own network)"
+        "(whoever runs newsqa can allow your own network with --allow-private-urls "
+        "or the allow_private_urls setting)"
     )
 
 
