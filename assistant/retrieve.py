@@ -17,7 +17,7 @@ from assistant.hybrid import Table, Tuning, clauses, fuse, hint_bonus, rank, top
 from assistant.index import NewsIndex
 from assistant.keyword import KeywordIndex, tokenize
 from assistant.rerank import Reranker, candidate_count
-from assistant.stories import StoryInfo, collapse_stories, outlet
+from assistant.stories import StoryInfo, collapse_stories, group_stories
 
 EXTRA = 8  # rows ranked beyond k, so collapsing wire copies still leaves k passages
 
@@ -110,7 +110,6 @@ class Retriever:
         self._vector_ids: list[str] = []
         self._chunks: dict[str, tuple[str, Mapping[str, Any]]] = {}  # id -> (text, metadata), as stored
         self._firsts: dict[str, Mapping[str, Any]] = {}  # article id -> its first chunk's metadata
-        self._stories: dict[str, frozenset[str]] = {}  # story id -> outlets of its articles' first chunks
         self._table = Table(np.zeros(0, int), [], np.zeros(0), np.zeros(0, int), np.zeros(0, bool))
         self._parser = HintParser(())
 
@@ -166,13 +165,10 @@ class Retriever:
                     n = position[cid]
                     out[i] = np.asarray(vectors[n], dtype=np.float32)
                     chunks[cid] = (docs[n] or "", metas[n])
-        firsts = {str(m.get("article_id", "")): m for _, m in chunks.values() if m.get("chunk_index") == 0}
-        stories: dict[str, set[str]] = {}
-        for meta in firsts.values():
-            if meta.get("story_id") is not None:
-                stories.setdefault(str(meta["story_id"]), set()).add(outlet(meta))
         self._vectors, self._vector_ids, self._chunks = out, list(ids), chunks
-        self._firsts, self._stories = firsts, {k: frozenset(v) for k, v in stories.items()}
+        self._firsts = {
+            str(m.get("article_id", "")): m for _, m in chunks.values() if m.get("chunk_index") == 0
+        }
 
     def _allowed(self, filters: Filters) -> np.ndarray:
         """Rows the user's filters allow (Chroma's `where` on the epoch and outlet fields decides)."""
@@ -248,11 +244,7 @@ class Retriever:
         """`NewsIndex.story_info` answered from memory (Chroma is asked for articles not held)."""
         if any(aid not in self._firsts for aid in article_ids):
             return self.index.story_info(article_ids)
-        story_of = {aid: str(self._firsts[aid].get("story_id") or aid) for aid in article_ids}
-        outlets = {sid: set(self._stories.get(sid, ())) for sid in story_of.values()}
-        for aid, sid in story_of.items():  # articles stored before stories existed have no story_id
-            outlets[sid].add(outlet(self._firsts[aid]))
-        return {aid: (sid, tuple(sorted(outlets[sid]))) for aid, sid in story_of.items()}
+        return group_stories({aid: self._firsts[aid] for aid in article_ids}, self._firsts.values())
 
 
 def evidence_found(passages: Sequence[Passage], threshold: float = 0.5) -> bool:

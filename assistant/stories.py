@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -115,17 +115,23 @@ def story_info(collection: Any, article_ids: Sequence[str]) -> dict[str, StoryIn
     got = collection.get(
         where={"$and": [first, {"article_id": {"$in": list(article_ids)}}]}, include=["metadatas"]
     )
-    story_of = {
-        str(m["article_id"]): str(m.get("story_id") or m["article_id"]) for m in got["metadatas"] or []
-    }
-    members = collection.get(
-        where={"$and": [first, {"story_id": {"$in": sorted(set(story_of.values()))}}]}, include=["metadatas"]
-    )
-    outlets: dict[str, set[str]] = {}
-    for meta in members["metadatas"] or []:
-        outlets.setdefault(str(meta["story_id"]), set()).add(outlet(meta))
-    for meta in got["metadatas"] or []:  # articles stored before stories existed have no story_id
-        outlets.setdefault(story_of[str(meta["article_id"])], set()).add(outlet(meta))
+    firsts = {str(m["article_id"]): m for m in got["metadatas"] or []}
+    stories = sorted({str(m.get("story_id") or aid) for aid, m in firsts.items()})
+    members = collection.get(where={"$and": [first, {"story_id": {"$in": stories}}]}, include=["metadatas"])
+    return group_stories(firsts, members["metadatas"] or [])
+
+
+def group_stories(
+    firsts: Mapping[str, Mapping[str, Any]], members: Iterable[Mapping[str, Any]]
+) -> dict[str, StoryInfo]:
+    """Story id and outlets per article, from the articles' first-chunk metadata and their stories' members."""
+    story_of = {aid: str(m.get("story_id") or aid) for aid, m in firsts.items()}
+    outlets: dict[str, set[str]] = {sid: set() for sid in story_of.values()}
+    for meta in members:
+        if str(meta.get("story_id")) in outlets:
+            outlets[str(meta["story_id"])].add(outlet(meta))
+    for aid, meta in firsts.items():  # articles stored before stories existed have no story_id
+        outlets[story_of[aid]].add(outlet(meta))
     return {aid: (sid, tuple(sorted(outlets[sid]))) for aid, sid in story_of.items()}
 
 
