@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -103,6 +103,47 @@ class Embedder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+    @property
+    def pools_mean(self) -> bool:
+        """Whether the model's text vector is the mean of its token states (then spans can be pooled too)."""
+        pooling = self.model[1] if len(self.model) > 1 else None
+        mode = getattr(pooling, "pooling_mode", None) or (
+            "mean" if getattr(pooling, "pooling_mode_mean_tokens", False) else None
+        )
+        return mode == "mean"
+
+    def embed_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        """Text vectors (as `embed`) and, from the same forward pass, a vector per character span of each
+        text (see assistant/sentences.py); spans get None when the model does not pool by mean."""
+        from assistant.sentences import pool_spans
+
+        if not texts or not self.pools_mean:
+            return self.embed(texts), [[None] * len(s) for s in spans]
+        outputs = cast(
+            list[dict[str, Any]],
+            self.model.encode(
+                list(texts), batch_size=self.batch_size, output_value=None, show_progress_bar=False
+            ),
+        )
+        encoded = self.model.tokenizer(
+            list(texts), truncation=True, max_length=self.max_tokens, return_offsets_mapping=True
+        )
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        pooled: list[list[np.ndarray | None]] = []
+        for i, out in enumerate(outputs):
+            vector = out["sentence_embedding"].float().numpy()
+            vectors[i] = vector / max(float(np.linalg.norm(vector)), 1e-12)
+            ids = encoded["input_ids"][i]
+            seen = out["input_ids"][: len(ids)].tolist()
+            if seen != list(ids):  # tokenised differently from the model's own pass: no span vectors
+                pooled.append([None] * len(spans[i]))
+                continue
+            states = out["token_embeddings"][: len(ids)].float().numpy()
+            pooled.append(pool_spans(states, np.asarray(encoded["offset_mapping"][i]), spans[i]))
+        return vectors, pooled
 
     def embed_cached(self, texts: Sequence[str]) -> np.ndarray:
         """Like `embed`, remembering the vectors of the most recently used texts (questions, sentences)."""

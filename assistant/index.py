@@ -22,6 +22,7 @@ from assistant.chunking import Chunker, embed_texts
 from assistant.embedder import Embedder
 from assistant.errors import IndexUnavailableError, InputError, NotFoundError
 from assistant.keyword import KeywordIndex, keyword_folder
+from assistant.sentences import METADATA_KEY, pack, place_sentences
 from assistant.settings import Settings
 from assistant.stories import StoryInfo, assign_stories, story_info
 
@@ -218,9 +219,17 @@ class NewsIndex:
         if not group:
             return 0
         nodes = [node for _, article_nodes in group for node in article_nodes]
-        vectors = self.embedder.embed(embed_texts(nodes))
-        for node, vector in zip(nodes, vectors, strict=True):
+        texts = embed_texts(nodes)
+        placed = [
+            place_sentences(t, n.get_content(MetadataMode.NONE)) for t, n in zip(texts, nodes, strict=True)
+        ]
+        vectors, pooled = self.embedder.embed_with_spans(texts, [spans for _, spans in placed])
+        blobs: dict[str, str | None] = {}
+        for node, vector, (offset, spans), sentence_vectors in zip(
+            nodes, vectors, placed, pooled, strict=True
+        ):
             node.embedding = vector.tolist()
+            blobs[node.node_id] = pack([(s - offset, e - offset) for s, e in spans], sentence_vectors)
         assign_stories(self.collection, group)  # wire copies share a story_id (assistant/stories.py)
         stale = [a.id for a, _ in group if a.id in existing]
         stale += [old for a, _ in group for old in self._replaces.get(a.id, ())]
@@ -228,7 +237,10 @@ class NewsIndex:
             self.collection.delete(where={"article_id": {"$in": stale}})
         self.vector_store.add(list[BaseNode](nodes))
         self.keywords.remove_articles(stale)  # the keyword index follows the store (saved after ingest)
-        self.keywords.add((n.node_id, n.get_content(MetadataMode.NONE), n.metadata) for n in nodes)
+        self.keywords.add(  # sentence vectors live beside BM25, not in Chroma's metadata (its size x2)
+            (n.node_id, n.get_content(MetadataMode.NONE), {**n.metadata, METADATA_KEY: blobs[n.node_id]})
+            for n in nodes
+        )
         for article, _ in group:
             if article.id in existing:
                 report.updated += 1

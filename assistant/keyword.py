@@ -1,4 +1,8 @@
-"""The keyword (BM25) index beside Chroma: bm25s over chunk texts, persisted, kept in step with the store."""
+"""The keyword (BM25) index beside Chroma: bm25s over chunk texts, persisted, kept in step with the store.
+
+Its rows also carry what retrieval and answering need per chunk without asking Chroma, including the
+sentence vectors computed at ingest (chunks backfilled from Chroma have none: the answerer embeds those).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import numpy as np
 import Stemmer
 from bm25s.tokenization import Tokenized
 
+from assistant.sentences import METADATA_KEY
 from assistant.settings import Settings
 from assistant.textutil import STOP_WORDS
 
@@ -58,6 +63,7 @@ class Row:
     ts: int | None  # publication time, epoch seconds
     title: str
     chunk_index: int
+    sentences: str | None = None  # sentence vectors pooled at ingest (assistant/sentences.py)
 
     @classmethod
     def from_meta(cls, chunk_id: str, meta: Mapping[str, Any]) -> Row:
@@ -70,6 +76,7 @@ class Row:
             ts=int(ts) if isinstance(ts, int | float) else None,
             title=str(meta.get("title") or ""),
             chunk_index=int(meta.get("chunk_index") or 0),
+            sentences=meta.get(METADATA_KEY) or None,
         )
 
 
@@ -184,6 +191,7 @@ class KeywordIndex:
 
     def sync(self, collection: Any, full: bool = False) -> bool:
         """Bring the index in step with a Chroma collection, reading only chunks it lacks; True if changed."""
+        kept = {r.id: r.sentences for r in self.rows if r.sentences}  # Chroma does not hold these
         if full:
             self.rows, self.tokens, self._position = [], [], {}
             self.dirty = self._stale = True
@@ -194,6 +202,7 @@ class KeywordIndex:
         for start in range(0, len(missing), FETCH_BATCH):
             got = collection.get(ids=missing[start : start + FETCH_BATCH], include=["documents", "metadatas"])
             docs, metas = got["documents"] or [], got["metadatas"] or []
+            metas = [{**m, METADATA_KEY: kept.get(i)} for i, m in zip(got["ids"], metas, strict=True)]
             self.add(zip(got["ids"], (d or "" for d in docs), metas, strict=True))
         if self.dirty:
             self.save()

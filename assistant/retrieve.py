@@ -17,6 +17,7 @@ from assistant.hybrid import Table, Tuning, clauses, fuse, hint_bonus, rank, top
 from assistant.index import NewsIndex
 from assistant.keyword import KeywordIndex, tokenize
 from assistant.rerank import Reranker, candidate_count
+from assistant.sentences import unpack
 from assistant.stories import StoryInfo, collapse_stories, group_stories
 
 EXTRA = 8  # rows ranked beyond k, so collapsing wire copies still leaves k passages
@@ -40,12 +41,23 @@ class Passage:
     story_id: str | None = None  # wire copies of one story share it (assistant/stories.py)
     also_reported_by: tuple[str, ...] = ()  # the other outlets that carried this story
     evidence: float = 1.0  # 0..1: retrieval judges the question covered (same on all; 1 = not judged)
+    sentence_blob: str | None = field(default=None, repr=False, compare=False)  # assistant/sentences.py
+
+    def sentence_vectors(self) -> dict[str, np.ndarray]:
+        """Vectors of this passage's sentences computed at ingest ({} for chunks stored without them)."""
+        return unpack(self.sentence_blob, self.text)
 
     @classmethod
     def from_chroma(
-        cls, chunk_id: str, text: str, meta: Mapping[str, Any], score: float, rank: int
+        cls,
+        chunk_id: str,
+        text: str,
+        meta: Mapping[str, Any],
+        score: float,
+        rank: int,
+        sentences: str | None = None,
     ) -> Passage:
-        """Build from a Chroma row."""
+        """Build from a Chroma row (and the sentence vectors kept beside it)."""
 
         def opt(key: str) -> str | None:
             value = meta.get(key)
@@ -63,6 +75,7 @@ class Passage:
             category=opt("category"),
             score=score,
             rank=rank,
+            sentence_blob=sentences,
         )
 
 
@@ -236,7 +249,10 @@ class Retriever:
         for row, cid in zip(rows, ids, strict=True):
             if cid in found:
                 text, meta = found[cid]
-                passages.append(Passage.from_chroma(cid, text, meta, float(base[row]), len(passages) + 1))
+                sentences = self.keywords.rows[row].sentences
+                passages.append(
+                    Passage.from_chroma(cid, text, meta, float(base[row]), len(passages) + 1, sentences)
+                )
         collapsed = collapse_stories(passages, self.story_info)  # each wire story once
         return [dataclasses.replace(p, evidence=evidence) for p in collapsed]
 

@@ -1,7 +1,8 @@
-"""The extractive answerer embeds only the most promising sentences and still finds the answer."""
+"""The extractive answerer scores sentences with vectors stored at ingest, and embeds only a few others."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -38,7 +39,8 @@ def test_answerer_embeds_at_most_m_sentences_and_still_cites_the_answer(
 ) -> None:
     assistant = make_assistant()
     assert not assistant.ingest(assistant.read([str(SEED)])).failed
-    passages = assistant.retrieve(QUESTION)
+    # as from an index built before sentence vectors were stored
+    passages = [dataclasses.replace(p, sentence_blob=None) for p in assistant.retrieve(QUESTION)]
     sentences = {s for p in passages for s in split_sentences(p.text) if len(s) >= MIN_SENTENCE_CHARS}
     counting = _CountingEmbedder(assistant.embedder)
     answerer = ExtractiveAnswerer(counting, max_embedded=4)  # type: ignore[arg-type]
@@ -48,6 +50,20 @@ def test_answerer_embeds_at_most_m_sentences_and_still_cites_the_answer(
     assert not answer.abstained and "50 minutes" in answer.citations[0].sentence
     everything = ExtractiveAnswerer(assistant.embedder, max_embedded=0).answer(QUESTION, passages)
     assert everything.citations[0].sentence == answer.citations[0].sentence  # as when embedding all
+
+
+def test_answerer_uses_the_sentence_vectors_stored_at_ingest(
+    make_assistant: Callable[..., Assistant],
+) -> None:
+    assistant = make_assistant()
+    assert not assistant.ingest(assistant.read([str(SEED)])).failed
+    passages = assistant.retrieve(QUESTION)
+    assert all(p.sentence_vectors() for p in passages)
+    counting = _CountingEmbedder(assistant.embedder)
+    answer = ExtractiveAnswerer(counting).answer(QUESTION, passages)  # type: ignore[arg-type]
+    assert counting.texts == [QUESTION]  # no sentence went through the model at question time
+    assert not answer.abstained and "50 minutes" in answer.citations[0].sentence
+    assert answer.citations[0].passage.title == "Putin Praises Talks with Trump"
 
 
 def test_embed_cached_remembers_recent_texts_only(embedder: Embedder) -> None:

@@ -97,5 +97,7 @@ class Answer:
 
 
 def passage_dict(passage: Passage) -> dict[str, Any]:
-    """A passage as plain JSON-able data."""
-    return asdict(passage)
+    """A passage as plain JSON-able data (without the packed sentence vectors)."""
+    data = asdict(passage)
+    data.pop("sentence_blob", None)
+    return data

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from assistant.answer import NOT_COVERED, Answer, Citation
 from assistant.embedder import Embedder
 from assistant.retrieve import Passage, evidence_found
@@ -12,7 +14,7 @@ from assistant.textutil import content_terms, split_sentences
 
 MIN_SENTENCE_CHARS = 25
 MAX_SENTENCE_CHARS = 600
-MAX_EMBEDDED = 16  # sentences embedded per question, picked by the cheap part of the score (measured)
+MAX_EMBEDDED = 16  # sentences without stored vectors embedded per question, picked by the cheap score
 
 
 @dataclass(frozen=True)
@@ -42,15 +44,18 @@ class ExtractiveAnswerer:
         self.max_embedded = max_embedded  # candidates embedded per question (0: all of them)
 
     def score_sentences(self, question: str, passages: Sequence[Passage]) -> list[ScoredSentence]:
-        """The most promising sentences of the passages, scored against the question, best first.
+        """The passages' sentences scored against the question, best first.
 
-        Every usable sentence gets the cheap part of the score (term overlap, passage score); only the
-        `max_embedded` best by that part are embedded for the similarity, which dominates the score.
+        Sentences whose vectors were computed at ingest (assistant/sentences.py) are all scored; of the
+        others, only the `max_embedded` best by the model-free part of the score (term overlap, passage
+        score) are embedded now, since the similarity dominates the score.
         """
         q_terms = content_terms(question)
         candidates: list[tuple[str, Passage, float]] = []
+        stored: dict[str, np.ndarray] = {}
         seen: set[str] = set()
         for passage in passages:
+            vectors = passage.sentence_vectors()
             for sentence in split_sentences(passage.text):
                 key = " ".join(sentence.lower().split())
                 if len(sentence) < MIN_SENTENCE_CHARS or len(sentence) > MAX_SENTENCE_CHARS or key in seen:
@@ -58,17 +63,21 @@ class ExtractiveAnswerer:
                 seen.add(key)
                 overlap = len(q_terms & content_terms(sentence)) / len(q_terms) if q_terms else 0.0
                 candidates.append((sentence, passage, overlap))
+                if sentence in vectors:
+                    stored[sentence] = vectors[sentence]
         if not candidates:
             return []
-        if self.max_embedded and len(candidates) > self.max_embedded:
-            order = sorted(range(len(candidates)), key=lambda i: -_cheap_score(*candidates[i][1:]))
-            candidates = [candidates[i] for i in sorted(order[: self.max_embedded])]
-        vectors = self.embedder.embed_cached([question] + [s for s, _, _ in candidates])
-        similarities = vectors[1:] @ vectors[0]
+        fresh = [i for i, (s, _, _) in enumerate(candidates) if s not in stored]
+        if self.max_embedded and len(fresh) > self.max_embedded:
+            fresh = sorted(fresh, key=lambda i: -_cheap_score(*candidates[i][1:]))[: self.max_embedded]
+        keep = sorted({i for i, (s, _, _) in enumerate(candidates) if s in stored} | set(fresh))
+        embedded = self.embedder.embed_cached([question] + [candidates[i][0] for i in fresh])
+        vectors_of = {**stored, **dict(zip((candidates[i][0] for i in fresh), embedded[1:], strict=True))}
         scored = []
-        for (sentence, passage, overlap), sim in zip(candidates, similarities, strict=True):
-            score = 0.6 * float(sim) + _cheap_score(passage, overlap)
-            scored.append(ScoredSentence(sentence, passage, float(sim), overlap, score))
+        for sentence, passage, overlap in (candidates[i] for i in keep):
+            sim = float(vectors_of[sentence] @ embedded[0])
+            score = 0.6 * sim + _cheap_score(passage, overlap)
+            scored.append(ScoredSentence(sentence, passage, sim, overlap, score))
         return sorted(scored, key=lambda s: s.score, reverse=True)
 
     def is_relevant(self, best: ScoredSentence) -> bool:

@@ -1,0 +1,81 @@
+"""Sentence vectors pooled at ingest from each chunk's own forward pass: stored, exact, and robust."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from transformers import AutoModel, AutoTokenizer
+
+from assistant.assistant import Assistant
+from assistant.embedder import Embedder
+from assistant.sentences import METADATA_KEY, pack, place_sentences, sentence_spans, unpack
+from tests.conftest import SEED
+
+
+def test_pack_and_unpack_round_trip_the_spans_that_have_vectors() -> None:
+    text = "First sentence here. Second one follows! A third?"
+    spans = sentence_spans(text)
+    assert [text[s:e] for s, e in spans] == ["First sentence here.", "Second one follows!", "A third?"]
+    rng = np.random.default_rng(0)
+    vectors = [v / np.linalg.norm(v) for v in rng.normal(size=(3, 384)).astype(np.float32)]
+    blob = pack(spans, [vectors[0], None, vectors[2]])  # the middle one was truncated away
+    assert blob is not None and blob.isascii()
+    got = unpack(blob, text)
+    assert list(got) == ["First sentence here.", "A third?"]
+    assert float(got["First sentence here."] @ vectors[0]) > 0.999  # int8 costs almost nothing
+    assert float(got["A third?"] @ vectors[2]) > 0.999
+    assert unpack(blob[:-8] + "!!!!!!!!", text) == {}  # damaged: no vectors, no crash
+    assert unpack(None, text) == {} and pack(spans, [None, None, None]) is None
+
+
+def test_place_sentences_skips_the_header_the_model_reads_first() -> None:
+    offset, spans = place_sentences("Title | Outlet\n\nOne. Two.", "One. Two.")
+    assert offset == len("Title | Outlet\n\n")
+    assert [("Title | Outlet\n\nOne. Two.")[s:e] for s, e in spans] == ["One.", "Two."]
+    assert place_sentences("something else", "One. Two.") == (0, [])
+
+
+def test_stored_vectors_equal_pooling_an_independent_forward_pass(
+    make_assistant: Callable[..., Assistant], embedder: Embedder
+) -> None:
+    assistant = make_assistant()
+    assert not assistant.ingest(assistant.read([str(SEED)])).failed
+    rows = assistant.index.keywords.rows
+    got = assistant.index.collection.get(
+        ids=[r.id for r in rows], include=["documents", "metadatas", "embeddings"]
+    )
+    assert got["ids"] == [r.id for r in rows]
+    assert all(METADATA_KEY not in m for m in got["metadatas"])  # kept beside BM25, not in Chroma
+    tokenizer = AutoTokenizer.from_pretrained(embedder.path)
+    model = AutoModel.from_pretrained(embedder.path).eval()
+    checked = 0
+    for row, doc, meta, stored in zip(
+        rows, got["documents"], got["metadatas"], got["embeddings"], strict=True
+    ):
+        vectors = unpack(row.sentences, doc)
+        assert vectors and all(s in doc for s in vectors)
+        header = " | ".join(str(meta[k]) for k in ("title", "source", "date") if k in meta)
+        read = f"{header}\n\n{doc}"  # what the model read for this chunk
+        encoded = tokenizer(
+            read, return_offsets_mapping=True, truncation=True, max_length=256, return_tensors="pt"
+        )
+        offsets = encoded.pop("offset_mapping")[0].numpy()
+        with torch.no_grad():
+            states = model(**encoded).last_hidden_state[0].numpy()
+        chunk = states.mean(axis=0)
+        assert float(chunk / np.linalg.norm(chunk) @ np.asarray(stored)) > 0.9999  # the chunk vector too
+        for sentence, vector in vectors.items():
+            start = len(read) - len(doc) + doc.index(sentence)
+            inside = (offsets[:, 0] >= start) & (offsets[:, 1] <= start + len(sentence))
+            inside &= offsets[:, 1] > offsets[:, 0]
+            expected = states[inside].mean(axis=0)
+            assert float(expected / np.linalg.norm(expected) @ vector) > 0.999
+            checked += 1
+    assert checked >= 20
+    assistant.reindex_keywords()  # rebuilt from Chroma: the vectors stay
+    assert [r.sentences for r in assistant.index.keywords.rows] == [r.sentences for r in rows]
+    shown = json.dumps(assistant.ask("How long did one of the Putin-Trump calls last?").to_dict())
+    assert "50 minutes" in shown and str(rows[0].sentences)[:40] not in shown
