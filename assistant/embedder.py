@@ -8,13 +8,16 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 from assistant.errors import EmbedderError
+
+if TYPE_CHECKING:
+    from assistant.sentences import Region
 
 
 def default_model_path() -> str:
@@ -114,10 +117,10 @@ class Embedder:
         return mode == "mean"
 
     def embed_with_spans(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+        self, texts: Sequence[str], spans: Sequence[Sequence[Region]]
     ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
-        """Text vectors (as `embed`) and, from the same forward pass, a vector per character span of each
-        text (see assistant/sentences.py); spans get None when the model does not pool by mean."""
+        """Text vectors (as `embed`) and, from the same forward pass, a vector per region (character
+        ranges) of each text (see assistant/sentences.py); None when the model does not pool by mean."""
         from assistant.sentences import pool_spans
 
         if not texts or not self.pools_mean:
@@ -144,6 +147,20 @@ class Embedder:
             states = out["token_embeddings"][: len(ids)].float().numpy()
             pooled.append(pool_spans(states, np.asarray(encoded["offset_mapping"][i]), spans[i]))
         return vectors, pooled
+
+    def embed_question(
+        self, question: str, regions: Sequence[Region]
+    ) -> tuple[np.ndarray, list[np.ndarray | None]]:
+        """A question's vector (remembered for `embed_cached`) and vectors of regions of it (its parts),
+        from one forward pass: one short text costs far less than a padded batch of its pieces."""
+        with self._threads(self.query_threads):
+            vectors, pooled = self.embed_with_spans([question], [regions])
+        with self._lock:
+            self._cache[question] = vectors[0]
+            self._cache.move_to_end(question)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return vectors[0], pooled[0]
 
     def embed_cached(self, texts: Sequence[str]) -> np.ndarray:
         """Like `embed`, remembering the vectors of the most recently used texts (questions, sentences)."""

@@ -223,7 +223,7 @@ class NewsIndex:
         placed = [
             place_sentences(t, n.get_content(MetadataMode.NONE)) for t, n in zip(texts, nodes, strict=True)
         ]
-        vectors, pooled = self.embedder.embed_with_spans(texts, [spans for _, spans in placed])
+        vectors, pooled = self.embedder.embed_with_spans(texts, [[[s] for s in spans] for _, spans in placed])
         blobs: dict[str, str | None] = {}
         for node, vector, (offset, spans), sentence_vectors in zip(
             nodes, vectors, placed, pooled, strict=True

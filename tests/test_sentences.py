@@ -11,6 +11,7 @@ from transformers import AutoModel, AutoTokenizer
 
 from assistant.assistant import Assistant
 from assistant.embedder import Embedder
+from assistant.hybrid import word_ranges
 from assistant.sentences import METADATA_KEY, pack, place_sentences, sentence_spans, unpack
 from tests.conftest import SEED
 
@@ -79,3 +80,20 @@ def test_stored_vectors_equal_pooling_an_independent_forward_pass(
     assert [r.sentences for r in assistant.index.keywords.rows] == [r.sentences for r in rows]
     shown = json.dumps(assistant.ask("How long did one of the Putin-Trump calls last?").to_dict())
     assert "50 minutes" in shown and str(rows[0].sentences)[:40] not in shown
+
+
+def test_word_ranges_find_a_pieces_words_in_order() -> None:
+    text = "Does the TechCrunch article on Twitch's revenue split indicate a strategy?"
+    ranges = word_ranges(text, "the TechCrunch on Twitch's split strategy Verge")
+    assert [text[s:e] for s, e in ranges] == ["the", "TechCrunch", "on", "Twitch's", "split", "strategy?"]
+
+
+def test_question_pieces_are_pooled_from_the_questions_own_pass(embedder: Embedder) -> None:
+    question = "Did OpenAI fire Sam Altman, and who replaced him as chief executive?"
+    piece = "who replaced him as chief executive?"
+    vector, (pooled, nothing) = embedder.embed_question(question, [word_ranges(question, piece), []])
+    assert float(vector @ embedder.embed([question])[0]) > 0.9999  # the question's own vector
+    assert nothing is None  # a piece sharing no word with the question gets no pooled vector
+    assert pooled is not None and float(pooled @ vector) < 0.99  # the piece, not the whole question
+    assert float(pooled @ embedder.embed([piece])[0]) > 0.6  # and close to the piece read alone
+    assert embedder.embed_cached([question]) @ vector > 0.9999  # remembered for the answerer
