@@ -50,6 +50,7 @@ def main() -> None:
         started = time.perf_counter()
         embedder.model.encode(texts, batch_size=embedder.batch_size, show_progress_bar=False)
         raw_s = time.perf_counter() - started
+        size_mb = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file()) / 2**20
 
     rows = [
         ("articles", f"{len(articles)}"),
@@ -59,6 +60,7 @@ def main() -> None:
         ("pipeline chunks/s", f"{report.chunks / pipeline_s:.2f}"),
         ("raw encode chunks/s", f"{len(texts) / raw_s:.2f}"),
         ("ratio pipeline/raw (target >= 0.85)", f"{(report.chunks / pipeline_s) / (len(texts) / raw_s):.3f}"),
+        ("index size on disk (MB)", f"{size_mb:.0f}"),
         ("whole corpus under 180 s", "yes" if pipeline_s < 180 else "no"),
     ]
     width = max(len(k) for k, _ in rows)

@@ -38,7 +38,8 @@ STEPS: dict[str, Tuning] = {
     "+hints": dataclasses.replace(PLAIN, use_hints=True),
     "+parts": dataclasses.replace(PLAIN, use_hints=True, use_parts=True),
     "+clauses": Tuning(lead_boost=0.0),
-    "+lead": Tuning(),  # the defaults: what `newsqa ask` and `newsqa eval` use
+    "+lead/apart": Tuning(one_pass=False),  # each question piece embedded as a text of its own
+    "+lead": Tuning(),  # the defaults (pieces pooled in one pass): what `newsqa ask` and `newsqa eval` use
 }
 
 
@@ -67,6 +68,10 @@ class CachedEmbedder:
         return np.stack([self.memo[t] for t in texts]) if texts else self.embedder.embed([])
 
     embed_cached = embed
+
+    def embed_question(self, question: str, regions: Sequence[Any]) -> tuple[np.ndarray, list[Any]]:
+        """One pass with pooled regions (not remembered: the pooled vectors depend on the regions)."""
+        return self.embedder.embed_question(question, regions)
 
 
 def run(assistant: Assistant, tuning: Tuning, queries: Path, limit: int | None, embedder: Any) -> EvalReport:
