@@ -34,6 +34,8 @@ class Tuning:
 
     keyword_weight: float = 1.0
     dense_weight: float = 0.5
+    sentence_weight: float = 0.8  # a chunk's best sentence blended into its dense score (dev-measured)
+    sentence_candidates: int = 200  # closest chunks per query that get the blend (keeps it ~1 ms)
     dense_floor: float = 0.0  # cosine similarity that counts as no match at all
     outlet_boost: float = 0.5  # chunks of an outlet the question names
     period_boost: float = 0.3  # chunks published in a period the question names
@@ -193,6 +195,8 @@ def rank(
         picks += [row for _, row in sorted(found, reverse=True) if row not in picks]
     order = list(dict.fromkeys(row for row in picks if np.isfinite(base[row])))[:n]
     candidates = [int(r) for r in np.argsort(-base)[: n * 4] if np.isfinite(base[r]) and r not in order]
+    if not t.repeat_penalty:  # candidates are already best first
+        return order + candidates[: max(0, n - len(order))]
     listed: dict[int, int] = {}
     for row in order:
         listed[int(table.article[row])] = listed.get(int(table.article[row]), 0) + 1

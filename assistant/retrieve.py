@@ -17,7 +17,7 @@ from assistant.hybrid import Table, Tuning, clauses, fuse, hint_bonus, rank, top
 from assistant.index import NewsIndex
 from assistant.keyword import KeywordIndex, tokenize
 from assistant.rerank import Reranker, candidate_count
-from assistant.sentences import unpack
+from assistant.sentences import SentenceTable, unpack
 from assistant.stories import StoryInfo, collapse_stories, group_stories
 
 EXTRA = 8  # rows ranked beyond k, so collapsing wire copies still leaves k passages
@@ -125,17 +125,19 @@ class Retriever:
         self._firsts: dict[str, Mapping[str, Any]] = {}  # article id -> its first chunk's metadata
         self._table = Table(np.zeros(0, int), [], np.zeros(0), np.zeros(0, int), np.zeros(0, bool))
         self._parser = HintParser(())
+        self._sentences = SentenceTable([])
 
     def outlets(self) -> list[str]:
         """Outlet names in the index."""
         return sorted(self.index.stats().outlets)
 
-    def refresh(self) -> None:
-        """Bring the keyword index, the chunk table and the vectors in step with the store."""
+    def refresh(self, stored: int | None = None) -> None:
+        """Bring the keyword index, the chunk table and the vectors in step with the store (`stored`:
+        its chunk count, when the caller just asked Chroma)."""
         kw = self.keywords
         if kw.stamp != kw.disk_stamp():
             kw.load()
-        if len(kw) != self.index.count():
+        if len(kw) != (self.index.count() if stored is None else stored):
             kw.sync(self.index.collection)
         if self._stamp == kw.stamp:
             return
@@ -182,6 +184,7 @@ class Retriever:
         self._firsts = {
             str(m.get("article_id", "")): m for _, m in chunks.values() if m.get("chunk_index") == 0
         }
+        self._sentences = SentenceTable([r.sentences for r in self.keywords.rows])
 
     def _allowed(self, filters: Filters) -> np.ndarray:
         """Rows the user's filters allow (Chroma's `where` on the epoch and outlet fields decides)."""
@@ -194,9 +197,10 @@ class Retriever:
 
     def retrieve(self, question: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:
         """The k best passages for a question, covering each outlet and part it names (or reranked)."""
-        if self.index.count() == 0:
+        stored = self.index.count()
+        if stored == 0:
             return []
-        self.refresh()
+        self.refresh(stored)
         if not len(self.keywords):
             return []
         t, table = self.tuning, self._table
@@ -207,7 +211,7 @@ class Retriever:
         pieces = [topic(c) for c in pieces] if t.use_clauses and len(pieces) > 1 else []
         texts = [main, *(topic(p.text) for p in parts), *pieces]
         embedded = texts if t.dense_pieces else texts[:1]
-        dense = self._vectors @ self._dense_queries(embedded).T if t.dense_weight else None
+        dense = self._dense(self._dense_queries(embedded)) if t.dense_weight else None
         scored = [
             fuse(self.keywords.scores(x), None if dense is None or i >= dense.shape[1] else dense[:, i], t)
             for i, x in enumerate(texts)
@@ -229,6 +233,15 @@ class Retriever:
             order = self.reranker.order(question, [p.text for p in passages])
             passages = [dataclasses.replace(passages[i], rank=r) for r, i in enumerate(order, 1)]
         return passages[:k]
+
+    def _dense(self, queries: np.ndarray) -> np.ndarray:
+        """Cosine of every chunk with each query, blended (`Tuning.sentence_weight`) with the chunk's best
+        sentence for the closest chunks: a fact is usually one sentence of a longer chunk."""
+        chunk = self._vectors @ queries.T
+        t = self.tuning
+        if not t.sentence_weight or not len(self._sentences):
+            return chunk
+        return self._sentences.blend(chunk, queries, t.sentence_weight, t.sentence_candidates)
 
     def _dense_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Query vectors for the question's main text and its pieces. With `Tuning.one_pass` the pieces

@@ -78,15 +78,15 @@ def pack(spans: Sequence[tuple[int, int]], vectors: Sequence[np.ndarray | None])
     return base64.b64encode(raw).decode("ascii")
 
 
-def unpack(blob: str | None, text: str) -> dict[str, np.ndarray]:
-    """Sentence text -> unit vector, from a string made by `pack` for this chunk text ({} if unusable)."""
+def _decode(blob: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(spans, scales, int8 vectors) from a string made by `pack`; None if empty or unusable."""
     if not blob:
-        return {}
+        return None
     try:
         raw = base64.b64decode(blob, validate=True)
         version, count, dim = (int(x) for x in np.frombuffer(raw[:6], dtype="<u2"))
         if version != _VERSION:
-            return {}
+            return None
         at = 6
         offsets = np.frombuffer(raw[at : at + 4 * count], dtype="<u2").reshape(count, 2)
         at += 4 * count
@@ -94,7 +94,52 @@ def unpack(blob: str | None, text: str) -> dict[str, np.ndarray]:
         at += 4 * count
         quantised = np.frombuffer(raw[at : at + count * dim], dtype=np.int8).reshape(count, dim)
     except ValueError:  # damaged or foreign value: the answerer embeds those sentences itself
+        return None
+    return offsets, scales, quantised
+
+
+def unpack(blob: str | None, text: str) -> dict[str, np.ndarray]:
+    """Sentence text -> unit vector, from a string made by `pack` for this chunk text ({} if unusable)."""
+    decoded = _decode(blob)
+    if decoded is None:
         return {}
+    offsets, scales, quantised = decoded
     matrix = quantised.astype(np.float32) * scales[:, None]
     matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
     return {text[int(s) : int(e)]: row for (s, e), row in zip(offsets, matrix, strict=True)}
+
+
+class SentenceTable:
+    """Every chunk's stored sentence vectors in one int8 matrix, rows in the chunk table's order."""
+
+    def __init__(self, blobs: Sequence[str | None]) -> None:
+        blocks = [_decode(b) for b in blobs]
+        sizes = np.array([0 if b is None else len(b[2]) for b in blocks], dtype=np.int64)
+        self.end = np.cumsum(sizes)
+        self.begin = self.end - sizes
+        found = [b[2] for b in blocks if b is not None and len(b[2])]
+        self.matrix = np.concatenate(found) if found else np.zeros((0, 0), np.int8)
+        norms = np.linalg.norm(self.matrix.astype(np.float32), axis=1) if found else np.zeros(0)
+        self.inverse_norm = 1.0 / np.maximum(norms, 1e-12)  # int8 rows -> unit vectors (scales cancel)
+
+    def __len__(self) -> int:
+        return len(self.matrix)
+
+    def blend(self, chunk: np.ndarray, queries: np.ndarray, weight: float, candidates: int) -> np.ndarray:
+        """Chunk cosines (rows x queries) blended with each chunk's best sentence cosine, for the
+        `candidates` chunks closest to each query (the others keep their chunk cosine)."""
+        out = chunk.copy()
+        for j in range(queries.shape[0]):
+            rows = np.arange(len(chunk))
+            if len(rows) > candidates:
+                rows = np.argpartition(-chunk[:, j], candidates)[:candidates]
+            sizes = self.end[rows] - self.begin[rows]
+            rows, sizes = rows[sizes > 0], sizes[sizes > 0]
+            if not len(rows):
+                continue
+            starts = np.r_[0, np.cumsum(sizes)[:-1]]
+            index = np.repeat(self.begin[rows] - starts, sizes) + np.arange(int(sizes.sum()))
+            sims = (self.matrix[index].astype(np.float32) @ queries[j]) * self.inverse_norm[index]
+            best = np.maximum.reduceat(sims, starts)
+            out[rows, j] = (1 - weight) * chunk[rows, j] + weight * best
+        return out

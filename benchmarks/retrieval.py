@@ -37,9 +37,10 @@ STEPS: dict[str, Tuning] = {
     "fusion": PLAIN,
     "+hints": dataclasses.replace(PLAIN, use_hints=True),
     "+parts": dataclasses.replace(PLAIN, use_hints=True, use_parts=True),
-    "+clauses": Tuning(lead_boost=0.0),
-    "+lead/apart": Tuning(one_pass=False),  # each question piece embedded as a text of its own
-    "+lead": Tuning(),  # the defaults (pieces pooled in one pass): what `newsqa ask` and `newsqa eval` use
+    "+clauses": Tuning(lead_boost=0.0, sentence_weight=0.0),
+    "+lead/apart": Tuning(one_pass=False, sentence_weight=0.0),  # each question piece embedded on its own
+    "+lead": Tuning(sentence_weight=0.0),  # question pieces pooled from one forward pass
+    "+sentences": Tuning(),  # the defaults: what `newsqa ask` and `newsqa eval` use
 }
 
 

@@ -12,7 +12,14 @@ from transformers import AutoModel, AutoTokenizer
 from assistant.assistant import Assistant
 from assistant.embedder import Embedder
 from assistant.hybrid import word_ranges
-from assistant.sentences import METADATA_KEY, pack, place_sentences, sentence_spans, unpack
+from assistant.sentences import (
+    METADATA_KEY,
+    SentenceTable,
+    pack,
+    place_sentences,
+    sentence_spans,
+    unpack,
+)
 from tests.conftest import SEED
 
 
@@ -97,3 +104,25 @@ def test_question_pieces_are_pooled_from_the_questions_own_pass(embedder: Embedd
     assert pooled is not None and float(pooled @ vector) < 0.99  # the piece, not the whole question
     assert float(pooled @ embedder.embed([piece])[0]) > 0.6  # and close to the piece read alone
     assert embedder.embed_cached([question]) @ vector > 0.9999  # remembered for the answerer
+
+
+def test_sentence_table_blends_each_close_chunks_best_sentence() -> None:
+    def unit(*xs: float) -> np.ndarray:
+        v = np.array(xs + (0.0,) * (384 - len(xs)), dtype=np.float32)
+        return v / np.linalg.norm(v)
+
+    text = "One sentence here. Another one there."
+    spans = sentence_spans(text)
+    blobs = [
+        pack(spans, [unit(1, 0), unit(0, 1)]),  # chunk 0: its second sentence is the query itself
+        None,  # chunk 1: stored without sentence vectors
+        pack(spans[:1], [unit(1, 1)]),  # chunk 2
+    ]
+    table = SentenceTable(blobs)
+    assert len(table) == 3
+    query = unit(0, 1)[None, :]
+    chunk = np.array([[0.2], [0.9], [0.1]], dtype=np.float32)
+    blended = table.blend(chunk, query, weight=0.5, candidates=10)
+    assert np.allclose(blended[:, 0], [0.5 * 0.2 + 0.5 * 1.0, 0.9, 0.5 * 0.1 + 0.5 * 2**-0.5], atol=0.01)
+    only_two = table.blend(chunk, query, weight=0.5, candidates=2)  # chunk 2 is not among the closest two
+    assert np.allclose(only_two[:, 0], [0.6, 0.9, 0.1], atol=0.01)
