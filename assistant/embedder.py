@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -176,11 +176,7 @@ class Embedder:
                 mean = states.mean(axis=0)
                 vector = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
                 parts = pool_spans(states, offsets, regions)
-        with self._lock:
-            self._cache[question] = vector
-            self._cache.move_to_end(question)
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+        self._remember([(question, vector)])
         return vector, parts
 
     def embed_cached(self, texts: Sequence[str]) -> np.ndarray:
@@ -199,12 +195,16 @@ class Embedder:
             with self._threads(self.query_threads):  # small batches of similar length: less padding
                 vectors = self.embed(new, QUERY_BATCH)
             found.update(zip(new, vectors, strict=True))
-            with self._lock:
-                for text, vector in zip(new, vectors, strict=True):
-                    self._cache[text] = vector
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
+            self._remember(zip(new, vectors, strict=True))
         return np.stack([found[t] for t in texts])
+
+    def _remember(self, items: Iterable[tuple[str, np.ndarray]]) -> None:
+        with self._lock:
+            for text, vector in items:
+                self._cache[text] = vector
+                self._cache.move_to_end(text)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
 
     @contextmanager
     def _threads(self, count: int) -> Iterator[None]:
