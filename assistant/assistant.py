@@ -85,9 +85,11 @@ class Assistant:
         """Like read, one result at a time as pages are fetched (for progress while reading urls)."""
         return read_sources(sources, self.settings, feeds)
 
-    def ingest(self, items: Iterable[ReadResult], progress: ProgressFn | None = None) -> IngestReport:
-        """Index articles; failures are reported, never fatal to the batch."""
-        return self.index.ingest(items, progress)
+    def ingest(
+        self, items: Iterable[ReadResult], progress: ProgressFn | None = None, reembed: bool = False
+    ) -> IngestReport:
+        """Index articles; failures are reported, never fatal to the batch (`reembed`: unchanged too)."""
+        return self.index.ingest(items, progress, reembed)
 
     def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
         """Passages for a question."""

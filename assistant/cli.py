@@ -101,6 +101,12 @@ def cli(
 @click.argument("sources", nargs=-1)
 @click.option("--feed", "feeds", multiple=True, help="An RSS/Atom feed url (repeat for several).")
 @click.option("--allow-private-urls", is_flag=True, help=PRIVATE_HELP)
+@click.option(
+    "--reembed",
+    is_flag=True,
+    help="Embed unchanged articles again too (after switching --embedder, or to give an index built by "
+    "an older newsqa its sentence vectors); they count as updated.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_obj
 @domain_errors
@@ -109,6 +115,7 @@ def ingest(
     sources: tuple[str, ...],
     feeds: tuple[str, ...],
     allow_private_urls: bool,
+    reembed: bool,
     quiet: bool,
 ) -> None:
     """Index articles from SOURCES: files, folders (recursive), globs, article or feed urls,
@@ -142,7 +149,7 @@ def ingest(
         bar.update(articles)
 
     try:
-        report = assistant.ingest(items, progress)
+        report = assistant.ingest(items, progress, reembed=reembed)
     finally:
         bar.close()
     for failure in report.failed:

@@ -153,9 +153,10 @@ class NewsIndex:
     # -- writing -------------------------------------------------------------------------------
 
     def ingest(
-        self, items: Iterable[Article | InputError], progress: ProgressFn | None = None
+        self, items: Iterable[Article | InputError], progress: ProgressFn | None = None, reembed: bool = False
     ) -> IngestReport:
-        """Add new articles, replace changed ones, skip unchanged ones; report every failure."""
+        """Add new articles, replace changed ones, skip unchanged ones (or, with `reembed`, write them again:
+        after an embedder switch, or to add sentence vectors); report every failure."""
         report = IngestReport()
         started = time.perf_counter()
         keywords = self.keywords  # loaded (and backfilled if behind) before anything is written
@@ -176,23 +177,25 @@ class NewsIndex:
             seen.add(item.id)
             pending.append(item)
             if len(pending) >= 16:
-                written += self._flush(pending, report, progress)
+                written += self._flush(pending, report, progress, reembed)
                 pending = []
-        written += self._flush(pending, report, progress)
+        written += self._flush(pending, report, progress, reembed)
         if keywords.dirty:
             keywords.save()
         report.chunks = written
         report.seconds = time.perf_counter() - started
         return report
 
-    def _flush(self, batch: list[Article], report: IngestReport, progress: ProgressFn | None) -> int:
+    def _flush(
+        self, batch: list[Article], report: IngestReport, progress: ProgressFn | None, reembed: bool
+    ) -> int:
         if not batch:
             return 0
         existing = self._article_states([a.id for a in batch])
         todo: list[Article] = []
         for article in batch:
             state = existing.get(article.id)
-            if state == (article.content_hash, True):
+            if state == (article.content_hash, True) and not reembed:
                 report.unchanged += 1
                 if progress:
                     progress(1, 0)

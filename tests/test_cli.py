@@ -199,6 +199,8 @@ def test_ingest_and_ask_through_a_chroma_server(chroma_server: str, tmp_path: Pa
     assert "50 minutes" in payload["answer"].split("[1]")[0]
     again = newsqa("--chroma-url", chroma_server, "ingest", "--quiet", str(SEED))
     assert "0 added, 0 updated, 1 unchanged" in again.stdout
+    redone = newsqa("--chroma-url", chroma_server, "ingest", "--quiet", "--reembed", str(SEED))
+    assert "0 added, 1 updated, 0 unchanged, 0 failed (6 chunks" in redone.stdout
 
 
 def test_unreachable_chroma_server_is_explained(tmp_path: Path) -> None:

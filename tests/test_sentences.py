@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 
@@ -126,3 +127,21 @@ def test_sentence_table_blends_each_close_chunks_best_sentence() -> None:
     assert np.allclose(blended[:, 0], [0.5 * 0.2 + 0.5 * 1.0, 0.9, 0.5 * 0.1 + 0.5 * 2**-0.5], atol=0.01)
     only_two = table.blend(chunk, query, weight=0.5, candidates=2)  # chunk 2 is not among the closest two
     assert np.allclose(only_two[:, 0], [0.6, 0.9, 0.1], atol=0.01)
+
+
+def test_reembed_gives_an_older_index_its_sentence_vectors(make_assistant: Callable[..., Assistant]) -> None:
+    assistant = make_assistant()
+    assert not assistant.ingest(assistant.read([str(SEED)])).failed
+    keywords = assistant.index.keywords
+    chunks = assistant.index.count()
+    keywords.rows = [dataclasses.replace(r, sentences=None) for r in keywords.rows]  # as an older newsqa
+    keywords.dirty = True
+    keywords.save()
+    assert not any(p.sentence_vectors() for p in make_assistant().retrieve("Putin Trump call"))
+    again = make_assistant()
+    assert again.ingest(again.read([str(SEED)])).unchanged == 1  # a plain ingest leaves it as it is
+    report = again.ingest(again.read([str(SEED)]), reembed=True)
+    assert (report.added, report.updated, report.unchanged, report.chunks) == (0, 1, 0, chunks)
+    fresh = make_assistant()
+    assert fresh.index.count() == chunks and len(fresh.index.keywords) == chunks  # nothing doubled
+    assert all(p.sentence_vectors() for p in fresh.retrieve("Putin Trump call"))
