@@ -104,8 +104,8 @@ def cli(
 @click.option(
     "--reembed",
     is_flag=True,
-    help="Embed unchanged articles again too (after switching --embedder, or to give an index built by "
-    "an older newsqa its sentence vectors); they count as updated.",
+    help="Embed unchanged articles again too (gives an index built by an older newsqa its sentence "
+    "vectors); they count as updated.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_obj

@@ -155,8 +155,8 @@ class NewsIndex:
     def ingest(
         self, items: Iterable[Article | InputError], progress: ProgressFn | None = None, reembed: bool = False
     ) -> IngestReport:
-        """Add new articles, replace changed ones, skip unchanged ones (or, with `reembed`, write them again:
-        after an embedder switch, or to add sentence vectors); report every failure."""
+        """Add new articles, replace changed ones, skip unchanged ones (or, with `reembed`, write them again,
+        which adds sentence vectors to an older index); report every failure."""
         report = IngestReport()
         started = time.perf_counter()
         keywords = self.keywords  # loaded (and backfilled if behind) before anything is written
