@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 SEED = ROOT / "examples" / "putin-trump-talks.txt"
 CORPUS = SHARED_DATA / "multihop-rag" / "corpus.json"
+
+
+def interruptible() -> None:
+    """Popen preexec_fn: Ctrl-C (SIGINT) back to its default in the child. A shell's background job
+    (`bash .ci/run &`) starts with SIGINT ignored, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture(scope="session")

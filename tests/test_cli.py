@@ -19,7 +19,7 @@ import chromadb
 import pytest
 from chromadb.config import Settings as ChromaSettings
 
-from tests.conftest import ROOT, SEED
+from tests.conftest import ROOT, SEED, interruptible
 
 QUESTION = "How long did one of the Putin-Trump calls last?"
 
@@ -120,6 +120,7 @@ def test_interrupted_ingest_then_rerun_equals_one_clean_run(tmp_path: Path, sig:
         stderr=subprocess.PIPE,
         env=env,
         cwd=ROOT,
+        preexec_fn=interruptible,
     )
     seen = bytearray()
 

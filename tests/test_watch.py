@@ -18,7 +18,7 @@ from assistant.assistant import Assistant
 from assistant.errors import ConfigError
 from assistant.plain import answer_text
 from assistant.watch import STATE_FILE, PollReport, Watcher, parse_every
-from tests.conftest import ROOT
+from tests.conftest import ROOT, interruptible
 from tests.news_server import FLOODS, RATES, NewsServer, page, rss
 
 Make = Callable[..., Assistant]
@@ -198,7 +198,13 @@ def test_watch_process_stops_on_ctrl_c_and_resumes(server: NewsServer, tmp_path:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "NEWSQA_INDEX": str(tmp_path / "ix")}
     command = [sys.executable, "-m", "assistant", "watch", "--every", "1s", "--allow-private-urls", feed]
     proc = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=interruptible,
     )
     try:
         assert proc.stdout is not None
