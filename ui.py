@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -22,10 +21,12 @@ from assistant.settings import Settings
 from assistant.webui import (
     MAX_URLS,
     Rejected,
+    arg_parser,  # noqa: F401 - part of the app's surface
     check_uploads,
     launch_options,
     parse_auth,  # noqa: F401 - ui.parse_auth is part of the app's surface
     parse_filters,
+    settings_from_args,
     short_origin,
     timeline_plot,
     url_lines,
@@ -286,44 +287,6 @@ def serve(settings: Settings, **launch: Any) -> gr.Blocks:
     demo.queue(default_concurrency_limit=4)
     demo.launch(**{**launch_options(settings), **launch})
     return demo
-
-
-def arg_parser() -> argparse.ArgumentParser:
-    """`python ui.py`'s flags: `newsqa`'s global options (index, LLM...) plus `newsqa serve`'s own."""
-    parser = argparse.ArgumentParser(description="newsqa's chat window over the local index.")
-    add = parser.add_argument
-    add("--index", type=Path, help="folder of the local Chroma index [default: ./index; env NEWSQA_INDEX]")
-    add("--chroma-url", help="use a Chroma server instead, e.g. http://127.0.0.1:8000")
-    add("--embedder", help="folder of a local sentence-transformers model [default: packaged MiniLM]")
-    add(
-        "--reranker",
-        metavar="MODEL_PATH",
-        help="folder of a local sentence-transformers CrossEncoder that reorders the top passages "
-        "(slower; optional) [env NEWSQA_RERANKER]",
-    )
-    add("--config", type=Path, help="TOML settings file [default: ./newsqa.toml if present]")
-    add(
-        "--llm",
-        help="answer with an LLM: none (extractive, default), ollama:MODEL, openai:MODEL or "
-        "llamacpp:/path/model.gguf [env NEWSQA_LLM; API key from NEWSQA_LLM_API_KEY]",
-    )
-    add("--llm-base-url", help="server of the LLM, e.g. http://127.0.0.1:8080/v1 [env NEWSQA_LLM_BASE_URL]")
-    add("--host", help="address to bind [default: 127.0.0.1]")
-    add("--port", type=int, help="port [default: 7860]")
-    add("--auth", help="user:password to require a login [env NEWSQA_AUTH]")
-    add(
-        "--allow-private-urls",
-        action="store_true",
-        default=None,
-        help="let the url box fetch from loopback, private or link-local addresses (your own network)",
-    )
-    return parser
-
-
-def settings_from_args(argv: Sequence[str] | None = None) -> Settings:
-    """Settings from flags over NEWSQA_* over the config file over defaults, as for `newsqa`."""
-    args = vars(arg_parser().parse_args(argv))
-    return Settings.load(args.pop("config"), **args)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import functools
 import inspect
 import logging
@@ -163,3 +164,41 @@ def timeline_plot(days: dict[str, int]) -> Any:
     top = max(1, int(frame["articles"].max())) if len(frame) else 1
     angle = -45 if len(frame) > 12 else 0
     return gr.update(value=frame, y_lim=[0, top], x_title=f"articles per {unit}", x_label_angle=angle)
+
+
+def arg_parser() -> argparse.ArgumentParser:
+    """`python ui.py`'s flags: `newsqa`'s global options (index, LLM...) plus `newsqa serve`'s own."""
+    parser = argparse.ArgumentParser(description="newsqa's chat window over the local index.")
+    add = parser.add_argument
+    add("--index", type=Path, help="folder of the local Chroma index [default: ./index; env NEWSQA_INDEX]")
+    add("--chroma-url", help="use a Chroma server instead, e.g. http://127.0.0.1:8000")
+    add("--embedder", help="folder of a local sentence-transformers model [default: packaged MiniLM]")
+    add(
+        "--reranker",
+        metavar="MODEL_PATH",
+        help="folder of a local sentence-transformers CrossEncoder that reorders the top passages "
+        "(slower; optional) [env NEWSQA_RERANKER]",
+    )
+    add("--config", type=Path, help="TOML settings file [default: ./newsqa.toml if present]")
+    add(
+        "--llm",
+        help="answer with an LLM: none (extractive, default), ollama:MODEL, openai:MODEL or "
+        "llamacpp:/path/model.gguf [env NEWSQA_LLM; API key from NEWSQA_LLM_API_KEY]",
+    )
+    add("--llm-base-url", help="server of the LLM, e.g. http://127.0.0.1:8080/v1 [env NEWSQA_LLM_BASE_URL]")
+    add("--host", help="address to bind [default: 127.0.0.1]")
+    add("--port", type=int, help="port [default: 7860]")
+    add("--auth", help="user:password to require a login [env NEWSQA_AUTH]")
+    add(
+        "--allow-private-urls",
+        action="store_true",
+        default=None,
+        help="let the url box fetch from loopback, private or link-local addresses (your own network)",
+    )
+    return parser
+
+
+def settings_from_args(argv: Sequence[str] | None = None) -> Settings:
+    """Settings from flags over NEWSQA_* over the config file over defaults, as for `newsqa`."""
+    args = vars(arg_parser().parse_args(argv))
+    return Settings.load(args.pop("config"), **args)
