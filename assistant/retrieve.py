@@ -13,9 +13,10 @@ import numpy as np
 from assistant.articles import epoch
 from assistant.embedder import Embedder
 from assistant.hints import HintParser, Hints
-from assistant.hybrid import Table, Tuning, clauses, fuse, hint_bonus, rank, topic, word_ranges
+from assistant.hybrid import Table, Tuning, clauses, fuse, hint_bonus, rank, scale, topic, word_ranges
 from assistant.index import NewsIndex
 from assistant.keyword import KeywordIndex, tokenize
+from assistant.ranker import Candidates, SentenceTerms, learned_order
 from assistant.rerank import Reranker, candidate_count
 from assistant.sentences import SentenceTable, unpack
 from assistant.stories import StoryInfo, collapse_stories, group_stories
@@ -126,6 +127,7 @@ class Retriever:
         self._table = Table(np.zeros(0, int), [], np.zeros(0), np.zeros(0, int), np.zeros(0, bool))
         self._parser = HintParser(())
         self._sentences = SentenceTable([])
+        self._terms = SentenceTerms([], str)
 
     def outlets(self) -> list[str]:
         """Outlet names in the index."""
@@ -185,6 +187,8 @@ class Retriever:
             str(m.get("article_id", "")): m for _, m in chunks.values() if m.get("chunk_index") == 0
         }
         self._sentences = SentenceTable([r.sentences for r in self.keywords.rows])
+        rows = self.keywords.rows
+        self._terms = SentenceTerms(self.keywords.tokens, lambda i: self._chunks.get(rows[i].id, ("", {}))[0])
 
     def _allowed(self, filters: Filters) -> np.ndarray:
         """Rows the user's filters allow (Chroma's `where` on the epoch and outlet fields decides)."""
@@ -212,11 +216,13 @@ class Retriever:
         texts = [main, *(topic(p.text) for p in parts), *pieces]
         embedded = texts if t.dense_pieces else texts[:1]
         dense = self._dense(self._dense_queries(embedded)) if t.dense_weight else None
+        keyword = [self.keywords.scores(x) for x in texts]
         scored = [
-            fuse(self.keywords.scores(x), None if dense is None or i >= dense.shape[1] else dense[:, i], t)
-            for i, x in enumerate(texts)
+            fuse(kw, None if dense is None or i >= dense.shape[1] else dense[:, i], t)
+            for i, kw in enumerate(keyword)
         ]
-        base = scored[0] + hint_bonus(table, hints, t)
+        bonus = hint_bonus(table, hints, t)
+        base = scored[0] + bonus
         part_scores = [
             (
                 table.outlet_mask(p.outlets),
@@ -227,6 +233,26 @@ class Retriever:
         allowed = self._allowed(filters or Filters())
         n = k + EXTRA if self.reranker is None else max(k + EXTRA, candidate_count(k))
         rows = rank(table, base, part_scores, scored[1 + len(parts) :], allowed, n, t)
+        if t.learned_pool and rows:
+            pool = [int(r) for r in np.argsort(-np.where(allowed, base, -np.inf))[: t.learned_pool]]
+            pool = sorted({r for r in [*pool, *rows] if allowed[r]}, key=lambda r: -base[r])
+            floor = t.dense_floor
+            candidates = Candidates(
+                rows=np.array(pool),
+                fused=base,
+                bonus=bonus,
+                keyword=[scale(kw) for kw in keyword],
+                dense=[
+                    scale(dense[:, i], floor) if dense is not None and i < dense.shape[1] else 0 * base
+                    for i in range(len(texts))
+                ],
+                part=np.max([np.where(m, s, 0.0) for m, s in part_scores], axis=0)
+                if part_scores
+                else np.zeros_like(base),
+                picked=rows,
+                article=table.article,
+            )
+            rows = learned_order(candidates, texts, self._terms)[:n]
         evidence = self.evidence(hints) if rows else 0.0
         passages = self._passages(rows, base, evidence)
         if self.reranker is not None:  # reorder only; scores stay retrieval's (answer thresholds use them)

@@ -29,7 +29,7 @@ from assistant.settings import Settings
 DEFAULT_QUERIES = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "multihop-rag" / "dev-queries.json"
 )
-PLAIN = Tuning(use_hints=False, use_parts=False, use_clauses=False)
+PLAIN = Tuning(use_hints=False, use_parts=False, use_clauses=False, learned_pool=0)
 STEPS: dict[str, Tuning] = {
     "dense": dataclasses.replace(PLAIN, keyword_weight=0.0),
     "bm25": dataclasses.replace(PLAIN, dense_weight=0.0),
@@ -37,10 +37,11 @@ STEPS: dict[str, Tuning] = {
     "fusion": PLAIN,
     "+hints": dataclasses.replace(PLAIN, use_hints=True),
     "+parts": dataclasses.replace(PLAIN, use_hints=True, use_parts=True),
-    "+clauses": Tuning(lead_boost=0.0, sentence_weight=0.0),
-    "+lead/apart": Tuning(one_pass=False, sentence_weight=0.0),  # each question piece embedded on its own
-    "+lead": Tuning(sentence_weight=0.0),  # question pieces pooled from one forward pass
-    "+sentences": Tuning(),  # the defaults: what `newsqa ask` and `newsqa eval` use
+    "+clauses": Tuning(lead_boost=0.0, sentence_weight=0.0, learned_pool=0),
+    "+lead/apart": Tuning(one_pass=False, sentence_weight=0.0, learned_pool=0),  # pieces embedded apart
+    "+lead": Tuning(sentence_weight=0.0, learned_pool=0),  # question pieces pooled from one forward pass
+    "+sentences": Tuning(learned_pool=0),  # the rule-based order (hybrid.rank) alone
+    "+learned": Tuning(),  # the defaults: what `newsqa ask` and `newsqa eval` use (assistant/ranker.py)
 }
 
 

@@ -82,7 +82,9 @@ def test_hybrid_finds_a_part_number_that_dense_alone_misses(make_assistant: Make
     assistant = make_assistant()
     _ingest(assistant, tmp_path / "news.json", ARTICLES)
     question = "Who supplies the parts for the bridge, number QX-4471?"
-    dense = Retriever(assistant.index, assistant.embedder, Tuning(keyword_weight=0.0, use_clauses=False))
+    dense = Retriever(
+        assistant.index, assistant.embedder, Tuning(keyword_weight=0.0, use_clauses=False, learned_pool=0)
+    )
     dense_top = dense.retrieve(question, k=1)[0]
     hybrid_top = assistant.retrieve(question, k=1)[0]
     assert dense_top.title == "Who supplies bridge parts?"  # semantically close, wrong article

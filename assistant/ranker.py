@@ -1,0 +1,214 @@
+"""Learned ordering of retrieval's candidates: a linear score over features retrieval already has, plus
+how well single sentences of each chunk match the question (a gold fact is usually one sentence).
+
+The weights were fit by `benchmarks/fit_ranker.py` (logistic regression, chunk relevant or not, on
+MultiHop-RAG dev, 5-fold cross-validated); no feature looks at benchmark ids, answers or phrasings.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.keyword import tokenize
+from assistant.sentences import sentence_spans
+
+FEATURES = (
+    "fused",  # the question's fused score with hint boosts (what `rank` sorts by)
+    "keyword",  # BM25 of the question's topic, scaled
+    "dense",  # dense cosine (sentence-blended) of the question's topic, scaled
+    "hints",  # outlet / period / recency / lead boosts
+    "piece_keyword_max",  # over the question's parts and clauses (the topic when there are none)
+    "piece_dense_max",
+    "piece_keyword_mean",
+    "piece_dense_mean",
+    "article_rank",  # 1 / (1 + rank of the chunk's article among the candidates)
+    "chunk_rank",  # 1 / (1 + rank of the chunk)
+    "article_chunks",  # candidates from the same article
+    "article_gap",  # the article's best fused score minus this chunk's
+    "part",  # best part score (named outlet / period) where the chunk qualifies
+    "piece_fused_max",
+    "sentence_terms",  # best sentence's share of the topic's terms (idf-weighted)
+    "piece_sentence_terms_max",
+    "piece_sentence_terms_mean",
+    "two_sentences",  # the two best sentences' shares, summed
+    "piece_two_sentences_max",
+    "sentence_pairs",  # best sentence's share of the topic's adjacent word pairs
+    "piece_sentence_pairs_max",
+    "pieces_led",  # pieces for which this chunk has the best sentence among the candidates
+    "picked",  # 1 / (1 + position in the rule-based order of `hybrid.rank`), 0 when not in it
+)
+# Fit by benchmarks/fit_ranker.py; order as FEATURES.
+WEIGHTS = (
+    -0.032,
+    -0.112,
+    -2.119,
+    1.442,
+    -1.679,
+    1.922,
+    -1.789,
+    0.678,
+    -0.072,
+    0.597,
+    -0.033,
+    -0.665,
+    1.099,
+    5.818,
+    7.005,
+    2.709,
+    -4.948,
+    -0.776,
+    -1.378,
+    2.162,
+    -0.551,
+    0.500,
+    2.010,
+)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """What retrieval computed for one question, per row of the chunk table."""
+
+    rows: np.ndarray  # candidate row indices, best fused score first
+    fused: np.ndarray  # per row (all rows)
+    bonus: np.ndarray  # hint boosts per row
+    keyword: Sequence[np.ndarray]  # scaled BM25 per query text (topic first, then parts and clauses)
+    dense: Sequence[np.ndarray]  # scaled dense score per query text
+    part: np.ndarray  # best part score per row (0 where no part applies)
+    picked: Sequence[int]  # the rule-based order
+    article: np.ndarray  # article code per row
+
+
+class SentenceTerms:
+    """Stemmed terms of each chunk's sentences as id arrays, made on first use and kept, with corpus idf."""
+
+    def __init__(self, tokens: Sequence[Sequence[str]], text: Callable[[int], str]) -> None:
+        df: Counter[str] = Counter()
+        for row in tokens:
+            df.update(set(row))
+        n = len(tokens)
+        self.vocab = {w: i for i, w in enumerate(df, start=1)}  # 0: no term (an empty sentence)
+        self.idf = np.zeros(len(self.vocab) + 1)
+        for w, k in df.items():
+            self.idf[self.vocab[w]] = math.log(1 + (n - k + 0.5) / (k + 0.5))
+        self._text = text
+        self._rows: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def _pair(self, a: str, b: str) -> int:
+        return self.vocab.get(a, 0) * (len(self.vocab) + 1) + self.vocab.get(b, 0)
+
+    def sentences(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """A row's sentences: (term ids, terms per sentence, pair codes, pairs per sentence); each
+        sentence holds at least one entry (0 / -1 for none)."""
+        found = self._rows.get(row)
+        if found is None:
+            text = self._text(row)
+            words = [tokenize(text[a:b]) for a, b in sentence_spans(text)] or [[]]
+            ids = [sorted({self.vocab.get(w, 0) for w in ws}) or [0] for ws in words]
+            pairs = [sorted({self._pair(a, b) for a, b in itertools.pairwise(ws)}) or [-1] for ws in words]
+            found = self._rows[row] = (
+                np.array([i for x in ids for i in x], dtype=np.int64),
+                np.array([len(x) for x in ids]),
+                np.array([p for x in pairs for p in x], dtype=np.int64),
+                np.array([len(x) for x in pairs]),
+            )
+        return found
+
+    def match(self, rows: Sequence[int], queries: Sequence[Sequence[str]]) -> np.ndarray:
+        """rows x queries x 3: the best sentence's idf share of the query's terms, the two best shares
+        summed, and the best sentence's share of the query's adjacent term pairs."""
+        parts = [self.sentences(r) for r in rows]
+        ids = np.concatenate([p[0] for p in parts])
+        per_sentence = np.concatenate([p[1] for p in parts])
+        pair_codes = np.concatenate([p[2] for p in parts])
+        pairs_per = np.concatenate([p[3] for p in parts])
+        counts = np.array([len(p[1]) for p in parts])
+        owner = np.repeat(np.arange(len(rows)), counts)  # row position of each sentence
+        starts = np.r_[0, np.cumsum(per_sentence)[:-1]]
+        pair_starts = np.r_[0, np.cumsum(pairs_per)[:-1]]
+        row_starts = np.r_[0, np.cumsum(counts)[:-1]]
+        out = np.zeros((len(rows), len(queries), 3))
+        for j, query in enumerate(queries):
+            weight = np.zeros(len(self.idf))
+            known = [self.vocab[w] for w in set(query) if w in self.vocab]
+            weight[known] = self.idf[known]
+            total = weight.sum() or 1.0
+            shares = np.add.reduceat(weight[ids], starts) / total
+            order = np.lexsort((-shares, owner))  # per row, best sentence first
+            ranked = shares[order]
+            best = ranked[row_starts]
+            second = np.where(counts > 1, ranked[np.minimum(row_starts + 1, len(ranked) - 1)], 0.0)
+            wanted = np.array(
+                sorted({self._pair(a, b) for a, b in itertools.pairwise(query)}), dtype=np.int64
+            )
+            paired = np.zeros(len(rows))
+            if len(wanted):
+                hits = np.add.reduceat(np.isin(pair_codes, wanted).astype(float), pair_starts) / len(wanted)
+                paired = np.maximum.reduceat(hits, row_starts)
+            out[:, j] = np.column_stack([best, best + second, paired])
+        return out
+
+
+def features(c: Candidates, texts: Sequence[str], terms: SentenceTerms) -> np.ndarray:
+    """The FEATURES matrix, one row per candidate."""
+    rows = c.rows
+    kw = np.array([k[rows] for k in c.keyword])
+    dn = np.array([d[rows] for d in c.dense])
+    pk, pd = (kw[1:], dn[1:]) if len(kw) > 1 else (kw[:1], dn[:1])
+    fused = c.fused[rows]
+    arts = c.article[rows]
+    first: dict[int, int] = {}
+    for a in arts:
+        first.setdefault(int(a), len(first))
+    count = Counter(int(a) for a in arts)
+    best = {a: float(fused[arts == a].max()) for a in count}
+    queries = [tokenize(x) for x in texts]
+    if len(queries) == 1:
+        queries = queries * 2  # no pieces: the topic stands for them
+    match = terms.match([int(r) for r in rows], queries)  # rows x texts x 3
+    shares = match[:, :, 0]
+    led = (shares[:, 1:] >= shares[:, 1:].max(axis=0)) & (shares[:, 1:] > 0)
+    position = {row: i for i, row in enumerate(c.picked)}
+    return np.column_stack(
+        [
+            fused,
+            kw[0],
+            dn[0],
+            c.bonus[rows],
+            pk.max(0),
+            pd.max(0),
+            pk.mean(0),
+            pd.mean(0),
+            [1 / (1 + first[int(a)]) for a in arts],
+            1 / (1 + np.arange(len(rows))),
+            [count[int(a)] for a in arts],
+            [best[int(a)] - f for a, f in zip(arts, fused, strict=True)],
+            c.part[rows],
+            (pk + 0.5 * pd).max(0),
+            shares[:, 0],
+            shares[:, 1:].max(1),
+            shares[:, 1:].mean(1),
+            match[:, 0, 1],
+            match[:, 1:, 1].max(1),
+            match[:, 0, 2],
+            match[:, 1:, 2].max(1),
+            led.sum(1),
+            [1 / (1 + position[int(r)]) if int(r) in position else 0.0 for r in rows],
+        ]
+    )
+
+
+def learned_order(
+    c: Candidates, texts: Sequence[str], terms: SentenceTerms, weights: Sequence[float] = WEIGHTS
+) -> list[int]:
+    """Candidate rows, best learned score first."""
+    if not len(c.rows):
+        return []
+    scores = features(c, texts, terms) @ np.asarray(weights, dtype=np.float64)
+    return [int(c.rows[i]) for i in np.argsort(-scores, kind="stable")]
