@@ -7,6 +7,7 @@ sentence vectors computed at ingest (chunks backfilled from Chroma have none: th
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import re
 import shutil
@@ -41,6 +42,18 @@ def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed content words (stop words and one-letter tokens dropped)."""
     words = [w for w in _TOKEN.findall(text.lower()) if len(w) > 1 and w not in STOP_WORDS]
     return list(_stemmer().stemWords(words))
+
+
+def tokenize_pieces(text: str, starts: Sequence[int]) -> list[list[str]]:
+    """`tokenize` of each piece of text cut at `starts` (sorted), in one stemmer call."""
+    lowered = text.lower()
+    bounds = [0, *starts, len(text)]
+    pieces = [
+        [w for w in _TOKEN.findall(lowered[a:b]) if len(w) > 1 and w not in STOP_WORDS]
+        for a, b in itertools.pairwise(bounds)
+    ]
+    stems = iter(_stemmer().stemWords([w for piece in pieces for w in piece]))
+    return [[next(stems) for _ in piece] for piece in pieces]
 
 
 def keyword_text(title: str, text: str) -> str:

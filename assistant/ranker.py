@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.keyword import tokenize
-from assistant.sentences import sentence_spans
+from assistant.keyword import tokenize, tokenize_pieces
+from assistant.textutil import sentence_starts
 
 FEATURES = (
     "fused",  # the question's fused score with hint boosts (what `rank` sorts by)
@@ -42,32 +42,38 @@ FEATURES = (
     "piece_sentence_pairs_max",
     "pieces_led",  # pieces for which this chunk has the best sentence among the candidates
     "picked",  # 1 / (1 + position in the rule-based order of `hybrid.rank`), 0 when not in it
+    "outlet_named",  # the chunk's outlet is one the question names
+    "period_named",  # the chunk was published in a period the question names
+    "lead",  # the article's first chunk
 )
 # Fit by benchmarks/fit_ranker.py; order as FEATURES.
 WEIGHTS = (
-    -0.032,
-    -0.112,
-    -2.119,
-    1.442,
-    -1.679,
-    1.922,
-    -1.789,
-    0.678,
-    -0.072,
-    0.597,
-    -0.033,
-    -0.665,
-    1.099,
-    5.818,
-    7.005,
-    2.709,
-    -4.948,
-    -0.776,
-    -1.378,
-    2.162,
-    -0.551,
-    0.500,
-    2.010,
+    -0.407,
+    0.196,
+    -1.957,
+    -0.383,
+    -1.712,
+    1.866,
+    -1.515,
+    0.868,
+    -0.081,
+    0.588,
+    -0.034,
+    -0.727,
+    0.752,
+    5.838,
+    7.261,
+    2.526,
+    -4.629,
+    -0.968,
+    -1.286,
+    2.431,
+    -0.537,
+    0.527,
+    1.998,
+    2.013,
+    0.564,
+    -0.022,
 )
 
 
@@ -83,6 +89,7 @@ class Candidates:
     part: np.ndarray  # best part score per row (0 where no part applies)
     picked: Sequence[int]  # the rule-based order
     article: np.ndarray  # article code per row
+    named: np.ndarray  # per row: 0 / 1 columns outlet named, period named, lead chunk
 
 
 class SentenceTerms:
@@ -100,23 +107,36 @@ class SentenceTerms:
         self._text = text
         self._rows: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
 
-    def _pair(self, a: str, b: str) -> int:
-        return self.vocab.get(a, 0) * (len(self.vocab) + 1) + self.vocab.get(b, 0)
+    def _pairs(self, words: Sequence[str]) -> np.ndarray:
+        """Codes of adjacent term pairs (pairs with a term no chunk holds left out: none can match)."""
+        width = len(self.vocab) + 1
+        ids = [self.vocab.get(w, 0) for w in words]
+        return np.array(
+            sorted({a * width + b for a, b in itertools.pairwise(ids) if a and b}), dtype=np.int64
+        )
 
     def sentences(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """A row's sentences: (term ids, terms per sentence, pair codes, pairs per sentence); each
-        sentence holds at least one entry (0 / -1 for none)."""
+        sentence holds at least one entry (term 0, pair 0: no term)."""
         found = self._rows.get(row)
         if found is None:
             text = self._text(row)
-            words = [tokenize(text[a:b]) for a, b in sentence_spans(text)] or [[]]
-            ids = [sorted({self.vocab.get(w, 0) for w in ws}) or [0] for ws in words]
-            pairs = [sorted({self._pair(a, b) for a, b in itertools.pairwise(ws)}) or [-1] for ws in words]
+            words = tokenize_pieces(text, sentence_starts(text))
+            width = len(self.vocab) + 1
+            count = len(words)
+            sentence = np.repeat(np.arange(count), [len(ws) for ws in words])
+            ids = np.array([self.vocab.get(w, 0) for ws in words for w in ws], dtype=np.int64)
+            # one (sentence, term) key per distinct term of each sentence, plus term 0 in every sentence
+            key = np.unique(np.r_[sentence * width + ids, np.arange(count) * width])
+            same = sentence[:-1] == sentence[1:]
+            pair = ids[:-1][same] * width + ids[1:][same]
+            span = width * width
+            pair_key = np.unique(np.r_[sentence[:-1][same] * span + pair, np.arange(count) * span])
             found = self._rows[row] = (
-                np.array([i for x in ids for i in x], dtype=np.int64),
-                np.array([len(x) for x in ids]),
-                np.array([p for x in pairs for p in x], dtype=np.int64),
-                np.array([len(x) for x in pairs]),
+                key % width,
+                np.bincount(key // width, minlength=count),
+                pair_key % span,
+                np.bincount(pair_key // span, minlength=count),
             )
         return found
 
@@ -144,9 +164,7 @@ class SentenceTerms:
             ranked = shares[order]
             best = ranked[row_starts]
             second = np.where(counts > 1, ranked[np.minimum(row_starts + 1, len(ranked) - 1)], 0.0)
-            wanted = np.array(
-                sorted({self._pair(a, b) for a, b in itertools.pairwise(query)}), dtype=np.int64
-            )
+            wanted = self._pairs(query)
             paired = np.zeros(len(rows))
             if len(wanted):
                 hits = np.add.reduceat(np.isin(pair_codes, wanted).astype(float), pair_starts) / len(wanted)
@@ -200,6 +218,7 @@ def features(c: Candidates, texts: Sequence[str], terms: SentenceTerms) -> np.nd
             match[:, 1:, 2].max(1),
             led.sum(1),
             [1 / (1 + position[int(r)]) if int(r) in position else 0.0 for r in rows],
+            c.named[rows],
         ]
     )
 

@@ -251,6 +251,13 @@ class Retriever:
                 else np.zeros_like(base),
                 picked=rows,
                 article=table.article,
+                named=np.column_stack(
+                    [
+                        table.outlet_mask(hints.outlets),
+                        table.period_mask(hints.periods),
+                        table.lead,
+                    ]
+                ).astype(float),
             )
             rows = learned_order(candidates, texts, self._terms)[:n]
         evidence = self.evidence(hints) if rows else 0.0

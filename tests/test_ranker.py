@@ -55,7 +55,9 @@ def test_learned_order_is_features_times_weights() -> None:
     rows = np.array([2, 1, 0])  # by fused score: the chunk with no match is "best"
     fused = np.array([0.5, 0.8, 0.9])
     zeros = np.zeros(3)
-    c = Candidates(rows, fused, zeros, [zeros], [zeros], zeros, [2, 1, 0], np.array([0, 1, 2]))
+    c = Candidates(
+        rows, fused, zeros, [zeros], [zeros], zeros, [2, 1, 0], np.array([0, 1, 2]), np.zeros((3, 3))
+    )
     texts = ["mayor opened bridge"]
     x = features(c, texts, terms)
     assert x.shape == (3, len(FEATURES))
