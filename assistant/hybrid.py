@@ -73,6 +73,13 @@ class Table:
         codes = [i for i, n in enumerate(self.outlet_names) if n in set(names)]
         return np.isin(self.outlet, codes)
 
+    def newness(self) -> np.ndarray:
+        """0 for the oldest row, 1 for the newest (undated rows count as oldest)."""
+        if not np.isfinite(self.ts).any():
+            return np.zeros(len(self.ts))
+        ts = np.nan_to_num(self.ts, nan=float(np.nanmin(self.ts)))
+        return (ts - ts.min()) / max(float(ts.max() - ts.min()), 1.0)
+
     def period_mask(self, periods: Sequence[Period]) -> np.ndarray:
         """Rows published inside any of the periods."""
         mask = np.zeros(len(self.ts), dtype=bool)
@@ -146,10 +153,8 @@ def hint_bonus(table: Table, hints: Hints, t: Tuning) -> np.ndarray:
         bonus += t.outlet_boost * table.outlet_mask(hints.outlets)
     if hints.periods:
         bonus += t.period_boost * table.period_mask(hints.periods)
-    if hints.latest and np.isfinite(table.ts).any():
-        ts = np.nan_to_num(table.ts, nan=float(np.nanmin(table.ts)))
-        span = max(float(ts.max() - ts.min()), 1.0)
-        bonus += t.recency_boost * (ts - ts.min()) / span
+    if hints.latest:
+        bonus += t.recency_boost * table.newness()
     return bonus
 
 

@@ -221,8 +221,7 @@ class Retriever:
             fuse(kw, None if dense is None or i >= dense.shape[1] else dense[:, i], t)
             for i, kw in enumerate(keyword)
         ]
-        bonus = hint_bonus(table, hints, t)
-        base = scored[0] + bonus
+        base = scored[0] + hint_bonus(table, hints, t)
         part_scores = [
             (
                 table.outlet_mask(p.outlets),
@@ -240,7 +239,6 @@ class Retriever:
             candidates = Candidates(
                 rows=np.array(pool),
                 fused=base,
-                bonus=bonus,
                 keyword=[scale(kw) for kw in keyword],
                 dense=[
                     scale(dense[:, i], floor) if dense is not None and i < dense.shape[1] else 0 * base
@@ -258,6 +256,7 @@ class Retriever:
                         table.lead,
                     ]
                 ).astype(float),
+                newest=table.newness() if hints.latest else 0 * base,
             )
             rows = learned_order(candidates, texts, self._terms)[:n]
         evidence = self.evidence(hints) if rows else 0.0

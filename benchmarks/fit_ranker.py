@@ -23,7 +23,7 @@ import numpy as np
 from assistant import retrieve as retrieve_module
 from assistant.assistant import build_assistant
 from assistant.evaluate import METRICS, TOP, load_queries, score_ranking, squash
-from assistant.ranker import FEATURES, Candidates, SentenceTerms, features
+from assistant.ranker import FEATURES, RECENCY, Candidates, SentenceTerms, features
 from assistant.settings import Settings
 
 DEFAULT_QUERIES = (
@@ -31,14 +31,15 @@ DEFAULT_QUERIES = (
 )
 
 
-def fit(x: np.ndarray, y: np.ndarray, l2: float, steps: int = 30) -> np.ndarray:
-    """Logistic-regression weights (no intercept returned: it does not change an order)."""
+def fit(x: np.ndarray, y: np.ndarray, offset: np.ndarray, l2: float, steps: int = 30) -> np.ndarray:
+    """Logistic-regression weights around a fixed offset per row (the intercept is dropped: it does not
+    change an order)."""
     mean, std = x.mean(0), x.std(0) + 1e-9
     z = np.column_stack([(x - mean) / std, np.ones(len(x))])
     w = np.zeros(z.shape[1])
     ridge = l2 * np.diag(np.r_[np.ones(z.shape[1] - 1), 0.0])
     for _ in range(steps):
-        p = 1 / (1 + np.exp(-z @ w))
+        p = 1 / (1 + np.exp(-(z @ w + offset)))
         gradient = z.T @ (p - y) + ridge @ w
         hessian = (z * (p * (1 - p))[:, None]).T @ z + ridge
         w -= np.linalg.solve(hessian, gradient)
@@ -53,7 +54,10 @@ def collect(index: str, queries: Path) -> list[dict[str, Any]]:
     real = retrieve_module.learned_order
 
     def spy(c: Candidates, texts: Sequence[str], terms: SentenceTerms, *args: Any) -> list[int]:
-        seen.update(x=features(c, texts, terms), rows=[int(r) for r in c.rows], picked=list(c.picked))
+        offset = RECENCY * c.newest[c.rows]
+        seen.update(
+            x=features(c, texts, terms), offset=offset, rows=[int(r) for r in c.rows], picked=list(c.picked)
+        )
         return real(c, texts, terms, *args)
 
     retrieve_module.learned_order = spy  # type: ignore[assignment]
@@ -72,6 +76,15 @@ def collect(index: str, queries: Path) -> list[dict[str, Any]]:
         picked = [seen["rows"].index(r) for r in seen["picked"] if r in seen["rows"]]
         out.append(dict(seen, y=labels, texts=texts, facts=query.facts, picked_at=picked))
     return out
+
+
+def stack(items: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, labels and offsets of all candidates of these questions."""
+    return (
+        np.vstack([it["x"] for it in items]),
+        np.concatenate([it["y"] for it in items]),
+        np.concatenate([it["offset"] for it in items]),
+    )
 
 
 def metrics(items: Sequence[dict[str, Any]], orders: Sequence[Sequence[int]]) -> dict[str, float]:
@@ -99,9 +112,9 @@ def main() -> None:
     for test in folds:
         held = set(test.tolist())
         train = [it for i, it in enumerate(items) if i not in held]
-        w = fit(np.vstack([it["x"] for it in train]), np.concatenate([it["y"] for it in train]), args.l2)
+        w = fit(*stack(train), args.l2)
         for i in test:
-            learned[i] = list(np.argsort(-(items[i]["x"] @ w), kind="stable"))
+            learned[i] = list(np.argsort(-(items[i]["x"] @ w + items[i]["offset"]), kind="stable"))
     rules = [it["picked_at"] for it in items]
     print(f"{len(items)} questions, {len(FEATURES)} features\n")
     print("| order | " + " | ".join(METRICS) + " |")
@@ -109,7 +122,7 @@ def main() -> None:
     for name, orders in (("rules (hybrid.rank)", rules), (f"learned, {args.folds}-fold CV", learned)):
         row = metrics(items, orders)
         print(f"| {name} | " + " | ".join(f"{row[m]:.3f}" for m in METRICS) + " |")
-    w = fit(np.vstack([it["x"] for it in items]), np.concatenate([it["y"] for it in items]), args.l2)
+    w = fit(*stack(items), args.l2)
     print("\nWEIGHTS = (" + ", ".join(f"{v:.3f}" for v in w) + ")")
     for name, v in zip(FEATURES, w, strict=True):
         print(f"  {name:28s} {v:+.3f}")

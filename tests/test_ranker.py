@@ -56,15 +56,15 @@ def test_learned_order_is_features_times_weights() -> None:
     fused = np.array([0.5, 0.8, 0.9])
     zeros = np.zeros(3)
     c = Candidates(
-        rows, fused, zeros, [zeros], [zeros], zeros, [2, 1, 0], np.array([0, 1, 2]), np.zeros((3, 3))
+        rows, fused, [zeros], [zeros], zeros, [2, 1, 0], np.array([0, 1, 2]), np.zeros((3, 3)), zeros
     )
     texts = ["mayor opened bridge"]
     x = features(c, texts, terms)
     assert x.shape == (3, len(FEATURES))
-    assert x[:, FEATURES.index("fused")].tolist() == [0.9, 0.8, 0.5]
-    only_fused = [1.0 if f == "fused" else 0.0 for f in FEATURES]
+    assert x[:, FEATURES.index("chunk_rank")].tolist() == [1.0, 0.5, 1 / 3]
+    only_rank = [1.0 if f == "chunk_rank" else 0.0 for f in FEATURES]
     only_sentences = [1.0 if f == "sentence_terms" else 0.0 for f in FEATURES]
-    assert learned_order(c, texts, terms, only_fused) == [2, 1, 0]
+    assert learned_order(c, texts, terms, only_rank) == [2, 1, 0]
     assert learned_order(c, texts, terms, only_sentences) == [0, 1, 2]
 
 
