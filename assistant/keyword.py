@@ -6,6 +6,7 @@ sentence vectors computed at ingest (chunks backfilled from Chroma have none: th
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import itertools
 import json
@@ -25,7 +26,7 @@ from bm25s.tokenization import Tokenized
 
 from assistant.sentences import METADATA_KEY
 from assistant.settings import Settings
-from assistant.textutil import STOP_WORDS
+from assistant.textutil import STOP_WORDS, sentence_starts
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 FETCH_BATCH = 2000  # rows read from Chroma per call while backfilling
@@ -77,6 +78,7 @@ class Row:
     title: str
     chunk_index: int
     sentences: str | None = None  # sentence vectors pooled at ingest (assistant/sentences.py)
+    term_counts: Sequence[int] | None = None  # tokens of the title, then of each sentence of the text
 
     @classmethod
     def from_meta(cls, chunk_id: str, meta: Mapping[str, Any]) -> Row:
@@ -161,7 +163,10 @@ class KeywordIndex:
         """Add or replace chunks given as (chunk id, text, Chroma metadata)."""
         for chunk_id, text, meta in items:
             row = Row.from_meta(chunk_id, meta)
-            tokens = tokenize(keyword_text(row.title, text))
+            heading = tokenize(row.title)  # the same tokens as tokenize(keyword_text(title, text))
+            pieces = tokenize_pieces(text, sentence_starts(text))
+            tokens = heading + [t for piece in pieces for t in piece]
+            row = dataclasses.replace(row, term_counts=(len(heading), *map(len, pieces)))
             at = self._position.get(chunk_id)
             if at is None:
                 self._position[chunk_id] = len(self.rows)

@@ -188,7 +188,11 @@ class Retriever:
         }
         self._sentences = SentenceTable([r.sentences for r in self.keywords.rows])
         rows = self.keywords.rows
-        self._terms = SentenceTerms(self.keywords.tokens, lambda i: self._chunks.get(rows[i].id, ("", {}))[0])
+        self._terms = SentenceTerms(
+            self.keywords.tokens,
+            lambda i: self._chunks.get(rows[i].id, ("", {}))[0],
+            lambda i: rows[i].term_counts,
+        )
 
     def _allowed(self, filters: Filters) -> np.ndarray:
         """Rows the user's filters allow (Chroma's `where` on the epoch and outlet fields decides)."""

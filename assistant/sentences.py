@@ -129,17 +129,22 @@ class SentenceTable:
         """Chunk cosines (rows x queries) blended with each chunk's best sentence cosine, for the
         `candidates` chunks closest to each query (the others keep their chunk cosine)."""
         out = chunk.copy()
+        if len(chunk) > candidates:
+            near = np.argpartition(-chunk, candidates, axis=0)[:candidates]  # per query column
+        else:
+            near = np.tile(np.arange(len(chunk))[:, None], (1, chunk.shape[1]))
+        rows = np.unique(near)  # each chunk's sentences are read once for all queries
+        sizes = self.end[rows] - self.begin[rows]
+        rows, sizes = rows[sizes > 0], sizes[sizes > 0]
+        if not len(rows):
+            return out
+        starts = np.r_[0, np.cumsum(sizes)[:-1]]
+        index = np.repeat(self.begin[rows] - starts, sizes) + np.arange(int(sizes.sum()))
+        sims = (self.matrix[index].astype(np.float32) @ queries.T) * self.inverse_norm[index][:, None]
+        best = np.maximum.reduceat(sims, starts, axis=0)  # rows x queries
+        position = np.full(len(chunk), -1)
+        position[rows] = np.arange(len(rows))
         for j in range(queries.shape[0]):
-            rows = np.arange(len(chunk))
-            if len(rows) > candidates:
-                rows = np.argpartition(-chunk[:, j], candidates)[:candidates]
-            sizes = self.end[rows] - self.begin[rows]
-            rows, sizes = rows[sizes > 0], sizes[sizes > 0]
-            if not len(rows):
-                continue
-            starts = np.r_[0, np.cumsum(sizes)[:-1]]
-            index = np.repeat(self.begin[rows] - starts, sizes) + np.arange(int(sizes.sum()))
-            sims = (self.matrix[index].astype(np.float32) @ queries[j]) * self.inverse_norm[index]
-            best = np.maximum.reduceat(sims, starts)
-            out[rows, j] = (1 - weight) * chunk[rows, j] + weight * best
+            mine = near[:, j][position[near[:, j]] >= 0]
+            out[mine, j] = (1 - weight) * chunk[mine, j] + weight * best[position[mine], j]
         return out
