@@ -125,3 +125,23 @@ def test_retrieval_puts_the_one_sentence_fact_first(make_assistant: Make, tmp_pa
         "Funding announced",
         "Harbor bridge repair: who will pay?",
     ]
+
+
+def test_term_counts_stored_at_ingest_give_the_same_sentences_as_the_text(
+    make_assistant: Make, tmp_path: Path
+) -> None:
+    assistant = make_assistant()
+    path = tmp_path / "news.json"
+    path.write_text(json.dumps(ARTICLES), encoding="utf-8")
+    assert assistant.ingest(assistant.read([str(path)])).failed == []
+    keywords = assistant.index.keywords
+    rows = keywords.rows
+    got = assistant.index.collection.get(include=["documents"])
+    texts = dict(zip(got["ids"], got["documents"] or [], strict=True))
+    assert all(r.term_counts for r in rows)
+    stored = SentenceTerms(keywords.tokens, lambda i: texts[rows[i].id], lambda i: rows[i].term_counts)
+    from_text = SentenceTerms(keywords.tokens, lambda i: texts[rows[i].id])  # an index built before
+    for i in range(len(rows)):
+        a, b = stored.sentences(i), from_text.sentences(i)
+        assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+        assert len(a[1]) >= 2  # every article here has several sentences
