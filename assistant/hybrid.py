@@ -54,7 +54,7 @@ class Tuning:
     distinct_parts: bool = True  # two mentions of one outlet get two different articles
     lead_boost: float = 0.1  # an article's first chunk (news puts the key facts in the lead)
     repeat_penalty: float = 0.0  # per chunk already listed from the same article (diversity)
-    learned_pool: int = 80  # candidates the learned ranker (assistant/ranker.py) orders; 0: rules only
+    learned_pool: int = 40  # candidates the learned ranker (assistant/ranker.py) orders; 0: rules only
     fusion: str = "weighted"  # or "rrf": plain reciprocal-rank fusion (for comparison)
 
 
@@ -113,14 +113,16 @@ def word_ranges(text: str, piece: str) -> list[tuple[int, int]]:
     return ranges
 
 
-def scale(scores: np.ndarray, floor: float = 0.0) -> np.ndarray:
-    """Scores mapped so `floor` (a score that means nothing) is 0 and the best is 1, negatives clipped."""
+def scale(scores: np.ndarray, floor: float = 0.0, rows: np.ndarray | None = None) -> np.ndarray:
+    """Scores mapped so `floor` (a score that means nothing) is 0 and the best is 1, negatives clipped
+    (only at `rows`, when given; the best is still the best of all)."""
     if scores.size == 0:
         return scores
     top = float(scores.max())
+    picked = scores if rows is None else scores[rows]
     if top <= floor:
-        return np.zeros_like(scores)
-    return np.clip((scores - floor) / (top - floor), 0.0, None)
+        return np.zeros_like(picked)
+    return np.clip((picked - floor) / (top - floor), 0.0, None)
 
 
 def rrf(*rankings: np.ndarray, k: int = 60) -> np.ndarray:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.hints import Hints
+from assistant.hybrid import Table, scale
 from assistant.keyword import tokenize, tokenize_pieces
 from assistant.textutil import sentence_starts
 
@@ -49,46 +51,81 @@ FEATURES = (
 RECENCY = 2.0
 # Fit by benchmarks/fit_ranker.py; order as FEATURES.
 WEIGHTS = (
-    -0.185,
-    -2.091,
-    -1.701,
+    -0.597,
+    -2.687,
+    -2.116,
+    1.314,
+    -1.612,
+    0.958,
+    -0.094,
+    0.883,
+    -0.045,
+    -0.796,
+    0.886,
+    6.164,
+    8.037,
+    2.415,
+    -4.554,
+    -1.461,
+    -1.175,
+    2.508,
+    -0.526,
+    0.447,
     1.888,
-    -1.463,
-    0.813,
-    -0.093,
-    0.566,
-    -0.036,
-    -0.687,
-    0.734,
-    5.823,
-    7.449,
-    2.558,
-    -4.619,
-    -1.012,
-    -1.284,
-    2.453,
-    -0.541,
-    0.514,
-    1.988,
-    1.669,
-    0.321,
-    -0.101,
+    1.648,
+    0.220,
+    -0.158,
 )
 
 
 @dataclass(frozen=True)
 class Candidates:
-    """What retrieval computed for one question, per row of the chunk table."""
+    """What retrieval computed for one question, for each candidate row (arrays in `rows` order)."""
 
-    rows: np.ndarray  # candidate row indices, best fused score first
-    fused: np.ndarray  # per row (all rows)
-    keyword: Sequence[np.ndarray]  # scaled BM25 per query text (topic first, then parts and clauses)
-    dense: Sequence[np.ndarray]  # scaled dense score per query text
-    part: np.ndarray  # best part score per row (0 where no part applies)
-    picked: Sequence[int]  # the rule-based order
-    article: np.ndarray  # article code per row
-    named: np.ndarray  # per row: outlet named, period named, lead chunk (0 / 1)
-    newest: np.ndarray  # per row, for a 'latest' question: 0 (oldest) .. 1 (newest); else all 0
+    rows: np.ndarray  # candidate row indices of the chunk table, best fused score first
+    fused: np.ndarray  # fused score with hint boosts (what `hybrid.rank` sorts by)
+    keyword: np.ndarray  # texts x candidates: scaled BM25 (the topic first, then parts and clauses)
+    dense: np.ndarray  # texts x candidates: scaled dense score
+    part: np.ndarray  # best part score (0 where no part applies)
+    picked: Sequence[int]  # the rule-based order (row indices)
+    article: np.ndarray  # article code
+    named: np.ndarray  # candidates x 3: outlet named, period named, lead chunk (0 / 1)
+    newest: np.ndarray  # for a 'latest' question: 0 (oldest) .. 1 (newest); else all 0
+
+
+def gather(
+    table: Table,
+    hints: Hints,
+    base: np.ndarray,
+    allowed: np.ndarray,
+    picked: Sequence[int],
+    keyword: Sequence[np.ndarray],
+    dense: np.ndarray | None,
+    parts: Sequence[tuple[np.ndarray, np.ndarray]],
+    size: int,
+    floor: float = 0.0,
+) -> Candidates:
+    """The `size` best allowed rows by fused score, plus the rule picks, with what `features` reads."""
+    masked = np.where(allowed, base, -np.inf)
+    top = np.argpartition(-masked, size)[:size] if size < len(masked) else np.arange(len(masked))
+    rows = np.array(
+        sorted({int(r) for r in [*top, *picked] if allowed[r]}, key=lambda r: -base[r]), dtype=int
+    )
+    empty = np.zeros(len(rows))
+    dense_cols = [] if dense is None else [scale(dense[:, i], floor, rows) for i in range(dense.shape[1])]
+    return Candidates(
+        rows=rows,
+        fused=base[rows],
+        keyword=np.array([scale(k, 0.0, rows) for k in keyword]),
+        dense=np.array(dense_cols + [empty] * (len(keyword) - len(dense_cols))),
+        part=np.max([np.where(m[rows], s[rows], 0.0) for m, s in parts], axis=0) if parts else empty,
+        picked=picked,
+        article=table.article[rows],
+        named=np.column_stack(
+            [table.outlet_mask(hints.outlets)[rows], table.period_mask(hints.periods)[rows], table.lead[rows]]
+        ).astype(float),
+        newest=table.newness()[rows] if hints.latest else empty,
+    )
 
 
 Encoded = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -186,34 +223,31 @@ class SentenceTerms:
         starts = np.r_[0, np.cumsum(per_sentence)[:-1]]
         pair_starts = np.r_[0, np.cumsum(pairs_per)[:-1]]
         row_starts = np.r_[0, np.cumsum(counts)[:-1]]
-        out = np.zeros((len(rows), len(queries), 3))
+        weight = np.zeros((len(self.idf), len(queries)))  # idf of each query's terms, one column each
+        total = np.ones(len(queries))
         for j, query in enumerate(queries):
-            weight = np.zeros(len(self.idf))
             known = [self.vocab[w] for w in set(query) if w in self.vocab]
-            weight[known] = self.idf[known]
-            total = weight.sum() or 1.0
-            shares = np.add.reduceat(weight[ids], starts) / total
-            order = np.lexsort((-shares, owner))  # per row, best sentence first
-            ranked = shares[order]
-            best = ranked[row_starts]
-            second = np.where(counts > 1, ranked[np.minimum(row_starts + 1, len(ranked) - 1)], 0.0)
+            weight[known, j] = self.idf[known]
+            total[j] = self.idf[known].sum() or 1.0
+        shares = np.add.reduceat(weight[ids], starts, axis=0) / total
+        best = np.maximum.reduceat(shares, row_starts, axis=0)  # rows x queries
+        top = shares == best[owner]
+        ties = np.add.reduceat(top.astype(np.int64), row_starts, axis=0)
+        rest = np.maximum.reduceat(np.where(top, -1.0, shares), row_starts, axis=0)
+        second = np.where(ties > 1, best, np.maximum(rest, 0.0))
+        paired = np.zeros((len(rows), len(queries)))
+        for j, query in enumerate(queries):
             wanted = self._pairs(query)
-            paired = np.zeros(len(rows))
             if len(wanted):
                 hits = np.add.reduceat(np.isin(pair_codes, wanted).astype(float), pair_starts) / len(wanted)
-                paired = np.maximum.reduceat(hits, row_starts)
-            out[:, j] = np.column_stack([best, best + second, paired])
-        return out
+                paired[:, j] = np.maximum.reduceat(hits, row_starts)
+        return np.stack([best, best + second, paired], axis=2)
 
 
 def features(c: Candidates, texts: Sequence[str], terms: SentenceTerms) -> np.ndarray:
     """The FEATURES matrix, one row per candidate."""
-    rows = c.rows
-    kw = np.array([k[rows] for k in c.keyword])
-    dn = np.array([d[rows] for d in c.dense])
+    rows, kw, dn, fused, arts = c.rows, c.keyword, c.dense, c.fused, c.article
     pk, pd = (kw[1:], dn[1:]) if len(kw) > 1 else (kw[:1], dn[:1])
-    fused = c.fused[rows]
-    arts = c.article[rows]
     first: dict[int, int] = {}
     for a in arts:
         first.setdefault(int(a), len(first))
@@ -238,7 +272,7 @@ def features(c: Candidates, texts: Sequence[str], terms: SentenceTerms) -> np.nd
             1 / (1 + np.arange(len(rows))),
             [count[int(a)] for a in arts],
             [best[int(a)] - f for a, f in zip(arts, fused, strict=True)],
-            c.part[rows],
+            c.part,
             (pk + 0.5 * pd).max(0),
             shares[:, 0],
             shares[:, 1:].max(1),
@@ -249,7 +283,7 @@ def features(c: Candidates, texts: Sequence[str], terms: SentenceTerms) -> np.nd
             match[:, 1:, 2].max(1),
             led.sum(1),
             [1 / (1 + position[int(r)]) if int(r) in position else 0.0 for r in rows],
-            c.named[rows],
+            c.named,
         ]
     )
 
@@ -260,5 +294,5 @@ def learned_order(
     """Candidate rows, best learned score (plus the recency a question asks for) first."""
     if not len(c.rows):
         return []
-    scores = features(c, texts, terms) @ np.asarray(weights, dtype=np.float64) + RECENCY * c.newest[c.rows]
+    scores = features(c, texts, terms) @ np.asarray(weights, dtype=np.float64) + RECENCY * c.newest
     return [int(c.rows[i]) for i in np.argsort(-scores, kind="stable")]

@@ -13,10 +13,10 @@ import numpy as np
 from assistant.articles import epoch
 from assistant.embedder import Embedder
 from assistant.hints import HintParser, Hints
-from assistant.hybrid import Table, Tuning, clauses, fuse, hint_bonus, rank, scale, topic, word_ranges
+from assistant.hybrid import Table, Tuning, clauses, fuse, hint_bonus, rank, topic, word_ranges
 from assistant.index import NewsIndex
 from assistant.keyword import KeywordIndex, tokenize
-from assistant.ranker import Candidates, SentenceTerms, learned_order
+from assistant.ranker import SentenceTerms, gather, learned_order
 from assistant.rerank import Reranker, candidate_count
 from assistant.sentences import SentenceTable, unpack
 from assistant.stories import StoryInfo, collapse_stories, group_stories
@@ -237,32 +237,10 @@ class Retriever:
         n = k + EXTRA if self.reranker is None else max(k + EXTRA, candidate_count(k))
         rows = rank(table, base, part_scores, scored[1 + len(parts) :], allowed, n, t)
         if t.learned_pool and rows:
-            pool = [int(r) for r in np.argsort(-np.where(allowed, base, -np.inf))[: t.learned_pool]]
-            pool = sorted({r for r in [*pool, *rows] if allowed[r]}, key=lambda r: -base[r])
-            floor = t.dense_floor
-            candidates = Candidates(
-                rows=np.array(pool),
-                fused=base,
-                keyword=[scale(kw) for kw in keyword],
-                dense=[
-                    scale(dense[:, i], floor) if dense is not None and i < dense.shape[1] else 0 * base
-                    for i in range(len(texts))
-                ],
-                part=np.max([np.where(m, s, 0.0) for m, s in part_scores], axis=0)
-                if part_scores
-                else np.zeros_like(base),
-                picked=rows,
-                article=table.article,
-                named=np.column_stack(
-                    [
-                        table.outlet_mask(hints.outlets),
-                        table.period_mask(hints.periods),
-                        table.lead,
-                    ]
-                ).astype(float),
-                newest=table.newness() if hints.latest else 0 * base,
+            c = gather(
+                table, hints, base, allowed, rows, keyword, dense, part_scores, t.learned_pool, t.dense_floor
             )
-            rows = learned_order(candidates, texts, self._terms)[:n]
+            rows = learned_order(c, texts, self._terms)[:n]
         evidence = self.evidence(hints) if rows else 0.0
         passages = self._passages(rows, base, evidence)
         if self.reranker is not None:  # reorder only; scores stay retrieval's (answer thresholds use them)

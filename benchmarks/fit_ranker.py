@@ -54,7 +54,7 @@ def collect(index: str, queries: Path) -> list[dict[str, Any]]:
     real = retrieve_module.learned_order
 
     def spy(c: Candidates, texts: Sequence[str], terms: SentenceTerms, *args: Any) -> list[int]:
-        offset = RECENCY * c.newest[c.rows]
+        offset = RECENCY * c.newest
         seen.update(
             x=features(c, texts, terms), offset=offset, rows=[int(r) for r in c.rows], picked=list(c.picked)
         )

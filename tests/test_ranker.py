@@ -53,10 +53,17 @@ def test_learned_order_is_features_times_weights() -> None:
     assert len(WEIGHTS) == len(FEATURES)
     terms = _terms()
     rows = np.array([2, 1, 0])  # by fused score: the chunk with no match is "best"
-    fused = np.array([0.5, 0.8, 0.9])
     zeros = np.zeros(3)
     c = Candidates(
-        rows, fused, [zeros], [zeros], zeros, [2, 1, 0], np.array([0, 1, 2]), np.zeros((3, 3)), zeros
+        rows,
+        np.array([0.9, 0.8, 0.5]),
+        np.zeros((1, 3)),
+        np.zeros((1, 3)),
+        zeros,
+        [2, 1, 0],
+        np.array([2, 1, 0]),
+        np.zeros((3, 3)),
+        zeros,
     )
     texts = ["mayor opened bridge"]
     x = features(c, texts, terms)
