@@ -16,10 +16,11 @@ from assistant.hints import HintParser, Hints
 from assistant.hybrid import Table, Tuning, clauses, fuse, hint_bonus, rank, topic, word_ranges
 from assistant.index import NewsIndex
 from assistant.keyword import KeywordIndex, tokenize
-from assistant.ranker import SentenceTerms, gather, learned_order
+from assistant.ranker import gather, learned_order
 from assistant.rerank import Reranker, candidate_count
 from assistant.sentences import SentenceTable, unpack
 from assistant.stories import StoryInfo, collapse_stories, group_stories
+from assistant.terms import SentenceTerms
 
 EXTRA = 8  # rows ranked beyond k, so collapsing wire copies still leaves k passages
 
@@ -219,7 +220,8 @@ class Retriever:
         pieces = [topic(c) for c in pieces] if t.use_clauses and len(pieces) > 1 else []
         texts = [main, *(topic(p.text) for p in parts), *pieces]
         embedded = texts if t.dense_pieces else texts[:1]
-        dense = self._dense(self._dense_queries(embedded)) if t.dense_weight else None
+        vectors = self._dense_queries(embedded) if t.dense_weight else None
+        dense = None if vectors is None else self._dense(vectors)
         keyword = [self.keywords.scores(x) for x in texts]
         scored = [
             fuse(kw, None if dense is None or i >= dense.shape[1] else dense[:, i], t)
@@ -238,7 +240,18 @@ class Retriever:
         rows = rank(table, base, part_scores, scored[1 + len(parts) :], allowed, n, t)
         if t.learned_pool and rows:
             c = gather(
-                table, hints, base, allowed, rows, keyword, dense, part_scores, t.learned_pool, t.dense_floor
+                table,
+                hints,
+                base,
+                allowed,
+                rows,
+                keyword,
+                dense,
+                part_scores,
+                t.learned_pool,
+                t.dense_floor,
+                self._sentences,
+                vectors,
             )
             rows = learned_order(c, texts, self._terms)[:n]
         evidence = self.evidence(hints) if rows else 0.0

@@ -125,6 +125,19 @@ class SentenceTable:
     def __len__(self) -> int:
         return len(self.matrix)
 
+    def best(self, rows: np.ndarray, queries: np.ndarray) -> np.ndarray:
+        """rows x queries: the best sentence cosine of each chunk (0 for chunks stored without vectors)."""
+        out = np.zeros((len(rows), queries.shape[0]), dtype=np.float32)
+        sizes = self.end[rows] - self.begin[rows]
+        have = np.flatnonzero(sizes > 0)
+        if not len(have):
+            return out
+        starts = np.r_[0, np.cumsum(sizes[have])[:-1]]
+        index = np.repeat(self.begin[rows[have]] - starts, sizes[have]) + np.arange(int(sizes[have].sum()))
+        sims = (self.matrix[index].astype(np.float32) @ queries.T) * self.inverse_norm[index][:, None]
+        out[have] = np.maximum.reduceat(sims, starts, axis=0)
+        return out
+
     def blend(self, chunk: np.ndarray, queries: np.ndarray, weight: float, candidates: int) -> np.ndarray:
         """Chunk cosines (rows x queries) blended with each chunk's best sentence cosine, for the
         `candidates` chunks closest to each query (the others keep their chunk cosine)."""

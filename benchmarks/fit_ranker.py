@@ -23,8 +23,9 @@ import numpy as np
 from assistant import retrieve as retrieve_module
 from assistant.assistant import build_assistant
 from assistant.evaluate import METRICS, TOP, load_queries, score_ranking, squash
-from assistant.ranker import FEATURES, RECENCY, Candidates, SentenceTerms, features
+from assistant.ranker import FEATURES, RECENCY, Candidates, features
 from assistant.settings import Settings
+from assistant.terms import SentenceTerms
 
 DEFAULT_QUERIES = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "multihop-rag" / "dev-queries.json"

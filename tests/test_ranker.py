@@ -14,8 +14,10 @@ import pytest
 from assistant.assistant import Assistant
 from assistant.hybrid import Tuning
 from assistant.keyword import tokenize
-from assistant.ranker import FEATURES, WEIGHTS, Candidates, SentenceTerms, features, learned_order
+from assistant.ranker import FEATURES, WEIGHTS, Candidates, features, learned_order
 from assistant.retrieve import Retriever
+from assistant.sentences import SentenceTable, unpack
+from assistant.terms import SentenceTerms
 
 Make = Callable[..., Assistant]
 
@@ -64,6 +66,7 @@ def test_learned_order_is_features_times_weights() -> None:
         np.array([2, 1, 0]),
         np.zeros((3, 3)),
         zeros,
+        np.zeros((1, 3)),
     )
     texts = ["mayor opened bridge"]
     x = features(c, texts, terms)
@@ -152,3 +155,20 @@ def test_term_counts_stored_at_ingest_give_the_same_sentences_as_the_text(
         a, b = stored.sentences(i), from_text.sentences(i)
         assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
         assert len(a[1]) >= 2  # every article here has several sentences
+
+
+def test_best_sentence_cosine_matches_the_unpacked_vectors(make_assistant: Make, tmp_path: Path) -> None:
+    assistant = make_assistant()
+    path = tmp_path / "news.json"
+    path.write_text(json.dumps(ARTICLES), encoding="utf-8")
+    assert assistant.ingest(assistant.read([str(path)])).failed == []
+    rows = assistant.index.keywords.rows
+    got = assistant.index.collection.get(include=["documents"])
+    texts = dict(zip(got["ids"], got["documents"] or [], strict=True))
+    query = assistant.embedder.embed(["Who pays for the bridge repair?", "rail delays"])
+    best = SentenceTable([r.sentences for r in rows]).best(np.arange(len(rows)), query)
+    for i, row in enumerate(rows):
+        vectors = np.stack(list(unpack(row.sentences, texts[row.id]).values()))
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        assert best[i].tolist() == pytest.approx((vectors @ query.T).max(axis=0).tolist(), abs=1e-4)
+    assert rows[int(np.argmax(best[:, 1]))].title == "Rail line delayed"
