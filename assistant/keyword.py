@@ -41,8 +41,7 @@ def _stemmer() -> Stemmer.Stemmer:
 
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed content words (stop words and one-letter tokens dropped)."""
-    words = [w for w in _TOKEN.findall(text.lower()) if len(w) > 1 and w not in STOP_WORDS]
-    return list(_stemmer().stemWords(words))
+    return tokenize_pieces(text, ())[0]
 
 
 def tokenize_pieces(text: str, starts: Sequence[int]) -> list[list[str]]:

@@ -147,14 +147,8 @@ class SentenceTable:
         else:
             near = np.tile(np.arange(len(chunk))[:, None], (1, chunk.shape[1]))
         rows = np.unique(near)  # each chunk's sentences are read once for all queries
-        sizes = self.end[rows] - self.begin[rows]
-        rows, sizes = rows[sizes > 0], sizes[sizes > 0]
-        if not len(rows):
-            return out
-        starts = np.r_[0, np.cumsum(sizes)[:-1]]
-        index = np.repeat(self.begin[rows] - starts, sizes) + np.arange(int(sizes.sum()))
-        sims = (self.matrix[index].astype(np.float32) @ queries.T) * self.inverse_norm[index][:, None]
-        best = np.maximum.reduceat(sims, starts, axis=0)  # rows x queries
+        rows = rows[self.end[rows] > self.begin[rows]]  # chunks without stored sentences keep their cosine
+        best = self.best(rows, queries)
         position = np.full(len(chunk), -1)
         position[rows] = np.arange(len(rows))
         for j in range(queries.shape[0]):
