@@ -8,18 +8,18 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cached_property
 
-from assistant.answer import Answer
+from assistant.answer.backends import LLMBackend, parse_spec
 from assistant.answer.citations import CitationChecker
 from assistant.answer.extractive import ExtractiveAnswerer
-from assistant.answer.generate import LLMBackend, parse_spec
-from assistant.answer.llm_answer import LLMAnswerer, PromptBuilder
-from assistant.chat import FollowUps, Turn
+from assistant.answer.followups import FollowUps, Turn
+from assistant.answer.llm import LLMAnswerer, PromptBuilder
 from assistant.embedder import Embedder
-from assistant.index import IndexStats, IngestReport, NewsIndex, ProgressFn
-from assistant.readers import ReadResult, read_sources
-from assistant.rerank import Reranker
-from assistant.retrieve import Filters, Passage, Retriever
+from assistant.ingest.sources import ReadResult, read_sources
+from assistant.retrieval.rerank import Reranker
+from assistant.retrieval.retriever import Retriever
 from assistant.settings import Settings
+from assistant.store.chroma import NewsIndex, ProgressFn
+from assistant.types import Answer, Filters, IndexStats, IngestReport, Passage
 
 
 class Assistant:

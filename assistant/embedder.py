@@ -17,7 +17,7 @@ from pydantic import PrivateAttr
 from assistant.errors import EmbedderError
 
 if TYPE_CHECKING:
-    from assistant.sentences import Region
+    from assistant.store.sentences import Region
 
 
 def default_model_path() -> str:
@@ -121,7 +121,7 @@ class Embedder:
     ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
         """Text vectors (as `embed`) and, from the same forward pass, a vector per region (character
         ranges) of each text (see assistant/sentences.py); None when the model does not pool by mean."""
-        from assistant.sentences import pool_spans
+        from assistant.store.sentences import pool_spans
 
         if not texts or not self.pools_mean:
             return self.embed(texts), [[None] * len(s) for s in spans]
@@ -153,7 +153,7 @@ class Embedder:
     ) -> tuple[np.ndarray, list[np.ndarray | None]]:
         """A question's vector (remembered for `embed_cached`) and vectors of regions of it (its parts),
         from one forward pass: one short text costs far less than a padded batch of its pieces."""
-        from assistant.sentences import pool_spans
+        from assistant.store.sentences import pool_spans
 
         model = getattr(self.model[0], "auto_model", None)
         with self._threads(self.query_threads):

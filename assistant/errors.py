@@ -34,3 +34,7 @@ class NotFoundError(NewsqaError):
 
 class BackendError(NewsqaError):
     """An LLM backend failed (unreachable, timed out, or returned an error)."""
+
+
+class IndexFormatError(NewsqaError):
+    """A file of the index was written by a newsqa whose format this one cannot read."""

@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from assistant import retrieve as retrieve_module
 from assistant.assistant import build_assistant
-from assistant.evaluate import METRICS, TOP, load_queries, score_ranking, squash
-from assistant.ranker import FEATURES, RECENCY, Candidates, features
+from assistant.evaluation.retrieval import METRICS, TOP, load_queries, score_ranking, squash
+from assistant.retrieval.ranker import FEATURES, RECENCY, Candidates, LearnedRanker, features
+from assistant.retrieval.retriever import Retriever
+from assistant.retrieval.terms import SentenceTerms
 from assistant.settings import Settings
-from assistant.terms import SentenceTerms
 
 DEFAULT_QUERIES = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "multihop-rag" / "dev-queries.json"
@@ -50,18 +50,22 @@ def fit(x: np.ndarray, y: np.ndarray, offset: np.ndarray, l2: float, steps: int 
 def collect(index: str, queries: Path) -> list[dict[str, Any]]:
     """Per non-null question: candidate features, labels, chunk texts and the rule-based order."""
     assistant = build_assistant(dataclasses.replace(Settings(), index=Path(index)))
-    retriever = assistant.retriever
     seen: dict[str, Any] = {}
-    real = retrieve_module.learned_order
 
-    def spy(c: Candidates, texts: Sequence[str], terms: SentenceTerms, *args: Any) -> list[int]:
-        offset = RECENCY * c.newest
-        seen.update(
-            x=features(c, texts, terms), offset=offset, rows=[int(r) for r in c.rows], picked=list(c.picked)
-        )
-        return real(c, texts, terms, *args)
+    class Recording(LearnedRanker):
+        """The shipped ranker, recording each question's candidates and features on the way."""
 
-    retrieve_module.learned_order = spy  # type: ignore[assignment]
+        def order(self, c: Candidates, texts: Sequence[str], terms: SentenceTerms) -> list[int]:
+            offset = RECENCY * c.newest
+            seen.update(
+                x=features(c, texts, terms),
+                offset=offset,
+                rows=[int(r) for r in c.rows],
+                picked=list(c.picked),
+            )
+            return super().order(c, texts, terms)
+
+    retriever = Retriever(assistant.index, assistant.embedder, ranker=Recording())
     out = []
     for query in load_queries(queries):
         if query.is_null:
@@ -70,8 +74,8 @@ def collect(index: str, queries: Path) -> list[dict[str, Any]]:
         retriever.retrieve(query.text, k=TOP)
         if not seen:
             continue
-        rows = retriever.keywords.rows
-        texts = [retriever._chunks[rows[r].id][0] for r in seen["rows"]]
+        snap = retriever.snapshot
+        texts = [snap.chunks[snap.rows[r].id][0] for r in seen["rows"]]
         gold = [squash(f) for f in query.facts]
         labels = np.array([any(g in squash(t) for g in gold) for t in texts], dtype=float)
         picked = [seen["rows"].index(r) for r in seen["picked"] if r in seen["rows"]]

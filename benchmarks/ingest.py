@@ -14,10 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from assistant.articles import Article
 from assistant.assistant import Assistant
-from assistant.chunking import embed_texts
+from assistant.ingest.chunking import embed_texts
 from assistant.settings import Settings
+from assistant.types import Article
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "multihop-rag" / "corpus.json"
 

@@ -21,10 +21,11 @@ import numpy as np
 
 from assistant.assistant import Assistant
 from assistant.embedder import Embedder
-from assistant.evaluate import METRICS, TOP, EvalReport, evaluate, load_queries
-from assistant.hybrid import Tuning
-from assistant.retrieve import Passage, Retriever, evidence_found
+from assistant.evaluation.retrieval import METRICS, TOP, EvalReport, evaluate, load_queries
+from assistant.retrieval.retriever import Retriever
+from assistant.retrieval.tuning import Tuning
 from assistant.settings import Settings
+from assistant.types import Passage, evidence_found
 
 DEFAULT_QUERIES = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "multihop-rag" / "dev-queries.json"

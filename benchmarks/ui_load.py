@@ -50,7 +50,7 @@ def questions(limit: int) -> list[str]:
 def start_app(index: Path, port: int, timeout: float = 180.0) -> subprocess.Popen[bytes]:
     """Launch `python ui.py` on 127.0.0.1:port and wait until it answers."""
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-    cmd = [sys.executable, str(ROOT / "ui.py"), "--index", str(index), "--port", str(port)]
+    cmd = [sys.executable, str(ROOT / "assistant.web.app.py"), "--index", str(index), "--port", str(port)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -8,10 +8,14 @@ from typing import Any
 
 import pytest
 
-from assistant.answer import Answer, Citation
-from assistant.answer_eval import benchmark_correct, run_answer_eval, strict_correct, verified_sentences
 from assistant.embedder import Embedder
-from assistant.retrieve import Passage
+from assistant.evaluation.answers import (
+    benchmark_correct,
+    run_answer_eval,
+    strict_correct,
+    verified_sentences,
+)
+from assistant.types import Answer, Citation, Passage
 from tests.llm_servers import ScriptedLLM, source_with
 from tests.test_llm import CALL_Q, OFF_TOPIC_Q, index_dir, llm_assistant, new_assistant
 
@@ -75,7 +79,7 @@ def test_eval_answers_with_an_llm(index_dir: Path, embedder: Embedder, questions
 def test_cli_eval_answers(index_dir: Path, questions: Path) -> None:
     from click.testing import CliRunner
 
-    from assistant.cli import cli
+    from assistant.cli.main import cli
 
     result = CliRunner().invoke(
         cli, ["--index", str(index_dir), "eval", str(questions), "--answers", "--json", "-q"]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer import UNSUPPORTED_MARK
 from assistant.answer.citations import CitationChecker, facts_of, marker_numbers, normalize_markers
 from assistant.embedder import Embedder
-from assistant.retrieve import Passage
+from assistant.types import UNSUPPORTED_MARK, Passage
 
 REFUSAL = "The indexed articles do not cover this question."
 CALLS = Passage(

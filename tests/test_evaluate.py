@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.assistant import Assistant
-from assistant.cli import cli
-from assistant.evaluate import Query, evaluate, load_queries, score_ranking
-from assistant.retrieve import Passage
+from assistant.cli.main import cli
+from assistant.evaluation.retrieval import Query, evaluate, load_queries, score_ranking
+from assistant.types import Passage
 
 FACTS = ["The bridge opens in 2027.", "It cost 40 million euros."]
 

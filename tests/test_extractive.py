@@ -13,7 +13,8 @@ import numpy as np
 from assistant.answer.extractive import MIN_SENTENCE_CHARS, ExtractiveAnswerer
 from assistant.assistant import Assistant
 from assistant.embedder import Embedder
-from assistant.textutil import split_sentences
+from assistant.store.sentences import unpack
+from assistant.text import split_sentences
 from tests.conftest import SEED
 
 QUESTION = "How long did one of the Putin-Trump calls last?"
@@ -58,7 +59,7 @@ def test_answerer_uses_the_sentence_vectors_stored_at_ingest(
     assistant = make_assistant()
     assert not assistant.ingest(assistant.read([str(SEED)])).failed
     passages = assistant.retrieve(QUESTION)
-    assert all(p.sentence_vectors() for p in passages)
+    assert all(unpack(p.sentence_blob, p.text) for p in passages)
     counting = _CountingEmbedder(assistant.embedder)
     answer = ExtractiveAnswerer(counting).answer(QUESTION, passages)  # type: ignore[arg-type]
     assert counting.texts == [QUESTION]  # no sentence went through the model at question time

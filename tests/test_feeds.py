@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from assistant.articles import Article
 from assistant.errors import InputError
-from assistant.fetch import Fetcher
-from assistant.readers import feed_urls, read_sources
-from assistant.readers.feeds import fetch_feed
+from assistant.ingest.feeds import fetch_feed
+from assistant.ingest.fetch import Fetcher
+from assistant.ingest.sources import feed_urls, read_sources
 from assistant.settings import Settings
+from assistant.types import Article
 from tests.news_server import FLOODS, RATES, NewsServer, atom, page, rss
 
 LOCAL = Settings(allow_private_urls=True, fetch_timeout=2.0)

@@ -11,7 +11,7 @@ import pytest
 
 from assistant.assistant import Assistant
 from assistant.errors import NotFoundError
-from assistant.retrieve import Filters
+from assistant.types import Filters
 from tests.conftest import SEED
 
 QUESTION = "How long did one of the Putin-Trump calls last?"
@@ -170,7 +170,7 @@ def test_remove_by_url_and_by_id(make_assistant: Make, tmp_path: Path) -> None:
 
 
 def test_filters_by_date_and_outlet(make_assistant: Make, tmp_path: Path) -> None:
-    from assistant.articles import parse_date
+    from assistant.dates import parse_date
 
     assistant = make_assistant()
     assistant.ingest(assistant.read([str(_news(tmp_path)), str(SEED)]))

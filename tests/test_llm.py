@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from assistant.answer import UNSUPPORTED_MARK
-from assistant.answer.generate import parse_spec
+from assistant.answer.backends import parse_spec
 from assistant.assistant import Assistant
-from assistant.cli import cli
+from assistant.cli.main import cli
 from assistant.embedder import Embedder
 from assistant.errors import ConfigError
 from assistant.settings import Settings
+from assistant.types import UNSUPPORTED_MARK
 from tests.llm_servers import ScriptedLLM, source_with, sources_in
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer.llm_answer import PromptBuilder
+from assistant.answer.followups import FollowUps, Turn
+from assistant.answer.llm import PromptBuilder
 from assistant.answer.prompts import PROMPT_VARIABLES, load_prompt
-from assistant.chat import FollowUps, Turn
 from assistant.errors import ConfigError
-from assistant.retrieve import Passage
 from assistant.settings import Settings
+from assistant.types import Passage
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 PASSAGES = [

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from assistant.assistant import Assistant
-from assistant.hybrid import Tuning
-from assistant.keyword import tokenize
-from assistant.ranker import FEATURES, WEIGHTS, Candidates, features, learned_order
-from assistant.retrieve import Retriever
-from assistant.sentences import SentenceTable, unpack
-from assistant.terms import SentenceTerms
+from assistant.retrieval.ranker import FEATURES, WEIGHTS, Candidates, features, learned_order
+from assistant.retrieval.retriever import Retriever
+from assistant.retrieval.terms import SentenceTerms
+from assistant.retrieval.tuning import Tuning
+from assistant.store.sentences import SentenceTable, unpack
+from assistant.text import tokenize
 
 Make = Callable[..., Assistant]
 

@@ -6,10 +6,11 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from assistant.articles import Article, article_id, parse_date
+from assistant.dates import parse_date
 from assistant.errors import InputError
-from assistant.readers import read_sources
-from assistant.readers.clean import clean_text
+from assistant.ingest.clean import clean_text
+from assistant.ingest.sources import read_sources
+from assistant.types import Article, article_id
 from tests.conftest import SEED
 
 COMMENT_FORM = ["评论", "发表回复", "您的邮箱地址不会被公开。 必填项已用 * 标注"]

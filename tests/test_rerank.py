@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.assistant import Assistant
-from assistant.cli import cli
+from assistant.cli.main import cli
 from assistant.errors import ConfigError
-from assistant.rerank import Reranker
-from assistant.retrieve import Retriever
+from assistant.retrieval.rerank import Reranker
+from assistant.retrieval.retriever import Retriever
 from assistant.settings import Settings
 
 Make = Callable[..., Assistant]

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from assistant.assistant import Assistant
-from assistant.hints import HintParser
-from assistant.hybrid import Tuning
-from assistant.keyword import KeywordIndex, keyword_folder
-from assistant.retrieve import Filters, Retriever, evidence_found
+from assistant.retrieval.hints import HintParser
+from assistant.retrieval.retriever import Retriever
+from assistant.retrieval.tuning import Tuning
+from assistant.store.keywords import KeywordIndex, keyword_folder
+from assistant.types import Filters, evidence_found
 
 Make = Callable[..., Assistant]
 
@@ -203,9 +204,9 @@ def test_passages_from_memory_equal_chromas_and_need_no_get(make_assistant: Make
     assert counting.gets == 0  # texts, metadata and stories came from memory
     storm = from_memory[0][0]
     assert "40 cargo ships" in storm.text and len(storm.also_reported_by) == 1  # the copy, collapsed
-    articles = sorted(retriever._firsts)
+    articles = sorted(retriever.snapshot.firsts)
     assert retriever.story_info(articles) == assistant.index.story_info(articles)
-    retriever._chunks.clear()
-    retriever._firsts.clear()  # now every text, metadata and story comes from Chroma
+    retriever.snapshot.chunks.clear()
+    retriever.snapshot.firsts.clear()  # now every text, metadata and story comes from Chroma
     assert [retriever.retrieve(q, k=5) for q in questions] == from_memory
     assert counting.gets > 0

@@ -12,8 +12,8 @@ from transformers import AutoModel, AutoTokenizer
 
 from assistant.assistant import Assistant
 from assistant.embedder import Embedder
-from assistant.hybrid import word_ranges
-from assistant.sentences import (
+from assistant.retrieval.query import word_ranges
+from assistant.store.sentences import (
     METADATA_KEY,
     SentenceTable,
     pack,
@@ -137,11 +137,11 @@ def test_reembed_gives_an_older_index_its_sentence_vectors(make_assistant: Calla
     keywords.rows = [dataclasses.replace(r, sentences=None) for r in keywords.rows]  # as an older newsqa
     keywords.dirty = True
     keywords.save()
-    assert not any(p.sentence_vectors() for p in make_assistant().retrieve("Putin Trump call"))
+    assert not any(unpack(p.sentence_blob, p.text) for p in make_assistant().retrieve("Putin Trump call"))
     again = make_assistant()
     assert again.ingest(again.read([str(SEED)])).unchanged == 1  # a plain ingest leaves it as it is
     report = again.ingest(again.read([str(SEED)]), reembed=True)
     assert (report.added, report.updated, report.unchanged, report.chunks) == (0, 1, 0, chunks)
     fresh = make_assistant()
     assert fresh.index.count() == chunks and len(fresh.index.keywords) == chunks  # nothing doubled
-    assert all(p.sentence_vectors() for p in fresh.retrieve("Putin Trump call"))
+    assert all(unpack(p.sentence_blob, p.text) for p in fresh.retrieve("Putin Trump call"))

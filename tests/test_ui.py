@@ -19,17 +19,16 @@ import gradio as gr
 import pytest
 from gradio_client import Client, handle_file
 
-import ui
-from assistant import cli as cli_module
-from assistant import render
-from assistant.answer import Answer, Citation, SentenceCheck
 from assistant.assistant import Assistant
+from assistant.cli import main as cli_module
+from assistant.cli.plain import answer_text
 from assistant.embedder import Embedder
 from assistant.errors import ConfigError
-from assistant.plain import answer_text
-from assistant.retrieve import Passage
 from assistant.settings import Settings
-from assistant.webui import url_lines
+from assistant.types import Answer, Citation, Passage, SentenceCheck
+from assistant.web import app as ui
+from assistant.web import render
+from assistant.web.util import url_lines
 from tests import news_server
 from tests.conftest import SEED
 from tests.llm_servers import ScriptedLLM, source_with
@@ -138,7 +137,7 @@ def make(index: Path, embedder: Embedder, **overrides: Any) -> Assistant:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
     """One launched app for the module, over the seed article, an XSS article and two dated outlets."""
-    root = tmp_path_factory.mktemp("ui")
+    root = tmp_path_factory.mktemp("assistant.web.app")
     dump = root / "articles.json"
     dump.write_text(json.dumps(ARTICLES + WIRE_COPIES), encoding="utf-8")
     assistant = make(root / "index", embedder, max_upload_mb=1)

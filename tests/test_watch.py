@@ -15,9 +15,9 @@ from click.testing import CliRunner
 
 from assistant import cli as cli_module
 from assistant.assistant import Assistant
+from assistant.cli.plain import answer_text
 from assistant.errors import ConfigError
-from assistant.plain import answer_text
-from assistant.watch import STATE_FILE, PollReport, Watcher, parse_every
+from assistant.ingest.watch import STATE_FILE, PollReport, Watcher, parse_every
 from tests.conftest import ROOT, interruptible
 from tests.news_server import FLOODS, RATES, NewsServer, page, rss
 

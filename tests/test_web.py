@@ -8,11 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.articles import Article
 from assistant.errors import InputError
-from assistant.fetch import Fetcher, check_url, peer_problem
-from assistant.readers import read_sources
+from assistant.ingest.fetch import Fetcher, check_url, peer_problem
+from assistant.ingest.sources import read_sources
 from assistant.settings import Settings
+from assistant.types import Article
 from tests.news_server import NewsServer, page
 
 LOCAL = Settings(allow_private_urls=True, fetch_timeout=1.0, fetch_max_bytes=20_000)

@@ -9,10 +9,9 @@ from itertools import pairwise
 
 import numpy as np
 
-from assistant.answer import UNSUPPORTED_MARK, Citation, SentenceCheck
 from assistant.embedder import Embedder
-from assistant.retrieve import Passage
-from assistant.textutil import STOP_WORDS, content_terms, split_sentences, words
+from assistant.text import STOP_WORDS, content_terms, split_sentences, words
+from assistant.types import UNSUPPORTED_MARK, Citation, Passage, SentenceCheck
 
 STRONG_SIMILARITY = 0.72  # cosine (MiniLM) above which a sentence counts as a paraphrase of a passage span
 MIN_TERM_COVERAGE = 0.5  # share of the sentence's key terms that must appear in the passage

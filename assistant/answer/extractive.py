@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.answer import NOT_COVERED, Answer, Citation
 from assistant.embedder import Embedder
-from assistant.retrieve import Passage, evidence_found
-from assistant.textutil import content_terms, split_sentences
+from assistant.store.sentences import unpack
+from assistant.text import content_terms, split_sentences
+from assistant.types import NOT_COVERED, Answer, Citation, Passage, evidence_found
 
 MIN_SENTENCE_CHARS = 25
 MAX_SENTENCE_CHARS = 600
@@ -55,7 +55,7 @@ class ExtractiveAnswerer:
         stored: dict[str, np.ndarray] = {}
         seen: set[str] = set()
         for passage in passages:
-            vectors = passage.sentence_vectors()
+            vectors = unpack(passage.sentence_blob, passage.text)
             for sentence in split_sentences(passage.text):
                 key = " ".join(sentence.lower().split())
                 if len(sentence) < MIN_SENTENCE_CHARS or len(sentence) > MAX_SENTENCE_CHARS or key in seen:

@@ -1,0 +1,273 @@
+"""The `newsqa` command line: ingest, ask, stats, remove. Renders results; holds no retrieval logic."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from assistant.assistant import Assistant, build_assistant
+from assistant.cli.admin import eval_command, reindex_keywords, watch
+from assistant.cli.plain import answer_text
+from assistant.cli.util import PRIVATE_HELP, allow_private, date_option, domain_errors
+from assistant.settings import Settings
+from assistant.types import Answer, Filters
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EPILOG = """\b
+Examples:
+  newsqa ingest examples/                 # a folder (recursive), a file, or a glob
+  newsqa ingest dump.json news.csv 'pages/*.html'
+  newsqa ingest https://example.com/story urls.txt subscriptions.opml
+  newsqa ingest --feed https://example.com/rss.xml
+  newsqa watch --every 30m https://example.com/rss.xml   # or the `feeds` setting
+  newsqa ask "How long did one of the Putin-Trump calls last?"
+  newsqa ask --source Reuters --since 2023-10-01 "What did the Fed decide?"
+  newsqa ask --json "..."                 # one JSON object, for scripts
+  newsqa stats
+  newsqa remove https://example.com/story  # or an article id
+
+Settings come from defaults < newsqa.toml (or --config) < NEWSQA_* variables < flags.
+"""
+
+
+@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--index",
+    "index",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the local Chroma index [default: ./index; env NEWSQA_INDEX].",
+)
+@click.option("--chroma-url", help="Use a Chroma server instead, e.g. http://127.0.0.1:8000.")
+@click.option("--embedder", help="Folder of a local sentence-transformers model [default: packaged MiniLM].")
+@click.option(
+    "--reranker",
+    metavar="MODEL_PATH",
+    help="Folder of a local sentence-transformers CrossEncoder that reorders the top passages "
+    "(slower; optional) [env NEWSQA_RERANKER].",
+)
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML settings file [default: ./newsqa.toml if present].",
+)
+@click.option(
+    "--llm",
+    help="Answer with an LLM: none (extractive, default), ollama:MODEL, openai:MODEL or "
+    "llamacpp:/path/model.gguf [env NEWSQA_LLM; API key from NEWSQA_LLM_API_KEY].",
+)
+@click.option(
+    "--llm-base-url",
+    help="Server of the LLM, e.g. http://127.0.0.1:8080/v1 for any OpenAI-compatible server "
+    "[default: http://127.0.0.1:11434 for ollama, https://api.openai.com/v1 for openai].",
+)
+@click.version_option(package_name="newsqa")
+@click.pass_context
+@domain_errors
+def cli(
+    ctx: click.Context,
+    index: Path | None,
+    chroma_url: str | None,
+    embedder: str | None,
+    reranker: str | None,
+    config: Path | None,
+    llm: str | None,
+    llm_base_url: str | None,
+) -> None:
+    """Ask questions of your news articles and get answers with numbered citations.
+
+    Index articles with `ingest`, then `ask`. Everything runs locally: no server, no API key.
+    """
+    settings = Settings.load(
+        config,
+        index=index,
+        chroma_url=chroma_url,
+        embedder=embedder,
+        reranker=reranker,
+        llm=llm,
+        llm_base_url=llm_base_url,
+    )
+    ctx.obj = build_assistant(settings)
+
+
+@cli.command()
+@click.argument("sources", nargs=-1)
+@click.option("--feed", "feeds", multiple=True, help="An RSS/Atom feed url (repeat for several).")
+@click.option("--allow-private-urls", is_flag=True, help=PRIVATE_HELP)
+@click.option(
+    "--reembed",
+    is_flag=True,
+    help="Embed unchanged articles again too (gives an index built by an older newsqa its sentence "
+    "vectors); they count as updated.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_obj
+@domain_errors
+def ingest(
+    assistant: Assistant,
+    sources: tuple[str, ...],
+    feeds: tuple[str, ...],
+    allow_private_urls: bool,
+    reembed: bool,
+    quiet: bool,
+) -> None:
+    """Index articles from SOURCES: files, folders (recursive), globs, article or feed urls,
+    text files of urls (one per line) and .opml feed lists.
+
+    Formats: .txt/.md (title line, then body; optional `Key: value` or YAML headers), .html, .json
+    (an article or a list), .jsonl and .csv. Re-running is safe: unchanged articles are skipped,
+    changed ones replaced. Exits 1 when any input failed (each failure is listed with its reason).
+    """
+    from tqdm import tqdm
+
+    if not sources and not feeds:
+        raise click.UsageError("Name something to ingest: a file, folder, url, or --feed URL.")
+    allow_private(assistant, allow_private_urls)
+    remote = bool(feeds) or any("://" in s or s.lower().endswith((".opml", ".txt")) for s in sources)
+    items = []
+    with tqdm(desc="reading", unit="item", disable=quiet or not remote, file=sys.stderr) as reading:
+        for item in assistant.read_iter(sources, feeds):
+            items.append(item)
+            reading.update(1)
+    if items:
+        assistant.embedder.embed(["warm up"])  # load the model first: chunks/s then measures indexing only
+    bar = tqdm(total=len(items), unit="article", disable=quiet, file=sys.stderr, dynamic_ncols=True)
+    chunks = 0
+
+    def progress(articles: int, new_chunks: int) -> None:
+        nonlocal chunks
+        chunks += new_chunks
+        rate = chunks / bar.format_dict["elapsed"] if bar.format_dict["elapsed"] else 0.0
+        bar.set_postfix(chunks=chunks, chunks_per_s=f"{rate:.1f}", refresh=False)
+        bar.update(articles)
+
+    try:
+        report = assistant.ingest(items, progress, reembed=reembed)
+    finally:
+        bar.close()
+    for failure in report.failed:
+        click.echo(f"failed: {failure}", err=True)
+    click.echo(report.summary())
+    if report.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--k", type=click.IntRange(1, 50), help="Passages to retrieve [default: 5].")
+@click.option("--since", callback=date_option, help="Only articles published on or after this date.")
+@click.option("--until", callback=date_option, help="Only articles published on or before this date.")
+@click.option("--source", "sources", multiple=True, help="Only these outlets (repeat for several).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.pass_obj
+@domain_errors
+def ask(
+    assistant: Assistant,
+    question: str,
+    k: int | None,
+    since: datetime | None,
+    until: datetime | None,
+    sources: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Answer QUESTION from the indexed articles, citing each sentence's source as [n].
+
+    With --llm the answer streams as it is written; its citations are checked when it completes.
+    """
+    if assistant.llm is not None and not as_json:
+        _ask_streaming(assistant, question, k, Filters(since=since, until=until, sources=sources))
+        return
+    answer = assistant.ask(question, k=k, filters=Filters(since=since, until=until, sources=sources))
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(answer_text(answer, assistant.index.count() == 0))
+
+
+def _ask_streaming(assistant: Assistant, question: str, k: int | None, filters: Filters) -> None:
+    """Print the LLM's tokens as they arrive, then the checked answer (when it changed) and its sources."""
+    shown = ""
+    final: Answer | None = None
+    for answer in assistant.ask_stream(question, k=k, filters=filters):
+        if answer.partial and answer.text.startswith(shown):
+            click.echo(answer.text[len(shown) :], nl=False)
+            shown = answer.text
+        elif not answer.partial:
+            final = answer
+    if final is None:
+        return
+    same = shown.strip() == final.text.strip()
+    if shown:
+        click.echo("\n" if same else "\n\nChecked answer (citations verified against the sources):")
+    click.echo(answer_text(final, assistant.index.count() == 0, include_text=not same))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.pass_obj
+@domain_errors
+def stats(assistant: Assistant, as_json: bool) -> None:
+    """Show articles, chunks, outlets, date range and size on disk."""
+    s = assistant.stats()
+    if as_json:
+        click.echo(json.dumps(s.__dict__, indent=2))
+        return
+    click.echo(f"index:     {s.location}")
+    click.echo(f"articles:  {s.articles}  (undated: {s.undated})")
+    click.echo(f"chunks:    {s.chunks}")
+    click.echo(f"dates:     {(s.earliest or '-')[:10]} .. {(s.latest or '-')[:10]}")
+    if s.size_bytes is not None:
+        click.echo(f"on disk:   {s.size_bytes / 1e6:.1f} MB")
+    click.echo(f"outlets:   {len(s.outlets)}")
+    for name, count in list(s.outlets.items())[:20]:
+        click.echo(f"  {count:5d}  {name}")
+    if len(s.outlets) > 20:
+        click.echo(f"  ... and {len(s.outlets) - 20} more (use --json for all)")
+
+
+@cli.command()
+@click.argument("key")
+@click.pass_obj
+@domain_errors
+def remove(assistant: Assistant, key: str) -> None:
+    """Remove one article, given its id (see `ask --json`) or its url."""
+    removed = assistant.remove(key)
+    click.echo(f"removed {key} ({removed} chunks)")
+
+
+cli.add_command(watch)
+cli.add_command(eval_command)
+cli.add_command(reindex_keywords)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="newsqa")
+
+
+@cli.command()
+@click.option("--host", help="Address to bind [default: 127.0.0.1; env NEWSQA_HOST].")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port [default: 7860; env NEWSQA_PORT].")
+@click.option("--auth", help="user:password to require a login [env NEWSQA_AUTH].")
+@click.option(
+    "--allow-private-urls",
+    is_flag=True,
+    help="Let the url box fetch from loopback, private or link-local addresses (your own network) "
+    "[default: refused, as anyone who opens the page may paste urls].",
+)
+@click.pass_obj
+@domain_errors
+def serve(
+    assistant: Assistant, host: str | None, port: int | None, auth: str | None, allow_private_urls: bool
+) -> None:
+    """Open the chat window (the same app as `python ui.py`) on http://127.0.0.1:7860."""
+    from assistant.web.app import serve as serve_app
+
+    private = allow_private_urls or None  # unset: the setting (default off) decides
+    serve_app(assistant.settings.replace(host=host, port=port, auth=auth, allow_private_urls=private))

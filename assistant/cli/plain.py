@@ -1,0 +1,36 @@
+"""Answers as plain text for the terminal (the web UI's HTML is in render.py)."""
+
+from __future__ import annotations
+
+from assistant.types import Answer
+
+
+def answer_text(answer: Answer, empty_index: bool = False, include_text: bool = True) -> str:
+    """The answer and its numbered sources as plain text."""
+    lines = [answer.text] if include_text else []
+    if answer.abstained and empty_index:
+        lines.append("The index is empty: add articles with `newsqa ingest PATH`.")
+    for notice in answer.notices:
+        lines.append(f"note: {notice}")
+    if answer.citations:
+        lines += ["", "Sources:"]
+    for c in answer.citations:
+        p = c.passage
+        date = (p.published_at or "undated")[:10]
+        lines.append(f"[{c.n}] {p.title} — {p.source or 'unknown outlet'}, {date}")
+        if p.also_reported_by:
+            lines.append(f"    also reported by: {', '.join(p.also_reported_by)}")
+        if p.url:
+            lines.append(f"    {p.url}")
+        snippet = " ".join(p.text.split())
+        sentence = " ".join(c.sentence.split())
+        marked = snippet.replace(sentence, f">>{sentence}<<", 1) if sentence in snippet else snippet
+        lines.append(f"    {_shorten(marked, sentence)}")
+    return "\n".join(lines)
+
+
+def _shorten(text: str, focus: str, width: int = 600) -> str:
+    if len(text) <= width:
+        return text
+    start = max(0, text.find(focus) - width // 3) if focus in text else 0
+    return ("…" if start else "") + text[start : start + width] + "…"

@@ -1,0 +1,119 @@
+"""Files, folders and globs: find the files, detect each one's kind, and read it to Articles."""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from assistant.errors import InputError
+from assistant.ingest.html import read_html
+from assistant.ingest.records import ReadResult, read_csv, read_json, read_jsonl
+from assistant.ingest.text import read_text
+from assistant.types import Article
+
+TEXT_EXTS = {".txt", ".md", ".markdown", ".text"}
+HTML_EXTS = {".html", ".htm", ".xhtml"}
+JSON_EXTS = {".json"}
+JSONL_EXTS = {".jsonl", ".ndjson"}
+CSV_EXTS = {".csv", ".tsv"}
+SUPPORTED_EXTS = TEXT_EXTS | HTML_EXTS | JSON_EXTS | JSONL_EXTS | CSV_EXTS
+
+
+def expand(specs: Iterable[str]) -> Iterator[Path | InputError]:
+    """Each file named by a path, a folder (recursively, supported types only) or a glob."""
+    seen: set[Path] = set()
+    for spec in specs:
+        path = Path(spec).expanduser()
+        if path.is_dir():
+            candidates = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in SUPPORTED_EXTS
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        elif path.exists():
+            candidates = [path]
+        elif glob.has_magic(spec):
+            candidates = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+            if not candidates:
+                yield InputError(spec, "the pattern matches no files")
+        else:
+            yield InputError(spec, "no such file or folder")
+            continue
+        for candidate in candidates:
+            resolved = candidate.resolve()
+            if resolved not in seen:
+                seen.add(resolved)
+                yield candidate
+
+
+def decode(data: bytes, origin: str) -> str:
+    """Bytes to text, refusing empty, binary and non-UTF-8 files with a reason."""
+    if not data.strip():
+        raise InputError(origin, "the file is empty")
+    if b"\x00" in data[:8192]:
+        raise InputError(origin, "binary file, not text (expected .txt, .md, .html, .json, .jsonl or .csv)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            origin, f"invalid UTF-8 at byte {exc.start}: re-save the file as UTF-8 and ingest it again"
+        ) from None
+
+
+def detect_kind(path: Path, text: str) -> str:
+    """The file's kind from its extension, checked against its content."""
+    ext = path.suffix.lower()
+    head = text.lstrip()[:512].lower()
+    looks_html = head.startswith(("<!doctype html", "<html")) or "<html" in head[:200]
+    if ext in JSON_EXTS:
+        return "json"
+    if ext in JSONL_EXTS:
+        return "jsonl"
+    if ext in CSV_EXTS:
+        return "csv"
+    if ext in HTML_EXTS or looks_html:
+        return "html"
+    if ext not in TEXT_EXTS and head.startswith(("{", "[")):
+        first_line = text.lstrip().split("\n", 1)[0].strip()
+        return (
+            "jsonl" if first_line.startswith("{") and first_line.endswith("}") and "\n{" in text else "json"
+        )
+    return "text"
+
+
+def _single(reader: Callable[[str, str], Article]) -> Callable[[str, str], Iterator[ReadResult]]:
+    def read(text: str, origin: str) -> Iterator[ReadResult]:
+        try:
+            yield reader(text, origin)
+        except InputError as exc:
+            yield exc
+
+    return read
+
+
+READERS: dict[str, Callable[[str, str], Iterator[ReadResult]]] = {
+    "json": read_json,
+    "jsonl": read_jsonl,
+    "csv": read_csv,
+    "html": _single(read_html),
+    "text": _single(read_text),
+}
+
+
+def read_file(path: Path) -> Iterator[ReadResult]:
+    """Every article in one file, or the reasons it could not be read."""
+    origin = str(path.resolve())  # absolute: a file re-ingested from elsewhere is still the same file
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        yield InputError(origin, f"cannot read the file: {exc.strerror or exc}")
+        return
+    try:
+        text = decode(data, origin)
+    except InputError as exc:
+        yield exc
+        return
+    yield from READERS[detect_kind(path, text)](text, origin)

@@ -1,0 +1,136 @@
+"""Structured dumps: JSON (one article or a list), JSON Lines and CSV with a header row."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from assistant.dates import parse_date
+from assistant.errors import InputError
+from assistant.ingest.clean import clean_text
+from assistant.types import Article
+
+# Field names we recognise, in order of preference, compared case-insensitively.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "title": ("title", "headline"),
+    "body": ("body", "text", "content", "article", "maintext"),
+    "published_at": ("published_at", "date", "published", "pubdate", "publishedat", "datetime", "time"),
+    "source": ("source", "outlet", "publisher", "site_name", "sitename"),
+    "url": ("url", "link", "canonical_url"),
+    "author": ("author", "authors", "byline"),
+    "category": ("category", "section", "categories"),
+}
+_LIST_KEYS = ("articles", "items", "data", "records", "results", "documents")
+
+ReadResult = Article | InputError
+
+
+def _pick(record: Mapping[str, Any], name: str) -> Any:
+    lowered = {str(k).lower().replace(" ", "_"): v for k, v in record.items()}
+    for key in FIELDS[name]:
+        value = lowered.get(key)
+        if value not in (None, "", []):
+            return value
+    return None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        value = ", ".join(str(v.get("name", v)) if isinstance(v, dict) else str(v) for v in value if v)
+    elif isinstance(value, dict):
+        value = value.get("name") or value.get("title") or value.get("href") or ""
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def record_to_article(record: Any, origin: str) -> Article:
+    """Map one record with any of the recognised field names to an Article."""
+    if not isinstance(record, Mapping):
+        raise InputError(origin, f"expected an object with title and body, got {type(record).__name__}")
+    body_value = _pick(record, "body")
+    body = clean_text(str(body_value)) if body_value is not None else ""
+    title = _text(_pick(record, "title")) or ""
+    if not body:
+        fields = ", ".join(FIELDS["body"])
+        raise InputError(origin, f"record has no body text (looked for fields: {fields})")
+    if not title:
+        first = body.split("\n", 1)[0]
+        title = first if len(first) <= 200 else first[:197] + "..."
+    return Article(
+        title=title,
+        body=body,
+        published_at=parse_date(_pick(record, "published_at")),
+        source=_text(_pick(record, "source")),
+        url=_text(_pick(record, "url")),
+        author=_text(_pick(record, "author")),
+        category=_text(_pick(record, "category")),
+        origin=origin,
+    )
+
+
+def _label(origin: str, where: str, record: Any) -> str:
+    title = _text(_pick(record, "title")) if isinstance(record, Mapping) else None
+    return f"{origin} {where}" + (f" ({title[:60]!r})" if title else "")
+
+
+def read_json(text: str, origin: str) -> Iterator[ReadResult]:
+    """One article object, a list of them, or an object holding a list under a common key."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        yield InputError(origin, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")
+        return
+    if isinstance(data, Mapping):
+        nested = next((data[k] for k in _LIST_KEYS if isinstance(data.get(k), list)), None)
+        data = nested if nested is not None else [data]
+    if not isinstance(data, list):
+        yield InputError(origin, "expected a JSON object or a list of objects")
+        return
+    for i, record in enumerate(data):
+        yield from _convert(record, origin, f"record {i + 1}")
+
+
+def read_jsonl(text: str, origin: str) -> Iterator[ReadResult]:
+    """One JSON object per line; a bad line is reported and the others still go in."""
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield InputError(f"{origin} line {lineno}", f"malformed JSON at column {exc.colno}: {exc.msg}")
+            continue
+        yield from _convert(record, origin, f"line {lineno}")
+
+
+def read_csv(text: str, origin: str) -> Iterator[ReadResult]:
+    """CSV (or TSV) with a header row naming the fields."""
+    csv.field_size_limit(2**31 - 1)
+    sample = text[:8192]
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    headers = [h.lower() for h in (reader.fieldnames or [])]
+    if not any(h in FIELDS["body"] for h in headers):
+        yield InputError(origin, f"CSV header has no body column (one of: {', '.join(FIELDS['body'])})")
+        return
+    try:
+        for record in reader:
+            yield from _convert(record, origin, f"row {reader.line_num}")
+    except csv.Error as exc:
+        yield InputError(f"{origin} row {reader.line_num}", f"malformed CSV: {exc}")
+
+
+def _convert(record: Any, origin: str, where: str) -> Iterator[ReadResult]:
+    label = _label(origin, where, record)
+    try:
+        yield record_to_article(record, label)
+    except InputError as exc:
+        yield exc

@@ -1,0 +1,87 @@
+"""Readers turn sources (files, folders, globs, OPML lists, url lists, article and feed urls) into Articles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from assistant.errors import InputError
+from assistant.ingest.feeds import read_feed, read_opml
+from assistant.ingest.fetch import Fetcher
+from assistant.ingest.files import expand, read_file
+from assistant.ingest.records import ReadResult
+from assistant.ingest.web import is_url, read_urls, url_list
+from assistant.settings import Settings
+
+__all__ = ["ReadResult", "read_sources"]
+
+URL_LIST_EXTS = {".txt", ".urls", ".list"}
+
+
+def read_sources(
+    specs: Iterable[str], settings: Settings | None = None, feeds: Iterable[str] = ()
+) -> Iterator[ReadResult]:
+    """Articles from every source named, with an InputError for each thing that could not be read.
+
+    A spec is a file, folder or glob; an http(s) url of an article page or a feed; an .opml file of
+    feeds; or a text file of urls, one per line. `feeds` are read as feeds whatever they look like.
+    """
+    settings = settings or Settings()
+    urls: list[str] = []
+    paths: list[str] = []
+    for spec in specs:
+        if is_url(spec):
+            urls.append(spec.strip())
+        elif "://" in spec:
+            yield InputError(spec, "only http:// and https:// urls can be read")
+        else:
+            paths.append(spec)
+    with Fetcher(settings) as fetcher:
+        for feed in feeds:
+            yield from read_feed(feed, fetcher)
+        for item in expand(paths):
+            if isinstance(item, InputError):
+                yield item
+            elif item.suffix.lower() == ".opml":
+                yield from _read_opml_file(item, fetcher)
+            elif (listed := _url_list(item)) is not None:
+                yield from read_urls(listed, fetcher)
+            else:
+                yield from read_file(item)
+        yield from read_urls(urls, fetcher)
+
+
+def feed_urls(specs: Iterable[str]) -> list[str]:
+    """Feed urls from urls and .opml files (for `newsqa watch`); InputError if an OPML file is bad."""
+    found: list[str] = []
+    for spec in specs:
+        listed = [spec] if is_url(spec) else _opml_urls(Path(spec).expanduser())
+        found += [url for url in listed if url not in found]
+    return found
+
+
+def _opml_urls(path: Path) -> list[str]:
+    try:
+        return read_opml(path.read_text(encoding="utf-8-sig"), str(path))
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read the OPML file: {exc.strerror or exc}") from None
+
+
+def _read_opml_file(path: Path, fetcher: Fetcher) -> Iterator[ReadResult]:
+    try:
+        urls = _opml_urls(path)
+    except InputError as exc:
+        yield exc
+        return
+    for url in urls:
+        yield from read_feed(url, fetcher)
+
+
+def _url_list(path: Path) -> list[str] | None:
+    """The urls in a text file made only of urls (one per line), else None."""
+    if path.suffix.lower() not in URL_LIST_EXTS:
+        return None
+    try:
+        return url_list(path.read_text(encoding="utf-8-sig", errors="replace"))
+    except OSError:
+        return None  # read_file reports it

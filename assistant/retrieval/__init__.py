@@ -1,0 +1,9 @@
+"""Retrieval: a question (+ filters) -> ranked, diversified `Passage`s, as one straight pipeline.
+
+`retriever.Retriever.retrieve` runs the steps in order, each in its own module: `query` parses the question
+(outlets, periods, parts and clauses via `hints`), `candidates` scores every chunk by keyword (BM25) and
+dense similarity for each text of the question, `fusion` fuses those scores with the hint boosts,
+`rules` picks per part and clause, `ranker` orders the candidates with the learned linear model (sentence
+term matches from `terms`), and `passages` turns rows into Passages, one per wire story. `rerank` is the
+optional CrossEncoder. Tokenizing is the shared `assistant.text`; Chroma is reached only through the store.
+"""

@@ -1,0 +1,72 @@
+"""Step 2 of retrieval: every chunk scored against each searched text of the question, by keyword (BM25)
+and by dense similarity (the chunk's vector, blended with its best stored sentence for the closest)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.embedder import Embedder
+from assistant.retrieval.query import Query, word_ranges
+from assistant.retrieval.tuning import Tuning
+from assistant.store.keywords import KeywordIndex
+from assistant.store.sentences import SentenceTable
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Raw scores of every row for each searched text."""
+
+    keyword: list[np.ndarray]  # one BM25 array per text
+    dense: np.ndarray | None  # rows x embedded texts (None when dense search is off)
+    vectors: np.ndarray | None  # the query vectors (texts embedded)
+
+
+class ChunkScorer:
+    """Scores every chunk of one snapshot of the store (its vectors and sentence vectors in memory)."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        keywords: KeywordIndex,
+        vectors: np.ndarray,
+        sentences: SentenceTable,
+        tuning: Tuning,
+    ) -> None:
+        self.embedder = embedder
+        self.keywords = keywords
+        self.vectors = vectors
+        self.sentences = sentences
+        self.tuning = tuning
+
+    def score(self, query: Query) -> Scores:
+        """Keyword scores for every text; dense scores for the topic (and the pieces, when configured)."""
+        t = self.tuning
+        embedded = query.texts if t.dense_pieces else query.texts[:1]
+        vectors = self._query_vectors(embedded) if t.dense_weight else None
+        dense = None if vectors is None else self._dense(vectors)
+        return Scores([self.keywords.scores(x) for x in query.texts], dense, vectors)
+
+    def _dense(self, queries: np.ndarray) -> np.ndarray:
+        """Cosine of every chunk with each query, blended (`Tuning.sentence_weight`) with the chunk's best
+        sentence for the closest chunks: a fact is usually one sentence of a longer chunk."""
+        chunk = self.vectors @ queries.T
+        t = self.tuning
+        if not t.sentence_weight or not len(self.sentences):
+            return chunk
+        return self.sentences.blend(chunk, queries, t.sentence_weight, t.sentence_candidates)
+
+    def _query_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Query vectors for the question's main text and its pieces. With `Tuning.one_pass` the pieces
+        are pooled from the main text's own forward pass over the words they share with it (dev: same
+        quality, median retrieval 126 -> 48 ms); pieces sharing none are embedded on their own."""
+        if not self.tuning.one_pass or len(texts) < 2:
+            return self.embedder.embed_cached(texts)
+        main, pieces = texts[0], texts[1:]
+        vector, pooled = self.embedder.embed_question(main, [word_ranges(main, x) for x in pieces])
+        missing = [x for x, v in zip(pieces, pooled, strict=True) if v is None]
+        embedded = dict(zip(missing, self.embedder.embed_cached(missing), strict=True)) if missing else {}
+        rows = [embedded[x] if v is None else v for x, v in zip(pieces, pooled, strict=True)]
+        return np.stack([vector, *rows])

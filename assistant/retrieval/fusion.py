@@ -1,0 +1,118 @@
+"""Step 3 of retrieval: every chunk's keyword and dense scores fused, plus the boosts of the question's hints."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.retrieval.candidates import Scores
+from assistant.retrieval.hints import Hints, Period
+from assistant.retrieval.query import Query
+from assistant.retrieval.tuning import Tuning
+
+
+@dataclass
+class Table:
+    """Per-chunk arrays, in the keyword index's row order."""
+
+    outlet: np.ndarray  # int code per row
+    outlet_names: list[str]
+    ts: np.ndarray  # float epoch seconds, nan when undated
+    article: np.ndarray  # int code per row
+    lead: np.ndarray  # bool per row: the article's first chunk
+
+    def outlet_mask(self, names: Sequence[str]) -> np.ndarray:
+        """Rows of these outlets."""
+        codes = [i for i, n in enumerate(self.outlet_names) if n in set(names)]
+        return np.isin(self.outlet, codes)
+
+    def newness(self) -> np.ndarray:
+        """0 for the oldest row, 1 for the newest (undated rows count as oldest)."""
+        if not np.isfinite(self.ts).any():
+            return np.zeros(len(self.ts))
+        ts = np.nan_to_num(self.ts, nan=float(np.nanmin(self.ts)))
+        return (ts - ts.min()) / max(float(ts.max() - ts.min()), 1.0)
+
+    def period_mask(self, periods: Sequence[Period]) -> np.ndarray:
+        """Rows published inside any of the periods."""
+        mask = np.zeros(len(self.ts), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            for p in periods:
+                mask |= (self.ts >= p.start.timestamp()) & (self.ts <= p.end.timestamp())
+        return mask
+
+
+def scale(scores: np.ndarray, floor: float = 0.0, rows: np.ndarray | None = None) -> np.ndarray:
+    """Scores mapped so `floor` (a score that means nothing) is 0 and the best is 1, negatives clipped
+    (only at `rows`, when given; the best is still the best of all)."""
+    if scores.size == 0:
+        return scores
+    top = float(scores.max())
+    picked = scores if rows is None else scores[rows]
+    if top <= floor:
+        return np.zeros_like(picked)
+    return np.clip((picked - floor) / (top - floor), 0.0, None)
+
+
+def rrf(*rankings: np.ndarray, k: int = 60) -> np.ndarray:
+    """Plain reciprocal-rank fusion of several score arrays."""
+    fused = np.zeros(rankings[0].shape, dtype=np.float64)
+    for scores in rankings:
+        ranks = np.empty(scores.size, dtype=np.float64)
+        ranks[np.argsort(-scores)] = np.arange(1, scores.size + 1)
+        fused += 1.0 / (k + ranks)
+    return fused
+
+
+def fuse(keyword: np.ndarray, dense: np.ndarray | None, t: Tuning) -> np.ndarray:
+    """Weighted sum of the scaled keyword and dense scores."""
+    if t.fusion == "rrf" and dense is not None and t.keyword_weight:
+        return rrf(keyword, dense)
+    fused = t.keyword_weight * scale(keyword)
+    if dense is not None and t.dense_weight:
+        fused = fused + t.dense_weight * scale(dense, t.dense_floor)
+    return fused
+
+
+def hint_bonus(table: Table, hints: Hints, t: Tuning) -> np.ndarray:
+    """Boosts for the outlets, periods and recency a question asks for (others are not dropped)."""
+    bonus = np.zeros(len(table.ts), dtype=np.float32)
+    if not t.use_hints:
+        return bonus
+    bonus += t.lead_boost * table.lead
+    if hints.outlets:
+        bonus += t.outlet_boost * table.outlet_mask(hints.outlets)
+    if hints.periods:
+        bonus += t.period_boost * table.period_mask(hints.periods)
+    if hints.latest:
+        bonus += t.recency_boost * table.newness()
+    return bonus
+
+
+@dataclass(frozen=True)
+class Fused:
+    """A question's fused scores over every row: the topic's (with hint boosts), each part's, each clause's."""
+
+    base: np.ndarray
+    parts: list[tuple[np.ndarray, np.ndarray]]  # (rows of the part's outlets, part score)
+    clauses: list[np.ndarray]
+
+
+def fuse_query(table: Table, query: Query, scores: Scores, t: Tuning) -> Fused:
+    """Fuse each searched text's keyword and dense scores; boost the topic's by the question's hints."""
+    dense = scores.dense
+    scored = [
+        fuse(kw, None if dense is None or i >= dense.shape[1] else dense[:, i], t)
+        for i, kw in enumerate(scores.keyword)
+    ]
+    n = len(query.parts)
+    parts = [
+        (
+            table.outlet_mask(p.outlets),
+            t.part_text_weight * s + t.part_period_boost * table.period_mask(p.periods),
+        )
+        for p, s in zip(query.parts, scored[1 : 1 + n], strict=True)
+    ]
+    return Fused(scored[0] + hint_bonus(table, query.hints, t), parts, scored[1 + n :])

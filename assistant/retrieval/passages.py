@@ -1,0 +1,60 @@
+"""Step 5 of retrieval: ranked rows -> Passages (text and metadata from memory, else the store), one per
+wire story, with retrieval's judgement of whether the index covers the question."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from assistant.retrieval.hints import Hints
+from assistant.retrieval.tuning import (
+    EVIDENCE_COVERED,
+    EVIDENCE_UNKNOWN_NAME,
+    EVIDENCE_UNKNOWN_OUTLET,
+)
+from assistant.store.chroma import NewsIndex
+from assistant.store.client import passage_from_row
+from assistant.store.keywords import Row
+from assistant.store.stories import StoryInfo, collapse_stories
+from assistant.text import tokenize
+from assistant.types import Passage
+
+Chunk = tuple[str, Mapping[str, Any]]  # (text, metadata) as stored
+
+
+def coverage(hints: Hints, knows: Callable[[str], bool]) -> float:
+    """How sure we are that the index covers the question (0..1), from what the question names."""
+    if hints.unknown_outlets:
+        return EVIDENCE_UNKNOWN_OUTLET
+    missing = [t for w in hints.names() for t in tokenize(w) if not knows(t)]
+    return EVIDENCE_UNKNOWN_NAME if missing else EVIDENCE_COVERED
+
+
+def build_passages(
+    rows: Sequence[int],
+    table_rows: Sequence[Row],
+    scores: np.ndarray,
+    evidence: float,
+    chunks: Mapping[str, Chunk],
+    index: NewsIndex,
+    story_info: Callable[[Sequence[str]], dict[str, StoryInfo]],
+) -> list[Passage]:
+    """Passages for the ranked rows (scored by `scores`), each wire story once."""
+    ids = [table_rows[r].id for r in rows]
+    found = {cid: chunks[cid] for cid in ids if cid in chunks}
+    missing = [cid for cid in ids if cid not in found]
+    if missing:  # not in memory (the store changed since the last refresh): ask the store
+        found.update((cid, (text, meta)) for cid, text, meta, _ in index.chunks(missing))
+    passages: list[Passage] = []
+    for row, cid in zip(rows, ids, strict=True):
+        if cid in found:
+            text, meta = found[cid]
+            sentences = table_rows[row].sentences
+            passages.append(
+                passage_from_row(cid, text, meta, float(scores[row]), len(passages) + 1, sentences)
+            )
+    collapsed = collapse_stories(passages, story_info)  # each wire story once
+    return [dataclasses.replace(p, evidence=evidence) for p in collapsed]

@@ -1,0 +1,165 @@
+"""Retrieval: question (+ filters) -> ranked Passages, as one straight pipeline over a snapshot of the store:
+
+parse the question (query) -> score every chunk (candidates) -> fuse (fusion)
+-> rank (rules, then the learned ranker) -> passages (+ the optional CrossEncoder rerank)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from assistant.embedder import Embedder
+from assistant.retrieval.candidates import ChunkScorer
+from assistant.retrieval.fusion import Table, fuse_query
+from assistant.retrieval.hints import HintParser
+from assistant.retrieval.passages import Chunk, build_passages, coverage
+from assistant.retrieval.query import parse_query
+from assistant.retrieval.ranker import LearnedRanker, gather
+from assistant.retrieval.rerank import Reranker, candidate_count
+from assistant.retrieval.rules import rank
+from assistant.retrieval.terms import SentenceTerms
+from assistant.retrieval.tuning import EXTRA, Tuning
+from assistant.store.chroma import NewsIndex
+from assistant.store.keywords import KeywordIndex, Row
+from assistant.store.sentences import SentenceTable
+from assistant.store.stories import StoryInfo, group_stories
+from assistant.types import Filters, Passage
+
+
+@dataclass
+class Snapshot:
+    """What retrieval holds in memory for one version of the keyword index (rows in its order)."""
+
+    stamp: str = ""
+    table: Table = field(
+        default_factory=lambda: Table(np.zeros(0, int), [], np.zeros(0), np.zeros(0, int), np.zeros(0, bool))
+    )
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    ids: list[str] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    chunks: dict[str, Chunk] = field(default_factory=dict)  # id -> (text, metadata), as stored
+    firsts: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # article id -> first chunk's meta
+    parser: HintParser = field(default_factory=lambda: HintParser(()))
+    sentences: SentenceTable = field(default_factory=lambda: SentenceTable([]))
+    terms: SentenceTerms = field(default_factory=lambda: SentenceTerms([], str))
+
+
+class Retriever:
+    """Hybrid retrieval: BM25 + dense over every chunk, steered by the question's hints, diversified."""
+
+    def __init__(
+        self,
+        index: NewsIndex,
+        embedder: Embedder,
+        tuning: Tuning | None = None,
+        reranker: Reranker | None = None,
+        ranker: LearnedRanker | None = None,
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.tuning = tuning or Tuning()
+        self.reranker = reranker  # optional CrossEncoder that reorders the candidates (settings.reranker)
+        self.ranker = ranker or LearnedRanker()
+        self.keywords: KeywordIndex = index.keywords
+        self.snapshot = Snapshot()
+        self._lock = threading.Lock()  # one refresh at a time; questions read a whole snapshot
+
+    def refresh(self, stored: int | None = None) -> Snapshot:
+        """The snapshot in step with the store: reloads the keyword index when another process saved one,
+        and reads only the chunks not held yet (chunk ids name their content, so held rows never go stale)."""
+        with self._lock:
+            self.index.sync_keywords(stored)
+            kw = self.keywords
+            if self.snapshot.stamp != kw.stamp:
+                self.snapshot = self._build(kw, self.snapshot)
+            return self.snapshot
+
+    def _build(self, kw: KeywordIndex, old: Snapshot) -> Snapshot:
+        rows = kw.rows
+        outlets = sorted({r.source for r in rows})
+        code = {name: i for i, name in enumerate(outlets)}
+        articles: dict[str, int] = {}
+        table = Table(
+            outlet=np.array([code[r.source] for r in rows], dtype=int),
+            outlet_names=outlets,
+            ts=np.array([np.nan if r.ts is None else float(r.ts) for r in rows]),
+            article=np.array([articles.setdefault(r.article_id, len(articles)) for r in rows], dtype=int),
+            lead=np.array([r.chunk_index == 0 for r in rows], dtype=bool),
+        )
+        ids = [r.id for r in rows]
+        known = {cid: i for i, cid in enumerate(old.ids)}
+        vectors = np.zeros((len(ids), self.embedder.dimension), dtype=np.float32)
+        chunks: dict[str, Chunk] = {}
+        for i, cid in enumerate(ids):
+            if cid in known and cid in old.chunks:
+                vectors[i], chunks[cid] = old.vectors[known[cid]], old.chunks[cid]
+        position = {cid: i for i, cid in enumerate(ids)}
+        missing = [cid for cid in ids if cid not in chunks]
+        for cid, text, meta, vector in self.index.chunks(missing, vectors=True):
+            vectors[position[cid]] = np.asarray(vector, dtype=np.float32)
+            chunks[cid] = (text, meta)
+        dated = table.ts[np.isfinite(table.ts)]
+        newest = datetime.fromtimestamp(float(dated.max()), UTC) if dated.size else None
+        return Snapshot(
+            stamp=kw.stamp,
+            table=table,
+            vectors=vectors,
+            ids=ids,
+            rows=list(rows),
+            chunks=chunks,
+            firsts={str(m.get("article_id", "")): m for _, m in chunks.values() if m.get("chunk_index") == 0},
+            parser=HintParser([o for o in outlets if o], now=newest),  # 'in May': the last May we hold
+            sentences=SentenceTable([r.sentences for r in rows]),
+            terms=SentenceTerms(
+                kw.tokens, lambda i: chunks.get(rows[i].id, ("", {}))[0], lambda i: rows[i].term_counts
+            ),
+        )
+
+    def _allowed(self, snap: Snapshot, filters: Filters) -> np.ndarray:
+        """Rows the user's filters allow (the store's `where` on the epoch and outlet fields decides)."""
+        ids = self.index.ids_matching(filters, snap.table.outlet_names if filters.sources else ())
+        if ids is None:
+            return np.ones(len(snap.ids), dtype=bool)
+        return np.array([cid in ids for cid in snap.ids], dtype=bool)
+
+    def retrieve(self, question: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:
+        """The k best passages for a question, covering each outlet and part it names (or reranked)."""
+        stored = self.index.count()
+        if stored == 0:
+            return []
+        snap = self.refresh(stored)
+        if not snap.ids:
+            return []
+        t = self.tuning
+        query = parse_query(question, snap.parser, t)  # 1. parse
+        scorer = ChunkScorer(self.embedder, self.keywords, snap.vectors, snap.sentences, t)
+        scores = scorer.score(query)  # 2. score every chunk
+        fused = fuse_query(snap.table, query, scores, t)  # 3. fuse
+        allowed = self._allowed(snap, filters or Filters())
+        n = k + EXTRA if self.reranker is None else max(k + EXTRA, candidate_count(k))
+        rows = rank(snap.table, fused.base, fused.parts, fused.clauses, allowed, n, t)  # 4. rank
+        if t.learned_pool and rows:
+            c = gather(snap.table, query.hints, fused, allowed, rows, scores, t, snap.sentences)
+            rows = self.ranker.order(c, query.texts, snap.terms)[:n]
+        evidence = coverage(query.hints, self.keywords.knows) if rows else 0.0
+        passages = build_passages(  # 5. passages
+            rows, snap.rows, fused.base, evidence, snap.chunks, self.index, self.story_info
+        )
+        if self.reranker is not None:  # reorder only; scores stay retrieval's (answer thresholds use them)
+            order = self.reranker.order(question, [p.text for p in passages])
+            passages = [dataclasses.replace(passages[i], rank=r) for r, i in enumerate(order, 1)]
+        return passages[:k]
+
+    def story_info(self, article_ids: Sequence[str]) -> dict[str, StoryInfo]:
+        """`NewsIndex.story_info` answered from memory (the store is asked for articles not held)."""
+        firsts = self.snapshot.firsts
+        if any(aid not in firsts for aid in article_ids):
+            return self.index.story_info(article_ids)
+        return group_stories({aid: firsts[aid] for aid in article_ids}, firsts.values())

@@ -1,0 +1,303 @@
+"""The Chroma store: upsert articles as embedded chunks, remove them, and report what is there."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from llama_index.core.schema import BaseNode, MetadataMode, TextNode
+from llama_index.vector_stores.chroma import ChromaVectorStore
+
+from assistant.embedder import Embedder
+from assistant.errors import IndexUnavailableError, InputError, NotFoundError
+from assistant.ingest.chunking import Chunker, embed_texts
+from assistant.settings import Settings
+from assistant.store.client import (
+    COLLECTION_METADATA,
+    NewsqaEmbeddingFunction,
+    check_collection_format,
+    open_client,
+    where_clause,
+)
+from assistant.store.keywords import KeywordIndex, keyword_folder
+from assistant.store.sentences import METADATA_KEY, pack, place_sentences
+from assistant.store.stories import StoryInfo, assign_stories, story_info
+from assistant.types import (
+    UNKNOWN_OUTLET,
+    Article,
+    Filters,
+    IndexStats,
+    IngestReport,
+    article_id,
+    canonical_url,
+)
+
+READ_BATCH = 2000  # chunks read from Chroma per call
+BATCH_CHUNKS = 256  # chunks embedded and written together; each article is written whole in one call
+
+
+ProgressFn = Callable[[int, int], None]  # (articles done, chunks written) since the last call
+
+
+class NewsIndex:
+    """Articles as chunks in one Chroma collection, with their metadata for filters and display."""
+
+    def __init__(self, settings: Settings, embedder: Callable[[], Embedder]) -> None:
+        self.settings = settings
+        self._get_embedder = embedder
+        self.client = open_client(settings)
+        try:
+            self.collection = self.client.get_or_create_collection(
+                settings.collection,
+                embedding_function=NewsqaEmbeddingFunction(embedder),
+                metadata=COLLECTION_METADATA,
+            )
+        except Exception as exc:  # chromadb reports server and store problems as plain exceptions
+            raise IndexUnavailableError(
+                f"Cannot open the Chroma collection {settings.collection!r}: {exc}"
+            ) from None
+        check_collection_format(self.collection, settings)
+        self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
+        self._replaces: dict[str, list[str]] = {}  # new article id -> ids of the versions it replaces
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedding model (loaded on first use, so stats and remove never load it)."""
+        return self._get_embedder()
+
+    @cached_property
+    def chunker(self) -> Chunker:
+        """Splits articles in the embedder's own word pieces."""
+        return Chunker(self.embedder.tokenize, self.settings.chunk_size, self.settings.chunk_overlap)
+
+    @cached_property
+    def keywords(self) -> KeywordIndex:
+        """The BM25 index beside the store: loaded from disk, backfilled from Chroma when out of step."""
+        keywords = KeywordIndex(keyword_folder(self.settings))
+        keywords.load()
+        if len(keywords) != self.count():
+            keywords.sync(self.collection)  # reads only the chunks it lacks; never re-embeds
+        return keywords
+
+    def sync_keywords(self, stored: int | None = None) -> None:
+        """Reload the keyword index if another process saved a newer one; backfill rows it lacks
+        (`stored`: the chunk count, when the caller just asked)."""
+        keywords = self.keywords
+        if keywords.stamp != keywords.disk_stamp():
+            keywords.load()
+        if len(keywords) != (self.count() if stored is None else stored):
+            keywords.sync(self.collection)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def ingest(
+        self, items: Iterable[Article | InputError], progress: ProgressFn | None = None, reembed: bool = False
+    ) -> IngestReport:
+        """Add new articles, replace changed ones, skip unchanged ones (or, with `reembed`, write them again,
+        which adds sentence vectors to an older index); report every failure."""
+        report = IngestReport()
+        started = time.perf_counter()
+        keywords = self.keywords  # loaded (and backfilled if behind) before anything is written
+        seen: set[str] = set()
+        pending: list[Article] = []
+        written = 0
+        for item in items:
+            if isinstance(item, InputError):
+                report.failed.append(item)
+                if progress:
+                    progress(1, 0)
+                continue
+            if item.id in seen:  # the same article from two files in one run
+                report.unchanged += 1
+                if progress:
+                    progress(1, 0)
+                continue
+            seen.add(item.id)
+            pending.append(item)
+            if len(pending) >= 16:
+                written += self._flush(pending, report, progress, reembed)
+                pending = []
+        written += self._flush(pending, report, progress, reembed)
+        if keywords.dirty:
+            keywords.save()
+        report.chunks = written
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _flush(
+        self, batch: list[Article], report: IngestReport, progress: ProgressFn | None, reembed: bool
+    ) -> int:
+        if not batch:
+            return 0
+        existing = self._article_states([a.id for a in batch])
+        todo: list[Article] = []
+        for article in batch:
+            state = existing.get(article.id)
+            if state == (article.content_hash, True) and not reembed:
+                report.unchanged += 1
+                if progress:
+                    progress(1, 0)
+            else:
+                todo.append(article)
+        existing.update(self._superseded(todo))
+        written = 0
+        group: list[tuple[Article, list[TextNode]]] = []
+        for article in todo:
+            group.append((article, self.chunker.chunk(article)))
+            if sum(len(nodes) for _, nodes in group) >= BATCH_CHUNKS:
+                written += self._write(group, existing, report, progress)
+                group = []
+        written += self._write(group, existing, report, progress)
+        return written
+
+    def _write(
+        self,
+        group: list[tuple[Article, list[TextNode]]],
+        existing: dict[str, tuple[str, bool]],
+        report: IngestReport,
+        progress: ProgressFn | None,
+    ) -> int:
+        if not group:
+            return 0
+        nodes = [node for _, article_nodes in group for node in article_nodes]
+        texts = embed_texts(nodes)
+        placed = [
+            place_sentences(t, n.get_content(MetadataMode.NONE)) for t, n in zip(texts, nodes, strict=True)
+        ]
+        vectors, pooled = self.embedder.embed_with_spans(texts, [[[s] for s in spans] for _, spans in placed])
+        blobs: dict[str, str | None] = {}
+        for node, vector, (offset, spans), sentence_vectors in zip(
+            nodes, vectors, placed, pooled, strict=True
+        ):
+            node.embedding = vector.tolist()
+            blobs[node.node_id] = pack([(s - offset, e - offset) for s, e in spans], sentence_vectors)
+        assign_stories(self.collection, group)  # wire copies share a story_id (assistant/stories.py)
+        stale = [a.id for a, _ in group if a.id in existing]
+        stale += [old for a, _ in group for old in self._replaces.get(a.id, ())]
+        if stale:  # a changed article: drop all its old chunks first, then write the new ones whole
+            self.collection.delete(where={"article_id": {"$in": stale}})
+        self.vector_store.add(list[BaseNode](nodes))
+        self.keywords.remove_articles(stale)  # the keyword index follows the store (saved after ingest)
+        self.keywords.add(  # sentence vectors live beside BM25, not in Chroma's metadata (its size x2)
+            (n.node_id, n.get_content(MetadataMode.NONE), {**n.metadata, METADATA_KEY: blobs[n.node_id]})
+            for n in nodes
+        )
+        for article, _ in group:
+            if article.id in existing:
+                report.updated += 1
+            else:
+                report.added += 1
+        if progress:
+            progress(len(group), len(nodes))
+        return len(nodes)
+
+    def _superseded(self, articles: Sequence[Article]) -> dict[str, tuple[str, bool]]:
+        """Url-less articles whose file now holds a new version: mark them as updates of the old one."""
+        found: dict[str, tuple[str, bool]] = {}
+        for article in articles:
+            if article.url or not article.origin or not Path(article.origin).is_file():
+                continue  # only a single-article file identifies "the same article" without a url
+            got = self.collection.get(
+                where={"$and": [{"origin": article.origin[:500]}, {"chunk_index": 0}]}, include=["metadatas"]
+            )
+            old = [str(m["article_id"]) for m in got["metadatas"] or [] if not m.get("url")]
+            old = [aid for aid in old if aid != article.id]
+            if old:
+                self._replaces[article.id] = old
+                found[article.id] = ("", False)
+        return found
+
+    def _article_states(self, ids: Sequence[str]) -> dict[str, tuple[str, bool]]:
+        """For each stored article: (content hash, whether all its chunks are there)."""
+        if not ids:
+            return {}
+        got = self.collection.get(where={"article_id": {"$in": list(ids)}}, include=["metadatas"])
+        hashes: dict[str, set[str]] = {}
+        counts: Counter[str] = Counter()
+        expected: dict[str, int] = {}
+        for meta in got["metadatas"] or []:
+            aid = str(meta["article_id"])
+            hashes.setdefault(aid, set()).add(str(meta.get("content_hash")))
+            counts[aid] += 1
+            expected[aid] = int(str(meta.get("n_chunks") or 0))
+        return {
+            aid: (next(iter(h)) if len(h) == 1 else "", counts[aid] == expected[aid])
+            for aid, h in hashes.items()
+        }
+
+    def remove(self, key: str) -> int:
+        """Remove one article by id or url; returns how many chunks went."""
+        candidates = {key}
+        if canonical_url(key):
+            candidates.add(article_id(key, "", ""))
+        got = self.collection.get(
+            where={"$or": [{"article_id": {"$in": sorted(candidates)}}, {"url": key}]}, include=[]
+        )
+        ids = got["ids"]
+        if not ids:
+            raise NotFoundError(
+                f"No article with id or url {key!r} is indexed. `newsqa stats` lists outlets; "
+                "`newsqa ask --json` shows article ids."
+            )
+        self.collection.delete(ids=ids)
+        self.keywords.remove_ids(ids)
+        self.keywords.save()
+        return len(ids)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def story_info(self, article_ids: Sequence[str]) -> dict[str, StoryInfo]:
+        """For each article id: its story id and every outlet that carried that story."""
+        return story_info(self.collection, article_ids)
+
+    def chunks(
+        self, ids: Sequence[str], vectors: bool = False
+    ) -> Iterable[tuple[str, str, dict[str, Any], Any]]:
+        """(id, text, metadata, embedding or None) of the stored chunks among ids, read in batches."""
+        include = ["embeddings", "documents", "metadatas"] if vectors else ["documents", "metadatas"]
+        for start in range(0, len(ids), READ_BATCH):
+            got = self.collection.get(ids=list(ids[start : start + READ_BATCH]), include=include)
+            docs, metas = got["documents"] or [], got["metadatas"] or []
+            embeddings = got["embeddings"] if vectors else [None] * len(got["ids"])
+            for cid, doc, meta, vector in zip(got["ids"], docs, metas, embeddings, strict=True):
+                yield cid, doc or "", dict(meta or {}), vector
+
+    def ids_matching(self, filters: Filters, outlets: Iterable[str] = ()) -> set[str] | None:
+        """Ids of the chunks the filters allow (None: no filter set); outlets match case-insensitively
+        against the names in `outlets`."""
+        where = where_clause(filters, outlets)
+        if where is None:
+            return None
+        return set(self.collection.get(where=where, include=[])["ids"])
+
+    def count(self) -> int:
+        """Number of chunks stored."""
+        return int(self.collection.count())
+
+    def article_rows(self) -> list[dict[str, Any]]:
+        """Metadata of every article (its first chunk)."""
+        got = self.collection.get(where={"chunk_index": 0}, include=["metadatas"])
+        return [dict(m) for m in got["metadatas"] or []]
+
+    def stats(self) -> IndexStats:
+        """Articles, chunks, outlets, date range and size on disk."""
+        rows = self.article_rows()
+        dated = sorted(str(r["published_at"]) for r in rows if r.get("published_at"))
+        outlets = Counter(str(r.get("source") or UNKNOWN_OUTLET) for r in rows)
+        size = None
+        if not self.settings.chroma_url:
+            size = sum(p.stat().st_size for p in Path(self.settings.index).rglob("*") if p.is_file())
+        return IndexStats(
+            articles=len(rows),
+            chunks=self.count(),
+            outlets=dict(outlets.most_common()),
+            earliest=dated[0] if dated else None,
+            latest=dated[-1] if dated else None,
+            undated=len(rows) - len(dated),
+            size_bytes=size,
+            location=self.settings.chroma_url or str(self.settings.index),
+        )

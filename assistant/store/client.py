@@ -1,0 +1,114 @@
+"""Opening Chroma (local or a server), our embedding function, `where` clauses and the stored row format."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import chromadb
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+from chromadb.config import Settings as ChromaSettings
+
+from assistant.dates import epoch
+from assistant.embedder import Embedder
+from assistant.errors import IndexUnavailableError
+from assistant.settings import Settings
+from assistant.store.formats import COLLECTION, check_format
+from assistant.types import Filters, Passage
+
+COLLECTION_METADATA = {"hnsw:space": "cosine", "newsqa_format": COLLECTION.version}
+
+
+class NewsqaEmbeddingFunction(EmbeddingFunction[Documents]):
+    """Our embedder, handed to Chroma so it never falls back to its own downloading default."""
+
+    def __init__(self, embedder: Callable[[], Embedder]) -> None:
+        self.embedder = embedder  # loaded only when Chroma actually needs to embed
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return list(self.embedder().embed(list(input)))
+
+    @staticmethod
+    def name() -> str:
+        return "newsqa-sentence-transformers"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model": "newsqa"}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> NewsqaEmbeddingFunction:
+        raise NotImplementedError("newsqa passes its embedder explicitly")
+
+
+def open_client(settings: Settings) -> Any:
+    """A Chroma client: a local PersistentClient in settings.index, or a server at settings.chroma_url."""
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        parts = urlsplit(settings.chroma_url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise IndexUnavailableError(
+                f"--chroma-url {settings.chroma_url!r} must look like http://host:port"
+            )
+        try:
+            return chromadb.HttpClient(
+                host=parts.hostname,
+                port=parts.port or (443 if parts.scheme == "https" else 8000),
+                ssl=parts.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as exc:  # chromadb raises bare Exceptions/ValueErrors for connection problems
+            raise IndexUnavailableError(
+                f"Cannot reach the Chroma server at {settings.chroma_url}: {exc}. Start one with "
+                "`chroma run --path DIR --port PORT`, or drop --chroma-url to use the local index."
+            ) from None
+    Path(settings.index).mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.index), settings=chroma_settings)
+
+
+def check_collection_format(collection: Any, settings: Settings) -> None:
+    """Refuse a collection written by an incompatible newsqa (one without a stamp is format 1)."""
+    found = (collection.metadata or {}).get("newsqa_format", 1)
+    check_format(COLLECTION, found, settings.chroma_url or str(settings.index))
+
+
+def where_clause(filters: Filters, known_outlets: Iterable[str] = ()) -> dict[str, Any] | None:
+    """A Chroma `where` clause (dates compare as epoch seconds; outlets match case-insensitively)."""
+    clauses: list[dict[str, Any]] = []
+    if filters.since:
+        clauses.append({"published_ts": {"$gte": epoch(filters.since)}})
+    if filters.until:
+        clauses.append({"published_ts": {"$lte": epoch(filters.until)}})
+    if filters.sources:
+        wanted = {s.strip().lower() for s in filters.sources}
+        names = sorted({s for s in known_outlets if s.lower() in wanted} | set(filters.sources))
+        clauses.append({"source": {"$in": names}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def passage_from_row(
+    chunk_id: str, text: str, meta: Mapping[str, Any], score: float, rank: int, sentences: str | None = None
+) -> Passage:
+    """A Passage from a stored chunk (its metadata as written by ingest/chunking.py)."""
+
+    def opt(key: str) -> str | None:
+        value = meta.get(key)
+        return str(value) if value not in (None, "") else None
+
+    return Passage(
+        chunk_id=chunk_id,
+        article_id=str(meta.get("article_id", "")),
+        title=str(meta.get("title", "")),
+        text=text,
+        source=opt("source"),
+        published_at=opt("published_at"),
+        url=opt("url"),
+        author=opt("author"),
+        category=opt("category"),
+        score=score,
+        rank=rank,
+        sentence_blob=sentences,
+    )

@@ -1,0 +1,152 @@
+"""Wire copies: articles whose text is nearly the same are one story, carried by several outlets."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from llama_index.core.schema import TextNode
+
+from assistant.types import Article
+
+if TYPE_CHECKING:
+    from assistant.types import Passage
+
+SHINGLE_WORDS = 5
+THRESHOLD = 0.9  # share of the shorter text's shingles found in the longer one
+MIN_LENGTH_RATIO = 0.5  # a short excerpt of a long article is not the same story
+CANDIDATE_SIMILARITY = 0.75  # first-chunk cosine similarity worth a shingle comparison
+CANDIDATES = 8
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+StoryInfo = tuple[str, tuple[str, ...]]  # (story id, outlets that carried it)
+
+
+def shingles(text: str, size: int = SHINGLE_WORDS) -> frozenset[int]:
+    """Hashed runs of `size` words (lower-cased, punctuation ignored)."""
+    words = _WORD.findall(text.lower())
+    if len(words) < size:
+        return frozenset({zlib.crc32(" ".join(words).encode("utf-8"))}) if words else frozenset()
+    return frozenset(
+        zlib.crc32(" ".join(words[i : i + size]).encode("utf-8")) for i in range(len(words) - size + 1)
+    )
+
+
+def overlap(a: frozenset[int], b: frozenset[int]) -> float:
+    """Shingle overlap of two texts: shared shingles over the shorter text's, 0 if lengths differ >2x."""
+    if not a or not b or min(len(a), len(b)) < MIN_LENGTH_RATIO * max(len(a), len(b)):
+        return 0.0
+    return len(a & b) / min(len(a), len(b))
+
+
+def same_story(a: frozenset[int], b: frozenset[int]) -> bool:
+    """True when two texts are copies of one story (overlap >= THRESHOLD)."""
+    return overlap(a, b) >= THRESHOLD
+
+
+def outlet(meta: Mapping[str, Any]) -> str:
+    """The outlet named by a chunk's metadata: its source, else its url's host."""
+    host = urlsplit(str(meta.get("url") or "")).hostname or ""
+    return str(meta.get("source") or host.removeprefix("www.") or "unknown outlet")
+
+
+def assign_stories(collection: Any, group: Sequence[tuple[Article, list[TextNode]]]) -> None:
+    """Set `story_id` on every chunk: an earlier near-copy's story (stored or in this group), else its own."""
+    seen: list[tuple[frozenset[int], str]] = []
+    for article, nodes in group:
+        if not nodes:
+            continue
+        own = shingles(article.body)
+        story = next((sid for other, sid in seen if same_story(own, other)), None)
+        if story is None and nodes[0].embedding is not None:
+            story = _stored_story(collection, article.id, nodes[0].embedding, own)
+        story = story or article.id
+        seen.append((own, story))
+        for node in nodes:
+            node.metadata["story_id"] = story
+            for excluded in (node.excluded_embed_metadata_keys, node.excluded_llm_metadata_keys):
+                if "story_id" not in excluded:
+                    excluded.append("story_id")
+
+
+def _stored_story(collection: Any, article_id: str, vector: list[float], own: frozenset[int]) -> str | None:
+    """The story of the most similar stored article that is a near-copy of this text, if any."""
+    total = int(collection.count())
+    if total == 0:
+        return None
+    where = {"$and": [{"chunk_index": 0}, {"article_id": {"$ne": article_id}}]}
+    got = collection.query(
+        query_embeddings=[vector],
+        n_results=min(CANDIDATES, total),
+        where=where,
+        include=["metadatas", "distances"],
+    )
+    candidates = [
+        (str(meta["article_id"]), str(meta.get("story_id") or meta["article_id"]))
+        for meta, distance in zip(got["metadatas"][0], got["distances"][0], strict=True)
+        if 1.0 - float(distance) >= CANDIDATE_SIMILARITY
+    ]
+    if not candidates:
+        return None
+    rows = collection.get(
+        where={"article_id": {"$in": [aid for aid, _ in candidates]}}, include=["documents", "metadatas"]
+    )
+    parts: dict[str, list[tuple[int, str]]] = {}
+    for text, meta in zip(rows["documents"] or [], rows["metadatas"] or [], strict=True):
+        parts.setdefault(str(meta["article_id"]), []).append(
+            (int(str(meta.get("chunk_index", 0))), text or "")
+        )
+    for aid, story in candidates:
+        text = "\n".join(t for _, t in sorted(parts.get(aid, [])))
+        if same_story(own, shingles(text)):
+            return story
+    return None
+
+
+def story_info(collection: Any, article_ids: Sequence[str]) -> dict[str, StoryInfo]:
+    """For each article id: its story id and every outlet that carried the story (sorted)."""
+    if not article_ids:
+        return {}
+    first = {"chunk_index": 0}
+    got = collection.get(
+        where={"$and": [first, {"article_id": {"$in": list(article_ids)}}]}, include=["metadatas"]
+    )
+    firsts = {str(m["article_id"]): m for m in got["metadatas"] or []}
+    stories = sorted({str(m.get("story_id") or aid) for aid, m in firsts.items()})
+    members = collection.get(where={"$and": [first, {"story_id": {"$in": stories}}]}, include=["metadatas"])
+    return group_stories(firsts, members["metadatas"] or [])
+
+
+def group_stories(
+    firsts: Mapping[str, Mapping[str, Any]], members: Iterable[Mapping[str, Any]]
+) -> dict[str, StoryInfo]:
+    """Story id and outlets per article, from the articles' first-chunk metadata and their stories' members."""
+    story_of = {aid: str(m.get("story_id") or aid) for aid, m in firsts.items()}
+    outlets: dict[str, set[str]] = {sid: set() for sid in story_of.values()}
+    for meta in members:
+        if str(meta.get("story_id")) in outlets:
+            outlets[str(meta["story_id"])].add(outlet(meta))
+    for aid, meta in firsts.items():  # articles stored before stories existed have no story_id
+        outlets[story_of[aid]].add(outlet(meta))
+    return {aid: (sid, tuple(sorted(outlets[sid]))) for aid, sid in story_of.items()}
+
+
+def collapse_stories(
+    passages: Sequence[Passage], stories: Callable[[Sequence[str]], Mapping[str, StoryInfo]]
+) -> list[Passage]:
+    """Each story once: passages of its best-ranked article only, with the other outlets attached."""
+    info = stories(sorted({p.article_id for p in passages}))
+    chosen: dict[str, str] = {}
+    kept: list[Passage] = []
+    for passage in passages:
+        story, carried = info.get(passage.article_id, (passage.article_id, ()))
+        if chosen.setdefault(story, passage.article_id) != passage.article_id:
+            continue  # a copy of a story already returned
+        own = outlet({"source": passage.source, "url": passage.url})
+        others = tuple(o for o in carried if o != own)
+        kept.append(dataclasses.replace(passage, rank=len(kept) + 1, story_id=story, also_reported_by=others))
+    return kept

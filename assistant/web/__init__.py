@@ -1,0 +1,4 @@
+"""The web front end: the Gradio chat app (`app`), its HTML rendering (`render`) and pure helpers (`util`).
+
+It uses only the Assistant facade and the shared types; `ui.py` at the repository root is its entry point.
+"""
