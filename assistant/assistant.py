@@ -5,28 +5,52 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cached_property
+from typing import Any
 
 from assistant.answer.backends import LLMBackend, parse_spec
 from assistant.answer.citations import CitationChecker
 from assistant.answer.extractive import ExtractiveAnswerer
-from assistant.answer.followups import FollowUps, Turn
+from assistant.answer.followups import FollowUps
 from assistant.answer.llm import LLMAnswerer, PromptBuilder
 from assistant.embedder import Embedder
-from assistant.ingest.sources import ReadResult, read_sources
+from assistant.ingest.sources import read_sources
 from assistant.retrieval.rerank import Reranker
 from assistant.retrieval.retriever import Retriever
 from assistant.settings import Settings
 from assistant.store.chroma import NewsIndex, ProgressFn
-from assistant.types import Answer, Filters, IndexStats, IngestReport, Passage
+from assistant.types import Answer, Filters, IndexStats, IngestReport, Passage, ReadResult, Turn
 
 
 class Assistant:
-    """Everything a front end needs: ingest, ask, stats, remove. Components load on first use."""
+    """Everything a front end needs: ingest, ask, chat, stats, remove, watch, eval.
 
-    def __init__(self, settings: Settings) -> None:
+    Components are passed in (tests share one loaded embedder this way) or built from `settings` on first
+    use, so `stats` and `remove` never load the model.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        index: NewsIndex | None = None,
+        retriever: Retriever | None = None,
+        reranker: Reranker | None = None,
+        llm: LLMBackend | None = None,
+    ) -> None:
         self.settings = settings
+        given = {
+            "embedder": embedder,
+            "index": index,
+            "retriever": retriever,
+            "reranker": reranker,
+            "llm": llm,
+        }
+        for name, component in given.items():
+            if component is not None:
+                self.__dict__[name] = component  # takes the place of the cached_property below
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -76,6 +100,36 @@ class Assistant:
     def followups(self) -> FollowUps:
         """Rewrites chat follow-ups into standalone questions."""
         return FollowUps(self.llm, self.settings.prompts_dir)
+
+    # -- what front ends call ------------------------------------------------------------------
+
+    @property
+    def uses_llm(self) -> bool:
+        """Whether answers are written by an LLM (else extractive)."""
+        return self.llm is not None
+
+    def warm_up(self) -> None:
+        """Load the model and open the index now, so the first question does not wait for them."""
+        self.embedder.embed(["warm up"])
+        _ = self.retriever
+
+    def is_empty(self) -> bool:
+        """Whether nothing is indexed yet."""
+        return self.index.count() == 0
+
+    @staticmethod
+    def file_types() -> list[str]:
+        """The file extensions `read` takes (.txt, .json, ...)."""
+        from assistant.ingest.files import SUPPORTED_EXTS
+
+        return sorted(SUPPORTED_EXTS)
+
+    @staticmethod
+    def is_url(text: str) -> bool:
+        """Whether `read` takes this text as an http(s) url."""
+        from assistant.ingest.web import is_url
+
+        return is_url(text)
 
     def read(self, sources: Iterable[str], feeds: Iterable[str] = ()) -> list[ReadResult]:
         """Articles (and read failures) from files, folders, globs, urls, url lists, OPML files and feeds."""
@@ -134,6 +188,19 @@ class Assistant:
         for answer in self.ask_stream(rewrite.question, k, rewrite.filters):
             yield rewrite.apply(answer)
 
+    def watch(
+        self,
+        feeds: Sequence[str],
+        every: str = "30m",
+        once: bool = False,
+        say: Callable[[str], None] = print,
+        warn: Callable[[str], None] = print,
+    ) -> None:
+        """Poll feeds (urls or OPML files) and index new or changed entries, every `every` or `once`."""
+        from assistant.ingest.watch import run_watch
+
+        run_watch(self, feeds, every, once, say, warn)
+
     def stats(self) -> IndexStats:
         """What the index holds."""
         return self.index.stats()
@@ -147,17 +214,16 @@ class Assistant:
 
     def reindex_keywords(self) -> int:
         """Rebuild the keyword index from the chunks in Chroma (no re-embedding); returns the chunk count."""
-        self.index.keywords.sync(self.index.collection, full=True)
-        return len(self.index.keywords)
+        return self.index.reindex_keywords()
 
     def remove(self, key: str) -> int:
         """Remove an article by id or url; returns the number of chunks removed."""
         return self.index.remove(key)
 
 
-def build_assistant(settings: Settings | None = None) -> Assistant:
-    """The factory front ends call."""
-    return Assistant(settings or Settings.load())
+def build_assistant(settings: Settings | None = None, **components: Any) -> Assistant:
+    """The factory front ends call (`components`: as `Assistant` takes them)."""
+    return Assistant(settings or Settings.load(), **components)
 
 
 _SENTENCE_END = re.compile(r"(?<=\])\s+(?=[^\s\[])")  # a break after a sentence's closing [n] marker(s)

@@ -8,16 +8,31 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import numpy as np
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from pydantic import PrivateAttr
 
 from assistant.errors import EmbedderError
 
-if TYPE_CHECKING:
-    from assistant.store.sentences import Region
+Region = Sequence[tuple[int, int]]  # character ranges of one text pooled together (a sentence: one range)
+
+
+def pool_spans(states: np.ndarray, offsets: np.ndarray, regions: Sequence[Region]) -> list[np.ndarray | None]:
+    """Unit vectors of the mean token state inside each region (None when no token is inside)."""
+    real = offsets[:, 1] > offsets[:, 0]  # [CLS], [SEP] and padding have empty offsets
+    out: list[np.ndarray | None] = []
+    for region in regions:
+        inside = np.zeros(len(offsets), dtype=bool)
+        for start, end in region:
+            inside |= (offsets[:, 0] >= start) & (offsets[:, 1] <= end)
+        inside &= real
+        if not inside.any():  # truncated away by the model's input limit
+            out.append(None)
+            continue
+        vector = states[inside].mean(axis=0)
+        norm = float(np.linalg.norm(vector))
+        out.append(vector / norm if norm else None)
+    return out
 
 
 def default_model_path() -> str:
@@ -121,8 +136,6 @@ class Embedder:
     ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
         """Text vectors (as `embed`) and, from the same forward pass, a vector per region (character
         ranges) of each text (see assistant/sentences.py); None when the model does not pool by mean."""
-        from assistant.store.sentences import pool_spans
-
         if not texts or not self.pools_mean:
             return self.embed(texts), [[None] * len(s) for s in spans]
         outputs = cast(
@@ -153,8 +166,6 @@ class Embedder:
     ) -> tuple[np.ndarray, list[np.ndarray | None]]:
         """A question's vector (remembered for `embed_cached`) and vectors of regions of it (its parts),
         from one forward pass: one short text costs far less than a padded batch of its pieces."""
-        from assistant.store.sentences import pool_spans
-
         model = getattr(self.model[0], "auto_model", None)
         with self._threads(self.query_threads):
             if model is None or not self.pools_mean:
@@ -228,29 +239,3 @@ class Embedder:
     def embed_one(self, text: str) -> np.ndarray:
         """The embedding of one text (a question)."""
         return self.embed([text])[0]
-
-    def as_llama(self) -> LlamaEmbedding:
-        """This embedder as a llama-index embedding model (for llama-index retrievers)."""
-        return LlamaEmbedding(self)
-
-
-class LlamaEmbedding(BaseEmbedding):
-    """Adapter so llama-index components embed with our already-loaded model."""
-
-    _embedder: Embedder = PrivateAttr()
-
-    def __init__(self, embedder: Embedder, **kwargs: Any) -> None:
-        super().__init__(model_name=embedder.name, embed_batch_size=embedder.batch_size, **kwargs)
-        self._embedder = embedder
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return [float(x) for x in self._embedder.embed_one(query)]
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._get_query_embedding(text)
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return [[float(x) for x in row] for row in self._embedder.embed(texts)]

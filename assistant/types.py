@@ -229,6 +229,24 @@ class Failure(Protocol):
     reason: str
 
 
+ReadResult = Article | Failure  # what reading a source yields, one per article or per failure
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange: the user's question, the answer text, and what retrieval used."""
+
+    question: str
+    answer: str = ""
+    standalone: str | None = None
+    filters: Filters | None = None
+
+    @classmethod
+    def of(cls, answer: Answer, filters: Filters | None = None) -> Turn:
+        """A turn from an Answer the assistant gave."""
+        return cls(answer.question, answer.text, answer.standalone_question, filters)
+
+
 @dataclass
 class IngestReport:
     """What an ingest did: counts per outcome and each failure with its origin and reason."""

@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from assistant.assistant import build_assistant
-from assistant.evaluation.retrieval import METRICS, TOP, load_queries, score_ranking, squash
+from assistant.evaluation.common import load_queries, squash
+from assistant.evaluation.retrieval import METRICS, TOP, score_ranking
 from assistant.retrieval.ranker import FEATURES, RECENCY, Candidates, LearnedRanker, features
 from assistant.retrieval.retriever import Retriever
 from assistant.retrieval.terms import SentenceTerms

@@ -21,7 +21,8 @@ import numpy as np
 
 from assistant.assistant import Assistant
 from assistant.embedder import Embedder
-from assistant.evaluation.retrieval import METRICS, TOP, EvalReport, evaluate, load_queries
+from assistant.evaluation.common import load_queries
+from assistant.evaluation.retrieval import METRICS, TOP, EvalReport, evaluate
 from assistant.retrieval.retriever import Retriever
 from assistant.retrieval.tuning import Tuning
 from assistant.settings import Settings

@@ -39,9 +39,7 @@ def make_assistant(tmp_path: Path, embedder: Embedder) -> Callable[..., Assistan
     def make(**overrides: Any) -> Assistant:
         overrides.setdefault("index", tmp_path / "index")
         settings = Settings.load(env={}, **overrides)
-        assistant = Assistant(settings)
-        assistant.__dict__["embedder"] = embedder  # reuse the session's loaded model
-        return assistant
+        return Assistant(settings, embedder=embedder)  # reuse the session's loaded model
 
     return make
 

@@ -46,7 +46,7 @@ def test_rules() -> None:
     assert benchmark_correct('The answer to the question is "Yes"', "yes")
     assert not benchmark_correct("Nope", "yes") and benchmark_correct(answer.text, "about 50")
     assert verified_sentences(answer) == (1, 2)
-    query = type("Q", (), {"is_null": False, "gold": "50 minutes."})()
+    query = type("Q", (), {"is_null": False, "answer": "50 minutes."})()
     assert strict_correct(answer, query) and not strict_correct(Answer("q", "150 minutes"), query)  # type: ignore[arg-type]
 
 

@@ -19,6 +19,7 @@ import chromadb
 import pytest
 from chromadb.config import Settings as ChromaSettings
 
+from assistant.settings import Settings
 from tests.conftest import ROOT, SEED, interruptible
 
 QUESTION = "How long did one of the Putin-Trump calls last?"
@@ -208,3 +209,31 @@ def test_unreachable_chroma_server_is_explained(tmp_path: Path) -> None:
     proc = newsqa("--chroma-url", f"http://127.0.0.1:{_free_port()}", "stats", check=False)
     assert proc.returncode == 1
     assert "Chroma server" in proc.stderr and "chroma run" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_newsqa_and_ui_py_resolve_the_same_flags_the_same_way(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from assistant import flags
+    from assistant.cli.main import cli, serve
+    from assistant.web.util import settings_from_args
+
+    for key in [k for k in os.environ if k.startswith("NEWSQA_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "mine.toml"
+    config.write_text('[newsqa]\nllm = "ollama:toml"\nhost = "0.0.0.0"\nport = 1111\nk = 9\n')
+    monkeypatch.setenv("NEWSQA_PORT", "2222")  # env over the file...
+    monkeypatch.setenv("NEWSQA_K", "7")
+    global_args = ["--config", str(config), "--index", str(tmp_path / "idx"), "--reranker", "rr"]
+    serve_args = ["--port", "3333", "--allow-private-urls"]  # ...flags over env
+    group = cli.make_context("newsqa", [*global_args, "serve"])
+    command = serve.make_context("serve", list(serve_args))  # click consumes the list it parses
+    by_click = flags.load(group.params).replace(**flags.overrides(command.params))  # as `newsqa ... serve`
+    by_argparse = settings_from_args([*global_args, *serve_args])  # as `python ui.py`
+    assert by_click == by_argparse
+    assert (by_click.llm, by_click.host, by_click.k, by_click.port) == ("ollama:toml", "0.0.0.0", 7, 3333)
+    assert (by_click.index, by_click.reranker, by_click.allow_private_urls) == (tmp_path / "idx", "rr", True)
+    for flag in flags.FLAGS:  # every row sets a real setting and says which variable also does
+        assert flag.setting == flags.CONFIG or flag.setting in Settings.__dataclass_fields__
+        assert f"env {flag.env}" in flag.help

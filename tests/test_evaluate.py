@@ -11,7 +11,9 @@ from click.testing import CliRunner
 
 from assistant.assistant import Assistant
 from assistant.cli.main import cli
-from assistant.evaluation.retrieval import Query, evaluate, load_queries, score_ranking
+from assistant.errors import InputError
+from assistant.evaluation.common import Query, load_queries
+from assistant.evaluation.retrieval import evaluate, score_ranking
 from assistant.types import Passage
 
 FACTS = ["The bridge opens in 2027.", "It cost 40 million euros."]
@@ -42,6 +44,40 @@ def test_one_chunk_covering_two_facts_counts_both_at_its_rank() -> None:
     r = score_ranking(["x", "The bridge opens in 2027. It cost 40 million euros."], FACTS)
     assert r.ap == pytest.approx((2 / 2) / 2)
     assert r.all_found == 1.0
+
+
+def test_one_loader_reads_retrieval_and_answer_questions(tmp_path: Path) -> None:
+    rows = [
+        {
+            "id": "a",
+            "query": "When does the bridge open?",
+            "answer": "2027",
+            "question_type": "temporal_query",
+            "evidence_list": [{"fact": FACTS[0]}, {"source": "no fact"}],
+        },
+        {
+            "query": "What did the merger cost?",
+            "question_type": "null_query",
+            "answer": "Insufficient information.",
+        },
+        {"query": "Retrieval only: no answer, no type, no evidence"},
+    ]
+    path = tmp_path / "queries.json"
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    first, null, bare = load_queries(path)
+    assert (first.id, first.question_type, first.facts) == ("a", "temporal_query", (FACTS[0],))
+    assert (first.answer, first.is_null) == ("2027", False)
+    assert (null.id, null.question_type, null.facts, null.is_null) == ("1", "null_query", (), True)
+    assert (bare.id, bare.question_type, bare.facts, bare.answer) == ("2", "unknown", (), "")
+    assert load_queries(path, 2, need_answer=True) == [first, null]  # the limit stops before the bare one
+    with pytest.raises(InputError, match=r"item 2 needs 'query' and 'answer'"):
+        load_queries(path, need_answer=True)
+    for bad in ("{not json", json.dumps({"query": "not a list"}), json.dumps([{"answer": "no query"}])):
+        path.write_text(bad, encoding="utf-8")
+        for need_answer in (False, True):
+            with pytest.raises(InputError) as caught:
+                load_queries(path, need_answer=need_answer)
+            assert caught.value.origin == str(path) and str(caught.value).startswith(f"{path}: ")
 
 
 def _passage(text: str) -> Passage:
@@ -109,7 +145,7 @@ def test_eval_command_prints_json_over_a_real_index(
     ]
     path = tmp_path / "queries.json"
     path.write_text(json.dumps(queries), encoding="utf-8")
-    assert [q.kind for q in load_queries(path)] == ["inference_query", "null_query"]
+    assert [q.question_type for q in load_queries(path)] == ["inference_query", "null_query"]
     result = CliRunner().invoke(
         cli, ["--index", str(assistant.settings.index), "eval", "--json", "-q", str(path)]
     )

@@ -69,9 +69,7 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> P
 
 def new_assistant(index: Path, embedder: Embedder, **overrides: Any) -> Assistant:
     """An Assistant over `index` with the session's embedder and the given settings."""
-    assistant = Assistant(Settings.load(env={}, index=index, **overrides))
-    assistant.__dict__["embedder"] = embedder
-    return assistant
+    return Assistant(Settings.load(env={}, index=index, **overrides), embedder=embedder)
 
 
 def llm_assistant(index: Path, embedder: Embedder, server: ScriptedLLM, **overrides: Any) -> Assistant:
@@ -295,3 +293,31 @@ def test_llamacpp_backend_for_real(index_dir: Path, embedder: Embedder) -> None:
     assert answer.backend == f"llamacpp:{GGUF}", answer.notices
     assert answer.text and not answer.partial
     assert all(c.verified for c in answer.citations)
+
+
+def test_a_registered_backend_is_parsed_and_built() -> None:
+    from llama_index.core.llms import LLM, ChatMessage, MockLLM
+
+    from assistant.answer.backends import BACKENDS, SPEC_HELP, BackendSpec, LLMBackend, build_llm, register
+
+    config = Settings.load(env={})
+
+    @register("echo")
+    def echo(spec: BackendSpec, settings: Settings) -> LLM:
+        return MockLLM()  # llama-index's own test LLM: it replies with the prompt it was sent
+
+    try:
+        spec = parse_spec("echo:tiny")
+        assert spec == BackendSpec("echo", "tiny")
+        assert isinstance(build_llm(spec, config), MockLLM)
+        reply = LLMBackend(spec, config).chat([ChatMessage(role="user", content="hello echo")])
+        assert "hello echo" in reply
+        with pytest.raises(ConfigError) as err:
+            parse_spec("vllm:x")
+        assert str(err.value).endswith("llamacpp:/path/model.gguf or echo:MODEL.")
+    finally:
+        del BACKENDS["echo"]
+    with pytest.raises(ConfigError) as err:
+        build_llm(spec, config)  # no longer registered: the error lists the names that are
+    assert str(err.value) == f"--llm 'echo:tiny' is not a backend. {SPEC_HELP}"
+    assert "ollama:MODEL" in SPEC_HELP and "echo" not in SPEC_HELP

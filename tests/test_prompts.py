@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer.followups import FollowUps, Turn
+from assistant.answer.followups import FollowUps
 from assistant.answer.llm import PromptBuilder
 from assistant.answer.prompts import PROMPT_VARIABLES, load_prompt
 from assistant.errors import ConfigError
 from assistant.settings import Settings
-from assistant.types import Passage
+from assistant.types import Passage, Turn
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 PASSAGES = [

@@ -139,11 +139,17 @@ def test_missing_keyword_index_is_rebuilt_from_chroma_without_embedding(
     for item in keyword_folder(assistant.settings).iterdir():
         if item.is_file():
             item.unlink()
-    restarted = make_assistant()
-    restarted.__dict__["embedder"] = None  # would fail if the backfill tried to embed anything
+    restarted = Assistant(assistant.settings, embedder=_NoModel())  # type: ignore[arg-type]
     keywords = restarted.index.keywords
     assert len(keywords) == restarted.index.count() > 0
     assert keywords.scores("QX-4471").argmax() == 0 or keywords.scores("QX-4471").max() > 0
+
+
+class _NoModel:
+    """Stands in for the embedder where nothing may be embedded: any use fails the test."""
+
+    def __getattr__(self, name: str) -> None:
+        raise AssertionError(f"the keyword backfill used the embedder ({name})")
 
 
 def test_hints_find_outlets_dates_and_parts() -> None:

@@ -24,6 +24,7 @@ from assistant.cli import main as cli_module
 from assistant.cli.plain import answer_text
 from assistant.embedder import Embedder
 from assistant.errors import ConfigError
+from assistant.flags import FLAGS
 from assistant.settings import Settings
 from assistant.types import Answer, Citation, Passage, SentenceCheck
 from assistant.web import app as ui
@@ -129,9 +130,7 @@ def launch(assistant: Assistant) -> tuple[gr.Blocks, str]:
 
 def make(index: Path, embedder: Embedder, **overrides: Any) -> Assistant:
     """An Assistant over a Chroma store in index, reusing the session's loaded embedder."""
-    assistant = Assistant(Settings.load(env={}, index=index, **overrides))
-    assistant.__dict__["embedder"] = embedder
-    return assistant
+    return Assistant(Settings.load(env={}, index=index, **overrides), embedder=embedder)
 
 
 @pytest.fixture(scope="module")
@@ -194,8 +193,7 @@ def llm_app(
     with ScriptedLLM("openai", unsupported_reply) as server:
         index = tmp_path_factory.mktemp("llm") / "index"
         flags = ["--index", str(index), "--llm", "openai:test-model", "--llm-base-url", server.url]
-        assistant = Assistant(ui.settings_from_args(flags))
-        assistant.__dict__["embedder"] = embedder
+        assistant = Assistant(ui.settings_from_args(flags), embedder=embedder)
         assistant.ingest(assistant.read([str(SEED)]))
         demo, url = launch(assistant)
         yield url, server
@@ -743,9 +741,14 @@ def test_ui_py_takes_newsqa_flags_and_the_same_settings(
     for key in [k for k in os.environ if k.startswith("NEWSQA_")]:
         monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)  # no newsqa.toml here
-    flags = {o for cmd in (cli_module.cli, cli_module.serve) for p in cmd.params for o in p.opts}
-    flags = {f for f in flags if f.startswith("--")} - {"--version"}
-    assert flags <= set(ui.arg_parser()._option_string_actions)  # every `newsqa ... serve` flag
+    parser = ui.arg_parser()  # both parsers come from assistant.flags.FLAGS: check they expose it all
+    for cmd, scope in ((cli_module.cli, "global"), (cli_module.serve, "serve")):
+        params = {p.opts[0]: p for p in cmd.params if p.opts[0] not in ("--version", "--help")}
+        assert set(params) == {f.name for f in FLAGS if f.scope == scope}
+        for name, param in params.items():
+            action = parser._option_string_actions[name]
+            assert (action.dest, action.help) == (param.name, param.help)  # same field, same help
+    assert set(parser._option_string_actions) - {"-h", "--help"} == {f.name for f in FLAGS}
     assert ui.settings_from_args([]).allow_private_urls is False  # refused unless asked for
     monkeypatch.setenv("NEWSQA_LLM", "ollama:from-env")
     monkeypatch.setenv("NEWSQA_LLM_TIMEOUT", "7")

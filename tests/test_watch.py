@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant import cli as cli_module
 from assistant.assistant import Assistant
+from assistant.cli import main as cli_module
 from assistant.cli.plain import answer_text
 from assistant.errors import ConfigError
 from assistant.ingest.watch import STATE_FILE, PollReport, Watcher, parse_every

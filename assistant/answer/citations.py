@@ -16,6 +16,7 @@ from assistant.types import UNSUPPORTED_MARK, Citation, Passage, SentenceCheck
 STRONG_SIMILARITY = 0.72  # cosine (MiniLM) above which a sentence counts as a paraphrase of a passage span
 MIN_TERM_COVERAGE = 0.5  # share of the sentence's key terms that must appear in the passage
 MIN_CONTRIBUTION = 0.5  # a second cited passage is kept when it holds this share of the sentence's facts
+MIN_SHARED_FACTS = 0.2  # a passage holding more than this share of the facts counts as a contributor
 
 _MARKER = re.compile(r"\[\s*(?:sources?\s*)?(\d+(?:\s*[,;]\s*(?:sources?\s*)?\d+)*)\s*\]", re.IGNORECASE)
 _MARKER_RUN = r"(?:\s*\[\s*(?:sources?\s*)?\d+(?:\s*[,;]\s*(?:sources?\s*)?\d+)*\s*\])+"
@@ -216,7 +217,7 @@ class CitationChecker:
         if full:
             extra = [n for n in valid if n not in full and run.contributes(facts, n - 1)]
             return SentenceCheck(plain, claimed, tuple(sorted(full + extra, key=valid.index)), True)
-        contributors = [n for n in valid if run.evidence[n - 1].coverage(facts) > 0.2]
+        contributors = [n for n in valid if run.evidence[n - 1].coverage(facts) > MIN_SHARED_FACTS]
         if len(contributors) > 1:
             joint = run.evidence[contributors[0] - 1]
             for n in contributors[1:]:

@@ -15,6 +15,16 @@ from assistant.types import NOT_COVERED, Answer, Citation, Passage, evidence_fou
 MIN_SENTENCE_CHARS = 25
 MAX_SENTENCE_CHARS = 600
 MAX_EMBEDDED = 16  # sentences without stored vectors embedded per question, picked by the cheap score
+# A sentence's score: SIMILARITY_WEIGHT x cosine with the question + OVERLAP_WEIGHT x share of the
+# question's content terms it holds + PASSAGE_WEIGHT x its passage's retrieval score.
+SIMILARITY_WEIGHT = 0.6
+OVERLAP_WEIGHT = 0.3
+PASSAGE_WEIGHT = 0.1
+ON_TOPIC_SIMILARITY = 0.6  # a best sentence this close to the question answers it, whatever its score
+MIN_OVERLAP = 0.25  # otherwise it needs a relevant score and more than this share of the question's terms
+KEEP_SHARE = 0.8  # later sentences must score at least this share of the best one
+MIN_SUPPORT_SIMILARITY = 0.3  # ... and be at least this close to the question
+MAX_REPEAT = 0.5  # ... and share at most this Jaccard of content terms with a sentence already chosen
 
 
 @dataclass(frozen=True)
@@ -46,7 +56,7 @@ class ExtractiveAnswerer:
     def score_sentences(self, question: str, passages: Sequence[Passage]) -> list[ScoredSentence]:
         """The passages' sentences scored against the question, best first.
 
-        Sentences whose vectors were computed at ingest (assistant/sentences.py) are all scored; of the
+        Sentences whose vectors were computed at ingest (store/sentences.py) are all scored; of the
         others, only the `max_embedded` best by the model-free part of the score (term overlap, passage
         score) are embedded now, since the similarity dominates the score.
         """
@@ -76,15 +86,15 @@ class ExtractiveAnswerer:
         scored = []
         for sentence, passage, overlap in (candidates[i] for i in keep):
             sim = float(vectors_of[sentence] @ embedded[0])
-            score = 0.6 * sim + _cheap_score(passage, overlap)
+            score = SIMILARITY_WEIGHT * sim + _cheap_score(passage, overlap)
             scored.append(ScoredSentence(sentence, passage, sim, overlap, score))
         return sorted(scored, key=lambda s: s.score, reverse=True)
 
     def is_relevant(self, best: ScoredSentence) -> bool:
         """Whether the best sentence is on topic enough to answer from (else: abstain)."""
-        if best.similarity >= 0.6:
+        if best.similarity >= ON_TOPIC_SIMILARITY:
             return True
-        return best.score >= self.min_relevance and best.overlap > 0.25
+        return best.score >= self.min_relevance and best.overlap > MIN_OVERLAP
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         """A cited answer from the passages, or an abstention when they do not cover the question."""
@@ -117,12 +127,12 @@ class ExtractiveAnswerer:
         best = scored[0].score
         chosen: list[ScoredSentence] = [scored[0]]
         for candidate in scored[1:]:
-            if len(chosen) >= self.max_sentences or candidate.score < 0.8 * best:
+            if len(chosen) >= self.max_sentences or candidate.score < KEEP_SHARE * best:
                 break
-            if candidate.similarity < 0.3:
+            if candidate.similarity < MIN_SUPPORT_SIMILARITY:
                 continue
             terms = content_terms(candidate.text)
-            if any(_jaccard(terms, content_terms(c.text)) > 0.5 for c in chosen):
+            if any(_jaccard(terms, content_terms(c.text)) > MAX_REPEAT for c in chosen):
                 continue
             chosen.append(candidate)
         return chosen
@@ -130,7 +140,7 @@ class ExtractiveAnswerer:
 
 def _cheap_score(passage: Passage, overlap: float) -> float:
     """The part of a sentence's score that needs no embedding: question-term overlap and passage score."""
-    return 0.3 * overlap + 0.1 * passage.score
+    return OVERLAP_WEIGHT * overlap + PASSAGE_WEIGHT * passage.score
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:

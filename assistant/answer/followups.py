@@ -15,7 +15,7 @@ from assistant.answer.citations import strip_markers
 from assistant.answer.prompts import load_prompt
 from assistant.errors import BackendError
 from assistant.text import STOP_WORDS, words
-from assistant.types import Answer, Filters
+from assistant.types import Answer, Filters, Turn
 
 HISTORY_TURNS = 4  # how many earlier turns the condense prompt sees
 _PRONOUNS = frozenset(
@@ -57,21 +57,6 @@ _STARTERS = frozenset(
     ]
 )
 _NAME_RUN = re.compile(r"[A-Z][\w’'.-]*(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w’'.-]*)*|\b\d{4}\b")
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One earlier exchange: the user's question, the answer text, and what retrieval used."""
-
-    question: str
-    answer: str = ""
-    standalone: str | None = None
-    filters: Filters | None = None
-
-    @classmethod
-    def of(cls, answer: Answer, filters: Filters | None = None) -> Turn:
-        """A turn from an Answer the assistant gave."""
-        return cls(answer.question, answer.text, answer.standalone_question, filters)
 
 
 def turns_from_messages(messages: Sequence[Mapping[str, Any]]) -> list[Turn]:

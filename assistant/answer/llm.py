@@ -19,11 +19,6 @@ from assistant.types import UNSUPPORTED_MARK, Answer, Citation, Passage
 CHARS_PER_TOKEN = 3.5  # conservative for English prose; used to keep the prompt inside the context window
 
 
-def source_date(passage: Passage) -> str:
-    """The publication date shown in front of a source ('undated' when unknown)."""
-    return (passage.published_at or "undated")[:10]
-
-
 class PromptBuilder:
     """Renders the answer prompt: today's date, the refusal wording, and numbered sources that fit."""
 
@@ -40,8 +35,8 @@ class PromptBuilder:
         """One numbered source: outlet and date first, then title and text."""
         return load_prompt("source", self.prompts_dir).render(
             n=n,
-            outlet=passage.source or "unknown outlet",
-            date=source_date(passage),
+            outlet=passage.outlet,
+            date=passage.day,
             title=passage.title or "untitled",
             text=" ".join((text if text is not None else passage.text).split()),
         )

@@ -28,11 +28,8 @@ def watch(
     ETag / Last-Modified are honoured and what was indexed is remembered in feeds.json beside the
     index, so stopping (Ctrl-C) and restarting loses and duplicates nothing.
     """
-    from assistant.ingest.watch import run_watch
-
     allow_private(assistant, allow_private_urls)
-    run_watch(
-        assistant,
+    assistant.watch(
         feeds or assistant.settings.feeds,
         every,
         once,
@@ -65,7 +62,8 @@ def eval_command(
     """
     from tqdm import tqdm
 
-    from assistant.evaluation.retrieval import TOP, evaluate, load_queries
+    from assistant.evaluation.common import load_queries
+    from assistant.evaluation.retrieval import TOP, evaluate
     from assistant.types import evidence_found
 
     items = load_queries(queries)[:limit]

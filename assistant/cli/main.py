@@ -6,16 +6,15 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from assistant import flags
 from assistant.assistant import Assistant, build_assistant
 from assistant.cli.admin import eval_command, reindex_keywords, watch
 from assistant.cli.plain import answer_text
 from assistant.cli.util import PRIVATE_HELP, allow_private, date_option, domain_errors
-from assistant.settings import Settings
 from assistant.types import Answer, Filters
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,61 +37,16 @@ Settings come from defaults < newsqa.toml (or --config) < NEWSQA_* variables < f
 
 
 @click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--index",
-    "index",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of the local Chroma index [default: ./index; env NEWSQA_INDEX].",
-)
-@click.option("--chroma-url", help="Use a Chroma server instead, e.g. http://127.0.0.1:8000.")
-@click.option("--embedder", help="Folder of a local sentence-transformers model [default: packaged MiniLM].")
-@click.option(
-    "--reranker",
-    metavar="MODEL_PATH",
-    help="Folder of a local sentence-transformers CrossEncoder that reorders the top passages "
-    "(slower; optional) [env NEWSQA_RERANKER].",
-)
-@click.option(
-    "--config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="TOML settings file [default: ./newsqa.toml if present].",
-)
-@click.option(
-    "--llm",
-    help="Answer with an LLM: none (extractive, default), ollama:MODEL, openai:MODEL or "
-    "llamacpp:/path/model.gguf [env NEWSQA_LLM; API key from NEWSQA_LLM_API_KEY].",
-)
-@click.option(
-    "--llm-base-url",
-    help="Server of the LLM, e.g. http://127.0.0.1:8080/v1 for any OpenAI-compatible server "
-    "[default: http://127.0.0.1:11434 for ollama, https://api.openai.com/v1 for openai].",
-)
+@flags.click_options("global")
 @click.version_option(package_name="newsqa")
 @click.pass_context
 @domain_errors
-def cli(
-    ctx: click.Context,
-    index: Path | None,
-    chroma_url: str | None,
-    embedder: str | None,
-    reranker: str | None,
-    config: Path | None,
-    llm: str | None,
-    llm_base_url: str | None,
-) -> None:
+def cli(ctx: click.Context, **values: Any) -> None:
     """Ask questions of your news articles and get answers with numbered citations.
 
     Index articles with `ingest`, then `ask`. Everything runs locally: no server, no API key.
     """
-    settings = Settings.load(
-        config,
-        index=index,
-        chroma_url=chroma_url,
-        embedder=embedder,
-        reranker=reranker,
-        llm=llm,
-        llm_base_url=llm_base_url,
-    )
+    settings = flags.load(values)  # the same resolution as `python ui.py`'s flags
     ctx.obj = build_assistant(settings)
 
 
@@ -136,7 +90,7 @@ def ingest(
             items.append(item)
             reading.update(1)
     if items:
-        assistant.embedder.embed(["warm up"])  # load the model first: chunks/s then measures indexing only
+        assistant.warm_up()  # load the model first: chunks/s then measures indexing only
     bar = tqdm(total=len(items), unit="article", disable=quiet, file=sys.stderr, dynamic_ncols=True)
     chunks = 0
 
@@ -180,14 +134,14 @@ def ask(
 
     With --llm the answer streams as it is written; its citations are checked when it completes.
     """
-    if assistant.llm is not None and not as_json:
+    if assistant.uses_llm and not as_json:
         _ask_streaming(assistant, question, k, Filters(since=since, until=until, sources=sources))
         return
     answer = assistant.ask(question, k=k, filters=Filters(since=since, until=until, sources=sources))
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
-        click.echo(answer_text(answer, assistant.index.count() == 0))
+        click.echo(answer_text(answer, assistant.is_empty()))
 
 
 def _ask_streaming(assistant: Assistant, question: str, k: int | None, filters: Filters) -> None:
@@ -205,7 +159,7 @@ def _ask_streaming(assistant: Assistant, question: str, k: int | None, filters: 
     same = shown.strip() == final.text.strip()
     if shown:
         click.echo("\n" if same else "\n\nChecked answer (citations verified against the sources):")
-    click.echo(answer_text(final, assistant.index.count() == 0, include_text=not same))
+    click.echo(answer_text(final, assistant.is_empty(), include_text=not same))
 
 
 @cli.command()
@@ -252,22 +206,12 @@ def main() -> None:
 
 
 @cli.command()
-@click.option("--host", help="Address to bind [default: 127.0.0.1; env NEWSQA_HOST].")
-@click.option("--port", type=click.IntRange(1, 65535), help="Port [default: 7860; env NEWSQA_PORT].")
-@click.option("--auth", help="user:password to require a login [env NEWSQA_AUTH].")
-@click.option(
-    "--allow-private-urls",
-    is_flag=True,
-    help="Let the url box fetch from loopback, private or link-local addresses (your own network) "
-    "[default: refused, as anyone who opens the page may paste urls].",
-)
+@flags.click_options("serve")
 @click.pass_obj
 @domain_errors
-def serve(
-    assistant: Assistant, host: str | None, port: int | None, auth: str | None, allow_private_urls: bool
-) -> None:
+def serve(assistant: Assistant, **values: Any) -> None:
     """Open the chat window (the same app as `python ui.py`) on http://127.0.0.1:7860."""
     from assistant.web.app import serve as serve_app
 
-    private = allow_private_urls or None  # unset: the setting (default off) decides
-    serve_app(assistant.settings.replace(host=host, port=port, auth=auth, allow_private_urls=private))
+    # an absent --allow-private-urls is unset: the setting (default off) decides
+    serve_app(assistant.settings.replace(**flags.overrides(values)))

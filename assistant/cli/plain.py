@@ -16,8 +16,7 @@ def answer_text(answer: Answer, empty_index: bool = False, include_text: bool = 
         lines += ["", "Sources:"]
     for c in answer.citations:
         p = c.passage
-        date = (p.published_at or "undated")[:10]
-        lines.append(f"[{c.n}] {p.title} — {p.source or 'unknown outlet'}, {date}")
+        lines.append(f"[{c.n}] {p.title} — {p.outlet}, {p.day}")
         if p.also_reported_by:
             lines.append(f"    also reported by: {', '.join(p.also_reported_by)}")
         if p.url:

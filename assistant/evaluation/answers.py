@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 import time
@@ -12,50 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.answer.citations import marker_numbers, normalize_markers, strip_markers
-from assistant.errors import InputError
+from assistant.evaluation.common import Query, load_queries, markdown_table, per_type, squash
 from assistant.text import split_sentences
 from assistant.types import Answer
 
 if TYPE_CHECKING:
     from assistant.assistant import Assistant
 
-NULL_TYPE = "null_query"
 METRICS = ("accuracy", "strict", "refusal", "cite_precision", "verified_sentences")
 _ANSWER_LINE = re.compile(r'The answer to the question is "(.*?)"')
-
-
-@dataclass(frozen=True)
-class AnswerQuery:
-    """One benchmark question with its gold answer and gold facts."""
-
-    id: str
-    text: str
-    kind: str
-    gold: str
-    facts: tuple[str, ...]
-
-    @property
-    def is_null(self) -> bool:
-        """A question the corpus cannot answer (gold: 'Insufficient information.')."""
-        return self.kind == NULL_TYPE
-
-
-def load_answer_queries(path: str | Path, limit: int | None = None) -> list[AnswerQuery]:
-    """Questions with gold answers from a MultiHop-RAG-format JSON list."""
-    try:
-        rows = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(str(path), f"cannot read the questions file: {exc}") from None
-    if not isinstance(rows, list):
-        raise InputError(str(path), "expected a JSON list of {query, answer, question_type, evidence_list}")
-    queries = []
-    for i, row in enumerate(rows[:limit] if limit else rows):
-        if not isinstance(row, dict) or not row.get("query") or "answer" not in row:
-            raise InputError(str(path), f"item {i} needs 'query' and 'answer' to score answers")
-        facts = tuple(str(e["fact"]) for e in row.get("evidence_list") or [] if e.get("fact"))
-        kind = str(row.get("question_type") or "unknown")
-        queries.append(AnswerQuery(str(row.get("id", i)), str(row["query"]), kind, str(row["answer"]), facts))
-    return queries
 
 
 def benchmark_correct(answer_text: str, gold: str) -> bool:
@@ -65,23 +29,19 @@ def benchmark_correct(answer_text: str, gold: str) -> bool:
     return bool(set(prediction.lower().split()) & set(gold.lower().split()))
 
 
-def strict_correct(answer: Answer, query: AnswerQuery) -> bool:
+def strict_correct(answer: Answer, query: Query) -> bool:
     """Stricter: the gold answer string appears (as whole words) in the answer; a null question must abstain."""
     if query.is_null:
         return answer.abstained
-    gold = " ".join(query.gold.lower().split()).rstrip(".")
+    gold = " ".join(query.answer.lower().split()).rstrip(".")
     text = " ".join(strip_markers(answer.text).lower().split())
     return bool(gold) and re.search(rf"(?<!\w){re.escape(gold)}(?!\w)", text) is not None
 
 
-def _squash(text: str) -> str:
-    return "".join(text.split())
-
-
 def cited_with_fact(answer: Answer, facts: Sequence[str]) -> tuple[int, int]:
     """(citations whose passage contains a gold fact, all citations); facts match with whitespace removed."""
-    gold = [_squash(f) for f in facts]
-    good = sum(1 for c in answer.citations if any(f in _squash(c.passage.text) for f in gold))
+    gold = [squash(f) for f in facts]
+    good = sum(1 for c in answer.citations if any(f in squash(c.passage.text) for f in gold))
     return good, len(answer.citations)
 
 
@@ -92,25 +52,43 @@ def verified_sentences(answer: Answer) -> tuple[int, int]:
     return sum(1 for s in sentences if set(marker_numbers(s)) & verified), len(sentences)
 
 
-@dataclass
-class _Tally:
-    benchmark: list[bool] = field(default_factory=list)
-    strict: list[bool] = field(default_factory=list)
-    refusals: list[bool] = field(default_factory=list)
-    cites: list[int] = field(default_factory=lambda: [0, 0])
-    sentences: list[int] = field(default_factory=lambda: [0, 0])
+@dataclass(frozen=True)
+class _Scores:
+    """One answer's scores; a null question has a refusal and no citation or sentence counts."""
 
-    def values(self) -> dict[str, float | None]:
-        def mean(xs: list[bool]) -> float | None:
-            return statistics.fmean(xs) if xs else None
+    correct: bool
+    strict: bool
+    refused: bool | None = None
+    cites: tuple[int, int] = (0, 0)  # (citing a gold fact, all)
+    sentences: tuple[int, int] = (0, 0)  # (with a verified citation, all)
 
-        return {
-            "accuracy": mean(self.benchmark),
-            "strict": mean(self.strict),
-            "refusal": mean(self.refusals),
-            "cite_precision": self.cites[0] / self.cites[1] if self.cites[1] else None,
-            "verified_sentences": self.sentences[0] / self.sentences[1] if self.sentences[1] else None,
-        }
+
+def _values(scores: Sequence[_Scores]) -> dict[str, float | None]:
+    """The metrics of one group of answers (None where the group has nothing to measure)."""
+
+    def mean(xs: list[bool]) -> float | None:
+        return statistics.fmean(xs) if xs else None
+
+    def ratio(pairs: list[tuple[int, int]]) -> float | None:
+        total = sum(n for _, n in pairs)
+        return sum(k for k, _ in pairs) / total if total else None
+
+    return {
+        "accuracy": mean([s.correct for s in scores]),
+        "strict": mean([s.strict for s in scores]),
+        "refusal": mean([s.refused for s in scores if s.refused is not None]),
+        "cite_precision": ratio([s.cites for s in scores]),
+        "verified_sentences": ratio([s.sentences for s in scores]),
+    }
+
+
+def _score(answer: Answer, query: Query) -> _Scores:
+    """Score one answer against its question's gold answer and gold facts."""
+    correct, strict = benchmark_correct(answer.text, query.answer), strict_correct(answer, query)
+    if query.is_null:
+        return _Scores(correct, strict, refused=answer.abstained)
+    sentences = (0, 0) if answer.abstained else verified_sentences(answer)
+    return _Scores(correct, strict, cites=cited_with_fact(answer, query.facts), sentences=sentences)
 
 
 @dataclass
@@ -131,12 +109,9 @@ class AnswerReport:
     def table(self) -> str:
         """A Markdown table plus the definitions of the columns."""
         lines = [
-            f"answers by {self.backend}: {self.questions} questions, {self.seconds_per_answer:.2f} s/answer"
+            f"answers by {self.backend}: {self.questions} questions, {self.seconds_per_answer:.2f} s/answer",
+            markdown_table(self.metrics, self.counts, METRICS),
         ]
-        lines += ["| group | n | " + " | ".join(METRICS) + " |", "|" + "---|" * (len(METRICS) + 2)]
-        for group, values in self.metrics.items():
-            cells = " | ".join("-" if values[m] is None else f"{values[m]:.3f}" for m in METRICS)
-            lines.append(f"| {group} | {self.counts[group]} | {cells} |")
         if self.fallbacks:
             lines.append(f"LLM failures answered extractively: {self.fallbacks}")
         lines.append(
@@ -148,13 +123,13 @@ class AnswerReport:
 
 
 def evaluate_answers(
-    queries: Sequence[AnswerQuery],
+    queries: Sequence[Query],
     ask: Callable[[str], Answer],
     backend: str = "extractive",
     progress: Callable[[], None] | None = None,
 ) -> AnswerReport:
     """Answer every question with `ask` and score the answers."""
-    tallies: dict[str, _Tally] = {}
+    scored: list[tuple[Query, _Scores]] = []
     started = time.perf_counter()
     fallbacks = 0
     for query in queries:
@@ -162,25 +137,12 @@ def evaluate_answers(
         if progress:
             progress()
         fallbacks += int(backend != "extractive" and answer.backend == "extractive" and not answer.abstained)
-        for group in ("all", query.kind):
-            tally = tallies.setdefault(group, _Tally())
-            tally.benchmark.append(benchmark_correct(answer.text, query.gold))
-            tally.strict.append(strict_correct(answer, query))
-            if query.is_null:
-                tally.refusals.append(answer.abstained)
-                continue
-            good, total = cited_with_fact(answer, query.facts)
-            tally.cites[0] += good
-            tally.cites[1] += total
-            if not answer.abstained:
-                verified, sentences = verified_sentences(answer)
-                tally.sentences[0] += verified
-                tally.sentences[1] += sentences
+        scored.append((query, _score(answer, query)))
     report = AnswerReport(backend=backend, questions=len(queries), fallbacks=fallbacks)
     report.seconds_per_answer = (time.perf_counter() - started) / len(queries) if queries else 0.0
-    for group in ["all", *sorted(g for g in tallies if g != "all")]:
-        report.metrics[group] = tallies[group].values()
-        report.counts[group] = len(tallies[group].benchmark)
+    for group, scores in per_type(scored).items():
+        report.metrics[group] = _values(scores)
+        report.counts[group] = len(scores)
     return report
 
 
@@ -192,6 +154,6 @@ def run_answer_eval(
     progress: Callable[[], None] | None = None,
 ) -> AnswerReport:
     """The `eval --answers` hook: answer the file's questions with the configured backend and score them."""
-    queries = load_answer_queries(path, limit)
+    queries = load_queries(path, limit, need_answer=True)
     backend = assistant.llm.spec.label if assistant.llm is not None else "extractive"
     return evaluate_answers(queries, lambda q: assistant.ask(q, k=k), backend, progress)

@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from assistant.errors import InputError
+from assistant.evaluation.common import Query, markdown_table, per_type, squash
 from assistant.types import Passage
 
-NULL_TYPE = "null_query"
 TOP = 10  # the benchmark scores the top 10 chunks
 METRICS = ("hits@4", "hits@10", "mrr@10", "map@10", "recall@10", "all@10")
-
-
-@dataclass(frozen=True)
-class Query:
-    """One benchmark question and its gold facts (none for a null question)."""
-
-    id: str
-    text: str
-    kind: str
-    facts: tuple[str, ...]
-
-    @property
-    def is_null(self) -> bool:
-        """A question the corpus cannot answer."""
-        return self.kind == NULL_TYPE or not self.facts
 
 
 @dataclass(frozen=True)
@@ -53,11 +35,6 @@ class Ranking:
                 strict=False,
             )
         )
-
-
-def squash(text: str) -> str:
-    """Text with all whitespace removed (the benchmark's matching rule)."""
-    return "".join(text.split())
 
 
 def score_ranking(chunks: Sequence[str], facts: Sequence[str]) -> Ranking:
@@ -84,24 +61,6 @@ def score_ranking(chunks: Sequence[str], facts: Sequence[str]) -> Ranking:
     )
 
 
-def load_queries(path: str | Path) -> list[Query]:
-    """Questions from a MultiHop-RAG-format JSON file."""
-    try:
-        rows = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(str(path), f"cannot read the questions file: {exc}") from None
-    if not isinstance(rows, list):
-        raise InputError(str(path), "expected a JSON list of {query, question_type, evidence_list} objects")
-    queries = []
-    for i, row in enumerate(rows):
-        if not isinstance(row, dict) or not row.get("query"):
-            raise InputError(str(path), f"item {i} has no 'query'")
-        facts = tuple(str(e["fact"]) for e in row.get("evidence_list") or [] if e.get("fact"))
-        kind = str(row.get("question_type") or "unknown")
-        queries.append(Query(str(row.get("id", i)), str(row["query"]), kind, facts))
-    return queries
-
-
 @dataclass
 class EvalReport:
     """Aggregated metrics, overall and per question type."""
@@ -126,11 +85,7 @@ class EvalReport:
 
     def table(self) -> str:
         """The report as a Markdown table plus abstention and latency lines."""
-        head = "| group | n | " + " | ".join(METRICS) + " |"
-        lines = [head, "|" + "---|" * (len(METRICS) + 2)]
-        for group, values in self.metrics.items():
-            cells = " | ".join(f"{values[m]:.3f}" for m in METRICS)
-            lines.append(f"| {group} | {self.counts[group]} | {cells} |")
+        lines = [markdown_table(self.metrics, self.counts, METRICS)]
         if self.null_abstention is not None:
             lines.append(f"null questions abstained: {self.null_abstention:.3f}")
         if self.false_abstention is not None:
@@ -148,7 +103,7 @@ def evaluate(
     queries: Sequence[Query], retrieve: Retrieve, progress: Callable[[], None] | None = None
 ) -> EvalReport:
     """Run every question through `retrieve` and aggregate the benchmark's metrics."""
-    per_group: dict[str, list[Ranking]] = {}
+    scored: list[tuple[Query, Ranking]] = []
     abstained_null: list[bool] = []
     abstained_answerable: list[bool] = []
     latencies: list[float] = []
@@ -158,16 +113,13 @@ def evaluate(
         latencies.append((time.perf_counter() - started) * 1000)
         if progress:
             progress()
-        if query.is_null:
+        if query.is_null or not query.facts:  # no gold fact to rank against: scored as a null question
             abstained_null.append(abstained)
             continue
         abstained_answerable.append(abstained)
-        ranking = score_ranking([p.text for p in passages], query.facts)
-        per_group.setdefault("all", []).append(ranking)
-        per_group.setdefault(query.kind, []).append(ranking)
+        scored.append((query, score_ranking([p.text for p in passages], query.facts)))
     report = EvalReport(questions=len(queries))
-    for group in ["all", *sorted(g for g in per_group if g != "all")]:
-        rankings = per_group[group]
+    for group, rankings in per_type(scored).items():
         rows = [r.values() for r in rankings]
         report.metrics[group] = {m: statistics.fmean(row[m] for row in rows) for m in METRICS}
         report.counts[group] = len(rankings)

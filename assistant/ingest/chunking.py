@@ -10,8 +10,7 @@ from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import MetadataMode, NodeRelationship, RelatedNodeInfo, TextNode
 
 from assistant.dates import epoch
-from assistant.types import Article, iso
-from assistant.types import day as display_date
+from assistant.types import Article, day, iso
 
 # What the embedder sees in front of each chunk, so "TechCrunch in October" can match; never shown as text.
 HEADER_KEYS = ("title", "source", "date")
@@ -23,7 +22,7 @@ def article_metadata(article: Article, n_chunks: int = 0) -> dict[str, Any]:
         "article_id": article.id,
         "title": article.title,
         "source": article.source,
-        "date": display_date(article.published_at) if article.published_at else None,
+        "date": day(article.published_at) if article.published_at else None,
         "published_at": iso(article.published_at),
         "published_ts": epoch(article.published_at),
         "url": article.url,

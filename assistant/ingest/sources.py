@@ -6,11 +6,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from assistant.errors import InputError
-from assistant.ingest.feeds import read_feed, read_opml
-from assistant.ingest.fetch import Fetcher
+from assistant.ingest.feeds import read_feed, read_feed_result, read_opml
+from assistant.ingest.fetch import FEED_TYPES, HTML_TYPES, Fetcher
 from assistant.ingest.files import expand, read_file
 from assistant.ingest.records import ReadResult
-from assistant.ingest.web import is_url, read_urls, url_list
+from assistant.ingest.web import article_from_page, is_url, looks_like_feed, url_list
 from assistant.settings import Settings
 
 __all__ = ["ReadResult", "read_sources"]
@@ -85,3 +85,16 @@ def _url_list(path: Path) -> list[str] | None:
         return url_list(path.read_text(encoding="utf-8-sig", errors="replace"))
     except OSError:
         return None  # read_file reports it
+
+
+def read_urls(urls: Iterable[str], fetcher: Fetcher) -> Iterator[ReadResult]:
+    """Articles from page urls (feed urls are read as feeds); one failure never stops the rest."""
+    for url in urls:
+        try:
+            result = fetcher.fetch(url, HTML_TYPES | FEED_TYPES)
+            if looks_like_feed(result):
+                yield from read_feed_result(result, url, fetcher)
+            else:
+                yield article_from_page(result, url)
+        except InputError as exc:
+            yield exc

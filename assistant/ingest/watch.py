@@ -9,21 +9,30 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from assistant.errors import ConfigError, InputError
+from assistant.formats import FEED_STATE, check_format
 from assistant.ingest.feeds import entry_article, fetch_feed
 from assistant.ingest.fetch import Fetcher
 from assistant.ingest.records import ReadResult
-from assistant.store.formats import FEED_STATE, check_format
-from assistant.types import Failure, iso
+from assistant.settings import Settings
+from assistant.types import Failure, IngestReport, iso
 
-if TYPE_CHECKING:
-    from assistant.assistant import Assistant
+
+class Ingester(Protocol):
+    """What the watcher indexes into (the Assistant facade is one)."""
+
+    settings: Settings
+
+    def ingest(self, items: Iterable[ReadResult]) -> IngestReport:
+        """Index articles; failures reported, never fatal."""
+        ...
+
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +117,7 @@ class Watcher:
 
     def __init__(
         self,
-        assistant: Assistant,
+        assistant: Ingester,
         feeds: Sequence[str],
         state_path: Path | None = None,
         fetcher: Fetcher | None = None,
@@ -205,7 +214,7 @@ class Watcher:
 
 
 def run_watch(
-    assistant: Assistant,
+    assistant: Ingester,
     specs: Sequence[str],
     every: str,
     once: bool,

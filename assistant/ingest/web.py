@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from assistant.errors import InputError
 from assistant.ingest.fetch import FEED_TYPES, HTML_TYPES, Fetcher, FetchResult
 from assistant.ingest.html import extract_html
-from assistant.ingest.records import ReadResult, record_to_article
+from assistant.ingest.records import record_to_article
 from assistant.types import Article
 
 URL = re.compile(r"^https?://\S+$", re.I)
@@ -67,18 +66,3 @@ def article_from_page(result: FetchResult, url: str, hints: Mapping[str, Any] | 
     if not record.get("source"):
         record["source"] = (urlsplit(url).hostname or "").removeprefix("www.") or None
     return record_to_article(record, url)
-
-
-def read_urls(urls: Iterable[str], fetcher: Fetcher) -> Iterator[ReadResult]:
-    """Articles from page urls (feed urls are read as feeds); one failure never stops the rest."""
-    from assistant.ingest.feeds import read_feed_result  # feeds use pages; avoid an import cycle
-
-    for url in urls:
-        try:
-            result = fetcher.fetch(url, HTML_TYPES | FEED_TYPES)
-            if looks_like_feed(result):
-                yield from read_feed_result(result, url, fetcher)
-            else:
-                yield article_from_page(result, url)
-        except InputError as exc:
-            yield exc

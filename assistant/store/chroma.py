@@ -13,7 +13,7 @@ from llama_index.core.schema import BaseNode, MetadataMode, TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from assistant.embedder import Embedder
-from assistant.errors import IndexUnavailableError, InputError, NotFoundError
+from assistant.errors import IndexUnavailableError, NotFoundError
 from assistant.ingest.chunking import Chunker, embed_texts
 from assistant.settings import Settings
 from assistant.store.client import (
@@ -32,6 +32,7 @@ from assistant.types import (
     Filters,
     IndexStats,
     IngestReport,
+    ReadResult,
     article_id,
     canonical_url,
 )
@@ -95,7 +96,7 @@ class NewsIndex:
     # -- writing -------------------------------------------------------------------------------
 
     def ingest(
-        self, items: Iterable[Article | InputError], progress: ProgressFn | None = None, reembed: bool = False
+        self, items: Iterable[ReadResult], progress: ProgressFn | None = None, reembed: bool = False
     ) -> IngestReport:
         """Add new articles, replace changed ones, skip unchanged ones (or, with `reembed`, write them again,
         which adds sentence vectors to an older index); report every failure."""
@@ -106,7 +107,7 @@ class NewsIndex:
         pending: list[Article] = []
         written = 0
         for item in items:
-            if isinstance(item, InputError):
+            if not isinstance(item, Article):
                 report.failed.append(item)
                 if progress:
                     progress(1, 0)
@@ -228,6 +229,11 @@ class NewsIndex:
             aid: (next(iter(h)) if len(h) == 1 else "", counts[aid] == expected[aid])
             for aid, h in hashes.items()
         }
+
+    def reindex_keywords(self) -> int:
+        """Rebuild the keyword index from the chunks in Chroma (no re-embedding); returns the chunk count."""
+        self.keywords.sync(self.collection, full=True)
+        return len(self.keywords)
 
     def remove(self, key: str) -> int:
         """Remove one article by id or url; returns how many chunks went."""

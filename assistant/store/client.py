@@ -14,8 +14,8 @@ from chromadb.config import Settings as ChromaSettings
 from assistant.dates import epoch
 from assistant.embedder import Embedder
 from assistant.errors import IndexUnavailableError
+from assistant.formats import COLLECTION, check_format
 from assistant.settings import Settings
-from assistant.store.formats import COLLECTION, check_format
 from assistant.types import Filters, Passage
 
 COLLECTION_METADATA = {"hnsw:space": "cosine", "newsqa_format": COLLECTION.version}

@@ -20,8 +20,8 @@ import bm25s
 import numpy as np
 from bm25s.tokenization import Tokenized
 
+from assistant.formats import KEYWORDS, check_format
 from assistant.settings import Settings
-from assistant.store.formats import KEYWORDS, check_format
 from assistant.store.sentences import METADATA_KEY
 from assistant.text import sentence_starts, tokenize, tokenize_pieces
 

@@ -40,27 +40,6 @@ def place_sentences(embedded: str, text: str) -> tuple[int, list[tuple[int, int]
     return offset, [(start + offset, end + offset) for start, end in sentence_spans(text)]
 
 
-Region = Sequence[tuple[int, int]]  # character ranges of one text pooled together (a sentence: one range)
-
-
-def pool_spans(states: np.ndarray, offsets: np.ndarray, regions: Sequence[Region]) -> list[np.ndarray | None]:
-    """Unit vectors of the mean token state inside each region (None when no token is inside)."""
-    real = offsets[:, 1] > offsets[:, 0]  # [CLS], [SEP] and padding have empty offsets
-    out: list[np.ndarray | None] = []
-    for region in regions:
-        inside = np.zeros(len(offsets), dtype=bool)
-        for start, end in region:
-            inside |= (offsets[:, 0] >= start) & (offsets[:, 1] <= end)
-        inside &= real
-        if not inside.any():  # truncated away by the model's input limit
-            out.append(None)
-            continue
-        vector = states[inside].mean(axis=0)
-        norm = float(np.linalg.norm(vector))
-        out.append(vector / norm if norm else None)
-    return out
-
-
 def pack(spans: Sequence[tuple[int, int]], vectors: Sequence[np.ndarray | None]) -> str | None:
     """One ASCII string holding the spans that have vectors and the vectors (int8, scale per vector)."""
     kept = [

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from llama_index.core.schema import TextNode
 
-from assistant.types import Article
+from assistant.types import UNKNOWN_OUTLET, Article
 
 if TYPE_CHECKING:
     from assistant.types import Passage
@@ -51,7 +51,7 @@ def same_story(a: frozenset[int], b: frozenset[int]) -> bool:
 def outlet(meta: Mapping[str, Any]) -> str:
     """The outlet named by a chunk's metadata: its source, else its url's host."""
     host = urlsplit(str(meta.get("url") or "")).hostname or ""
-    return str(meta.get("source") or host.removeprefix("www.") or "unknown outlet")
+    return str(meta.get("source") or host.removeprefix("www.") or UNKNOWN_OUTLET)
 
 
 def assign_stories(collection: Any, group: Sequence[tuple[Article, list[TextNode]]]) -> None:

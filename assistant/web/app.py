@@ -9,13 +9,10 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.answer.followups import Turn
 from assistant.assistant import Assistant, build_assistant
 from assistant.errors import NewsqaError
-from assistant.ingest.files import SUPPORTED_EXTS
-from assistant.ingest.sources import ReadResult
 from assistant.settings import Settings
-from assistant.types import Answer, Filters
+from assistant.types import UNKNOWN_OUTLET, Answer, Filters, ReadResult, Turn
 from assistant.web import render
 from assistant.web.util import (
     MAX_URLS,
@@ -47,7 +44,7 @@ class App:
 
     def is_empty(self) -> bool:
         """Whether nothing is indexed yet."""
-        return self.assistant.index.count() == 0
+        return self.assistant.is_empty()
 
     def answer(self, question: str, k: int, filters: Filters, turns: Sequence[Turn] = ()) -> Iterator[Answer]:
         """Answer snapshots (a follow-up is read in the light of earlier turns); on an empty index, advice."""
@@ -159,7 +156,7 @@ class App:
         stats = self.assistant.stats()
         empty = stats.articles == 0
         banner = gr.update(value=f'<div class="nq-banner">{render.EMPTY_INDEX_HELP}</div>', visible=empty)
-        outlets = gr.update(choices=sorted(o for o in stats.outlets if o != "unknown"))  # unknown: none given
+        outlets = gr.update(choices=sorted(o for o in stats.outlets if o != UNKNOWN_OUTLET))  # none given
         plot = timeline_plot(self.assistant.articles_per_day())
         return render.stats_html(stats), plot, outlets, banner
 
@@ -167,7 +164,7 @@ class App:
 def build_app(assistant: Assistant) -> gr.Blocks:
     """The Blocks: chat and sources, filters, uploads, index overview, and the /ask API."""
     app = App(assistant)
-    exts = sorted(SUPPORTED_EXTS)
+    exts = assistant.file_types()
     with gr.Blocks(title="newsqa", fill_width=True) as demo:
         gr.Markdown(
             "## newsqa — ask the news\nEvery sentence of an answer cites its article: hover or click [n]."
@@ -281,7 +278,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 def serve(settings: Settings, **launch: Any) -> gr.Blocks:
     """Build the app over settings.index and launch it (blocking unless prevent_thread_lock=True)."""
     assistant = build_assistant(settings)
-    _ = assistant.embedder, assistant.retriever  # load the model and open the index before the first user
+    assistant.warm_up()  # load the model and open the index before the first user
     demo = build_app(assistant)
     demo.queue(default_concurrency_limit=4)
     demo.launch(**{**launch_options(settings), **launch})

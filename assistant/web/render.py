@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from assistant.types import Answer, Citation, IndexStats, IngestReport
+from assistant.types import Answer, Citation, IndexStats, IngestReport, day
 
 MARKER = re.compile(r"\[(\d+|unsupported)\]")  # citation markers, and the checker's UNSUPPORTED_MARK
 _SPACES = re.compile(r"\s+")
@@ -54,11 +54,6 @@ def title_link(title: str, url: str | None) -> str:
     return f'<a class="nq-title" href="{href}" target="_blank" rel="noopener noreferrer">{shown}</a>'
 
 
-def short_date(published_at: str | None) -> str:
-    """YYYY-MM-DD of an ISO timestamp, or 'undated'."""
-    return (published_at or "")[:10] or "undated"
-
-
 def snippet_html(passage_text: str, sentence: str, width: int = SNIPPET_CHARS) -> str:
     """The passage around its supporting sentence, the sentence highlighted with <mark>."""
     body = " ".join(passage_text.split())
@@ -105,7 +100,7 @@ def top_score(answer: Answer) -> float | None:
 def source_meta(citation: Citation, checked: bool = True, best: float | None = None) -> str:
     """Outlet · date · relevance, escaped (and 'unverified' once checking found no support)."""
     p = citation.passage
-    parts = [text(p.source or "unknown outlet"), text(short_date(p.published_at))]
+    parts = [text(p.outlet), text(p.day)]
     tip = "score relative to the best retrieved passage, 1.00 for the top match"
     parts.append(f'<span title="{tip}">relevance {relevance(citation.score, best):.2f}</span>')
     if checked and not citation.verified:
@@ -186,7 +181,7 @@ def stats_html(stats: IndexStats) -> str:
     """Articles, chunks, outlets and date range as a small table."""
     if stats.articles == 0:
         return f'<div class="nq-stats nq-none">{EMPTY_INDEX_HELP}</div>'
-    dates = f"{text(short_date(stats.earliest))} … {text(short_date(stats.latest))}"
+    dates = f"{text(day(stats.earliest))} … {text(day(stats.latest))}"
     if stats.undated == stats.articles:
         dates = "none dated"
     elif stats.undated:

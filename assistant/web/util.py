@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 import gradio as gr
 import pandas as pd
 
+from assistant import flags
+from assistant.assistant import Assistant
 from assistant.dates import parse_date
 from assistant.errors import ConfigError, InputError, NewsqaError
-from assistant.ingest.files import SUPPORTED_EXTS
-from assistant.ingest.web import is_url
 from assistant.settings import Settings
 from assistant.types import Filters
 from assistant.web import render
@@ -107,8 +107,8 @@ def check_uploads(paths: Sequence[Path], max_upload_mb: int) -> tuple[list[Path]
     accepted: list[Path] = []
     rejected: Rejected = []
     for path in paths:
-        if path.suffix.lower() not in SUPPORTED_EXTS:
-            kinds = ", ".join(sorted(SUPPORTED_EXTS))
+        if path.suffix.lower() not in Assistant.file_types():
+            kinds = ", ".join(Assistant.file_types())
             rejected.append((path.name, f"unsupported file type {path.suffix or '(none)'}; use {kinds}"))
         elif path.stat().st_size > max_upload_mb * 1024 * 1024:
             rejected.append(
@@ -135,7 +135,7 @@ def url_lines(text: str | None, limit: int = MAX_URLS) -> tuple[list[str], Rejec
         line = line.strip()
         if not line or line.startswith("#") or line in urls:
             continue
-        if not is_url(line):
+        if not Assistant.is_url(line):
             rejected.append((line[:200], "not an http:// or https:// url (one url per line)"))
         else:
             urls.append(line)
@@ -169,36 +169,9 @@ def timeline_plot(days: dict[str, int]) -> Any:
 def arg_parser() -> argparse.ArgumentParser:
     """`python ui.py`'s flags: `newsqa`'s global options (index, LLM...) plus `newsqa serve`'s own."""
     parser = argparse.ArgumentParser(description="newsqa's chat window over the local index.")
-    add = parser.add_argument
-    add("--index", type=Path, help="folder of the local Chroma index [default: ./index; env NEWSQA_INDEX]")
-    add("--chroma-url", help="use a Chroma server instead, e.g. http://127.0.0.1:8000")
-    add("--embedder", help="folder of a local sentence-transformers model [default: packaged MiniLM]")
-    add(
-        "--reranker",
-        metavar="MODEL_PATH",
-        help="folder of a local sentence-transformers CrossEncoder that reorders the top passages "
-        "(slower; optional) [env NEWSQA_RERANKER]",
-    )
-    add("--config", type=Path, help="TOML settings file [default: ./newsqa.toml if present]")
-    add(
-        "--llm",
-        help="answer with an LLM: none (extractive, default), ollama:MODEL, openai:MODEL or "
-        "llamacpp:/path/model.gguf [env NEWSQA_LLM; API key from NEWSQA_LLM_API_KEY]",
-    )
-    add("--llm-base-url", help="server of the LLM, e.g. http://127.0.0.1:8080/v1 [env NEWSQA_LLM_BASE_URL]")
-    add("--host", help="address to bind [default: 127.0.0.1]")
-    add("--port", type=int, help="port [default: 7860]")
-    add("--auth", help="user:password to require a login [env NEWSQA_AUTH]")
-    add(
-        "--allow-private-urls",
-        action="store_true",
-        default=None,
-        help="let the url box fetch from loopback, private or link-local addresses (your own network)",
-    )
-    return parser
+    return flags.add_arguments(parser, "global", "serve")
 
 
 def settings_from_args(argv: Sequence[str] | None = None) -> Settings:
     """Settings from flags over NEWSQA_* over the config file over defaults, as for `newsqa`."""
-    args = vars(arg_parser().parse_args(argv))
-    return Settings.load(args.pop("config"), **args)
+    return flags.load(vars(arg_parser().parse_args(argv)))
