@@ -135,7 +135,7 @@ class Embedder:
         self, texts: Sequence[str], spans: Sequence[Sequence[Region]]
     ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
         """Text vectors (as `embed`) and, from the same forward pass, a vector per region (character
-        ranges) of each text (see assistant/sentences.py); None when the model does not pool by mean."""
+        ranges) of each text (see store/sentences.py); None when the model does not pool by mean."""
         if not texts or not self.pools_mean:
             return self.embed(texts), [[None] * len(s) for s in spans]
         outputs = cast(

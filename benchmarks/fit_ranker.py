@@ -1,4 +1,4 @@
-"""Fit the learned ranker's weights (assistant/ranker.py) on MultiHop-RAG dev and print their 5-fold score.
+"""Fit the learned ranker's weights (assistant/retrieval/ranker.py) on MultiHop-RAG dev and print their 5-fold score.
 
     newsqa --index /tmp/mhr-index ingest ../shared/data/multihop-rag/corpus.json   # once
     python benchmarks/fit_ranker.py --index /tmp/mhr-index [--queries FILE] [--folds 5] [--l2 1.0]

@@ -43,7 +43,7 @@ STEPS: dict[str, Tuning] = {
     "+lead/apart": Tuning(one_pass=False, sentence_weight=0.0, learned_pool=0),  # pieces embedded apart
     "+lead": Tuning(sentence_weight=0.0, learned_pool=0),  # question pieces pooled from one forward pass
     "+sentences": Tuning(learned_pool=0),  # the rule-based order (hybrid.rank) alone
-    "+learned": Tuning(),  # the defaults: what `newsqa ask` and `newsqa eval` use (assistant/ranker.py)
+    "+learned": Tuning(),  # the defaults: what `newsqa ask` and `newsqa eval` use (assistant/retrieval/ranker.py)
 }
 
 

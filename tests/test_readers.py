@@ -219,3 +219,36 @@ def test_cleaning_drops_furniture_in_many_languages_but_keeps_prose() -> None:
         "The minister said the talks were useful and would continue next week.",
         "Readers left 200 comments on the original report, many of them critical of the plan.",
     ]
+
+
+def test_hostile_files_fail_alone_and_good_rows_still_go_in(tmp_path: Path) -> None:
+    """A deep JSON nest, absurd dates, a standard CSV with "" escapes and an unterminated quote, a UTF-16
+    file: each bad one is a named failure with a reason, and the good articles beside them all read."""
+    body = "The council approved the harbour budget on Monday after a long debate."
+    (tmp_path / "deep.json").write_text("[" * 10000 + "]" * 10000, encoding="utf-8")
+    for name, date in (("late", "9999-12-31T23:00:00-05:00"), ("early", "0001-01-01T00:00:00+05:00")):
+        (tmp_path / f"{name}.json").write_text(
+            json.dumps({"title": name, "body": body, "published_at": date})
+        )
+    (tmp_path / "huge.json").write_text(json.dumps({"title": "huge", "body": body, "published_at": 1e20}))
+    quoted = 'He said ""we will build it"", and the vote passed, 7 to 2, to cheers; ""finally"", one said.'
+    (tmp_path / "news.csv").write_text(
+        f'title,body\n"Vote passes","{quoted}"\n"Broken","unterminated quote\n', encoding="utf-8"
+    )
+    (tmp_path / "wide.txt").write_bytes(f"Harbour budget\n\n{body}".encode("utf-16"))
+    results = list(read_sources([str(tmp_path)]))
+    articles = {r.title: r for r in results if isinstance(r, Article)}
+    failures = [r for r in results if isinstance(r, InputError)]
+    assert set(articles) == {"late", "early", "huge", "Vote passes", "Harbour budget"}
+    assert all(articles[t].published_at is None for t in ("late", "early", "huge"))  # stored as undated
+    assert articles["Vote passes"].body == quoted.replace('""', '"')  # one article, not four fragments
+    assert articles["Harbour budget"].body == body
+    reasons = {Path(f.origin.split(" row ")[0]).name: f.reason for f in failures}
+    assert set(reasons) == {"deep.json", "news.csv"}
+    assert "nested too deeply" in reasons["deep.json"] and "malformed CSV" in reasons["news.csv"]
+
+
+def test_dates_outside_1900_2100_or_unreadable_are_unknown() -> None:
+    assert parse_date("9999-12-31T23:00:00-05:00") is None
+    assert parse_date(1e20) is None and parse_date("1850-01-01") is None
+    assert parse_date("2100-06-01") == datetime(2100, 6, 1, tzinfo=UTC)

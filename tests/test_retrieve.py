@@ -216,3 +216,10 @@ def test_passages_from_memory_equal_chromas_and_need_no_get(make_assistant: Make
     retriever.snapshot.firsts.clear()  # now every text, metadata and story comes from Chroma
     assert [retriever.retrieve(q, k=5) for q in questions] == from_memory
     assert counting.gets > 0
+
+
+def test_questions_with_season_ranges_and_calendar_edges_parse() -> None:
+    parser = HintParser(["BBC"], now=datetime(9999, 12, 31, tzinfo=UTC))
+    assert not parser.parse("Who led the league in the 2023-24 season?").periods
+    assert parser.parse("What happened on December 31?").periods  # no OverflowError at the calendar's end
+    assert parser.parse("What did BBC report on 2023-10-05?").periods[0].start.day == 4

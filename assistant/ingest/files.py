@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import glob
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -49,8 +50,23 @@ def expand(specs: Iterable[str]) -> Iterator[Path | InputError]:
                 yield candidate
 
 
+_BOMS = (  # UTF-32 first: its little-endian mark starts with UTF-16's
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
 def decode(data: bytes, origin: str) -> str:
-    """Bytes to text, refusing empty, binary and non-UTF-8 files with a reason."""
+    """Bytes to text (UTF-8, or UTF-16/32 with a byte-order mark), refusing empty, binary and undecodable
+    files with a reason."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return _not_empty(data.decode(codec), origin)
+            except UnicodeDecodeError as exc:
+                raise InputError(origin, f"invalid {codec.upper()} at byte {exc.start}") from None
     if not data.strip():
         raise InputError(origin, "the file is empty")
     if b"\x00" in data[:8192]:
@@ -61,6 +77,12 @@ def decode(data: bytes, origin: str) -> str:
         raise InputError(
             origin, f"invalid UTF-8 at byte {exc.start}: re-save the file as UTF-8 and ingest it again"
         ) from None
+
+
+def _not_empty(text: str, origin: str) -> str:
+    if not text.strip():
+        raise InputError(origin, "the file is empty")
+    return text
 
 
 def detect_kind(path: Path, text: str) -> str:
@@ -116,4 +138,12 @@ def read_file(path: Path) -> Iterator[ReadResult]:
     except InputError as exc:
         yield exc
         return
-    yield from READERS[detect_kind(path, text)](text, origin)
+    try:
+        yield from READERS[detect_kind(path, text)](text, origin)
+    except (RecursionError, MemoryError, ValueError, OverflowError, OSError) as exc:
+        # a reader's own failures are InputErrors already; these come from the libraries underneath
+        # (a 10,000-deep JSON nest, an absurd number): this file fails, the rest of the batch goes on
+        reason = (
+            "nested too deeply to read" if isinstance(exc, RecursionError) else f"{type(exc).__name__}: {exc}"
+        )
+        yield InputError(origin, f"cannot be read: {reason[:300]}")

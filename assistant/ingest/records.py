@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
-from assistant.dates import parse_date
+from assistant.dates import date_problem, parse_date
 from assistant.errors import InputError
 from assistant.ingest.clean import clean_text
 from assistant.types import Article
@@ -23,6 +25,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "author": ("author", "authors", "byline"),
     "category": ("category", "section", "categories"),
 }
+log = logging.getLogger(__name__)
 _LIST_KEYS = ("articles", "items", "data", "records", "results", "documents")
 
 ReadResult = Article | InputError
@@ -48,6 +51,15 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+def _date(record: Mapping[str, Any], origin: str) -> datetime | None:
+    """The record's publication date; one that is unreadable or outside 1900-2100 is unknown, with a warning."""
+    value = _pick(record, "published_at")
+    problem = date_problem(value)
+    if problem:
+        log.warning("%s: %s; the article is stored as undated", origin, problem)
+    return parse_date(value)
+
+
 def record_to_article(record: Any, origin: str) -> Article:
     """Map one record with any of the recognised field names to an Article."""
     if not isinstance(record, Mapping):
@@ -64,7 +76,7 @@ def record_to_article(record: Any, origin: str) -> Article:
     return Article(
         title=title,
         body=body,
-        published_at=parse_date(_pick(record, "published_at")),
+        published_at=_date(record, origin),
         source=_text(_pick(record, "source")),
         url=_text(_pick(record, "url")),
         author=_text(_pick(record, "author")),
@@ -113,10 +125,16 @@ def read_csv(text: str, origin: str) -> Iterator[ReadResult]:
     csv.field_size_limit(2**31 - 1)
     sample = text[:8192]
     try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+        sniffed = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+        delimiter, quotechar = sniffed.delimiter, sniffed.quotechar or '"'
     except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+        delimiter, quotechar = ",", '"'
+    # The sniffer's guesses of quoting are unreliable (it turned off "" escapes on a standard file, which
+    # split one article into four): quoting is always RFC 4180, and strict, so an unterminated quote is an
+    # error for its row instead of swallowing the rest of the file into one field.
+    reader = csv.DictReader(
+        io.StringIO(text), delimiter=delimiter, quotechar=quotechar, doublequote=True, strict=True
+    )
     headers = [h.lower() for h in (reader.fieldnames or [])]
     if not any(h in FIELDS["body"] for h in headers):
         yield InputError(origin, f"CSV header has no body column (one of: {', '.join(FIELDS['body'])})")

@@ -130,7 +130,8 @@ class HintParser:
         out: list[Period] = []
         for m in _ISO.finditer(text):
             day = int(m["day"]) if m["day"] else None
-            out.append(self._period(int(m["year"]), int(m["month"]), day))
+            if 1 <= int(m["month"]) <= 12:  # '2023-24 season' names two years, not a month
+                out.append(self._period(int(m["year"]), int(m["month"]), day))
         for m in _DATE.finditer(text):
             day_text = m["d1"] or m["d2"]
             word = m["month"].lower()
@@ -158,6 +159,9 @@ class HintParser:
             )
         except ValueError:  # 'February 30'
             return Period(datetime(year, month, 1, tzinfo=UTC), datetime(year, month, 28, tzinfo=UTC))
+        except OverflowError:  # a day at the very edge of the calendar (year 1 or 9999)
+            start = datetime(year, month, day or 1, tzinfo=UTC)
+            return Period(start, start)
 
     def parse(self, question: str) -> Hints:
         """All hints in a question."""

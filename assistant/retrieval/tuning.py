@@ -37,5 +37,5 @@ class Tuning:
     distinct_parts: bool = True  # two mentions of one outlet get two different articles
     lead_boost: float = 0.1  # an article's first chunk (news puts the key facts in the lead)
     repeat_penalty: float = 0.0  # per chunk already listed from the same article (diversity)
-    learned_pool: int = 40  # candidates the learned ranker (assistant/ranker.py) orders; 0: rules only
+    learned_pool: int = 40  # candidates the learned ranker (retrieval/ranker.py) orders; 0: rules only
     fusion: str = "weighted"  # or "rrf": plain reciprocal-rank fusion (for comparison)

@@ -176,7 +176,7 @@ class NewsIndex:
         ):
             node.embedding = vector.tolist()
             blobs[node.node_id] = pack([(s - offset, e - offset) for s, e in spans], sentence_vectors)
-        assign_stories(self.collection, group)  # wire copies share a story_id (assistant/stories.py)
+        assign_stories(self.collection, group)  # wire copies share a story_id (store/stories.py)
         stale = [a.id for a, _ in group if a.id in existing]
         stale += [old for a, _ in group for old in self._replaces.get(a.id, ())]
         if stale:  # a changed article: drop all its old chunks first, then write the new ones whole

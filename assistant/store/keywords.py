@@ -45,7 +45,7 @@ class Row:
     ts: int | None  # publication time, epoch seconds
     title: str
     chunk_index: int
-    sentences: str | None = None  # sentence vectors pooled at ingest (assistant/sentences.py)
+    sentences: str | None = None  # sentence vectors pooled at ingest (store/sentences.py)
     term_counts: Sequence[int] | None = None  # tokens of the title, then of each sentence of the text
 
     @classmethod
