@@ -41,10 +41,14 @@ __all__ = [
     "spec_help",
 ]
 
-# The built-in backends register themselves on import, in KINDS order (the order SPEC_HELP lists them).
+# The built-in backends register themselves on import (SPEC_HELP lists them in KINDS order).
 # Loading them here is cheap: each imports its llama-index integration only inside its factory. It keeps
 # SPEC_HELP, DEFAULT_URLS and PLACEHOLDER_KEY plain constants, as they were before the registry.
-from assistant.answer.backends import llamacpp, ollama, openai  # noqa: F401  (they register)
+from assistant.answer.backends import (
+    llamacpp,  # noqa: F401
+    ollama,  # noqa: F401
+    openai,  # noqa: F401
+)
 from assistant.answer.backends.openai import PLACEHOLDER_KEY
 
 SPEC_HELP = spec_help()  # the built-ins; messages call spec_help() so that later registrations show too

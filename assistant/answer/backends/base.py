@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -95,7 +96,11 @@ def register(
 
 def spec_help() -> str:
     """'Use none, ollama:MODEL, ... or llamacpp:/path/model.gguf.' over the registered backends."""
-    usages = ["none", *(backend.usage for backend in BACKENDS.values())]
+    names = [
+        *(k for k in KINDS if k in BACKENDS),
+        *(k for k in BACKENDS if k not in KINDS),
+    ]  # built-ins first
+    usages = ["none", *(BACKENDS[name].usage for name in names)]
     return f"Use {', '.join(usages[:-1])} or {usages[-1]}."
 
 
@@ -144,6 +149,15 @@ def missing_extra(spec: BackendSpec, exc: ImportError) -> ConfigError:
         f"--llm {spec.label} needs the llama-index integration for {spec.kind} ({exc.name} is missing): "
         f"pip install 'newsqa[{_registered(spec).extra}]'."
     )
+
+
+def integration(spec: BackendSpec, module: str, name: str) -> Any:
+    """A llama-index integration class, imported only when its backend is built (only its users need the
+    extra); a missing one is the ConfigError naming the pip line."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ImportError as exc:
+        raise missing_extra(spec, exc) from None
 
 
 def shorten(text: str, width: int = 300) -> str:

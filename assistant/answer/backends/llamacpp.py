@@ -9,7 +9,7 @@ from typing import Any
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, ChatResponseGen, MessageRole
 from llama_index.core.llms import LLM
 
-from assistant.answer.backends.base import MAX_ANSWER_TOKENS, BackendSpec, missing_extra, register, shorten
+from assistant.answer.backends.base import MAX_ANSWER_TOKENS, BackendSpec, integration, register, shorten
 from assistant.errors import BackendError
 from assistant.settings import Settings
 
@@ -21,12 +21,9 @@ def gguf_llm(spec: BackendSpec, settings: Settings) -> LLM:
         raise BackendError(
             f"LLM backend {spec.label}: no model file at {spec.model}; give the path of a .gguf file."
         )
-    try:
-        from llama_index.llms.llama_cpp import LlamaCPP  # imported here: it loads llama-cpp-python
-    except ImportError as exc:
-        raise missing_extra(spec, exc) from None
+    llama_cpp = integration(spec, "llama_index.llms.llama_cpp", "LlamaCPP")  # loads llama-cpp-python
 
-    class GGUFChat(LlamaCPP):
+    class GGUFChat(llama_cpp):  # type: ignore[misc,valid-type]
         """LlamaCPP whose chat goes through llama.cpp's create_chat_completion (the GGUF's chat template)."""
 
         def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from llama_index.core.llms import LLM
 
-from assistant.answer.backends.base import BackendSpec, missing_extra, register
+from assistant.answer.backends.base import BackendSpec, integration, register
 from assistant.settings import Settings
 
 
 @register("ollama", default_url="http://127.0.0.1:11434")
 def ollama_llm(spec: BackendSpec, settings: Settings) -> LLM:
     """llama-index's Ollama client for the spec's model and server, with the timeout and context window."""
-    try:
-        from llama_index.llms.ollama import Ollama  # imported here: only a user of ollama: needs the extra
-    except ImportError as exc:
-        raise missing_extra(spec, exc) from None
-    return Ollama(
+    ollama = integration(spec, "llama_index.llms.ollama", "Ollama")
+    return ollama(
         model=spec.model,
         base_url=spec.where,
         request_timeout=settings.llm_timeout,

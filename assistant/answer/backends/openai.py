@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from llama_index.core.llms import LLM
 
-from assistant.answer.backends.base import MAX_ANSWER_TOKENS, BackendSpec, missing_extra, register
+from assistant.answer.backends.base import MAX_ANSWER_TOKENS, BackendSpec, integration, register
 from assistant.settings import Settings
 
 PLACEHOLDER_KEY = "not-needed"  # local OpenAI-compatible servers accept any key; the client wants one
@@ -17,12 +17,9 @@ PLACEHOLDER_KEY = "not-needed"  # local OpenAI-compatible servers accept any key
 )
 def openai_llm(spec: BackendSpec, settings: Settings) -> LLM:
     """llama-index's OpenAILike client for the spec's model and server (no retries: we fall back instead)."""
-    try:
-        # OpenAILike, not OpenAI: it takes any model name, so vLLM, llama-server, LM Studio... work too
-        from llama_index.llms.openai_like import OpenAILike
-    except ImportError as exc:
-        raise missing_extra(spec, exc) from None
-    return OpenAILike(
+    # OpenAILike, not OpenAI: it takes any model name, so vLLM, llama-server, LM Studio... work too
+    openai_like = integration(spec, "llama_index.llms.openai_like", "OpenAILike")
+    return openai_like(
         model=spec.model,
         api_base=spec.where,
         api_key=settings.llm_api_key or PLACEHOLDER_KEY,
