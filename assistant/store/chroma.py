@@ -231,9 +231,12 @@ class NewsIndex:
         }
 
     def reindex_keywords(self) -> int:
-        """Rebuild the keyword index from the chunks in Chroma (no re-embedding); returns the chunk count."""
-        self.keywords.sync(self.collection, full=True)
-        return len(self.keywords)
+        """Rebuild the keyword index from the chunks in Chroma (no re-embedding); returns the chunk count.
+        Nothing is read from the old keyword files, so this also replaces ones of an unreadable format."""
+        keywords = KeywordIndex(keyword_folder(self.settings))
+        keywords.sync(self.collection, full=True)
+        self.__dict__["keywords"] = keywords  # the cached property now holds the rebuilt index
+        return len(keywords)
 
     def remove(self, key: str) -> int:
         """Remove one article by id or url; returns how many chunks went."""
