@@ -30,7 +30,8 @@ class SentenceTerms:
         for words in tokens:
             df.update(set(words))
         n = len(tokens)
-        self.vocab = {w: i for i, w in enumerate(df, start=1)}  # 0: no term (an empty sentence)
+        # sorted: ids (and so the order sums run in) must not follow set order, which the hash seed changes
+        self.vocab = {w: i for i, w in enumerate(sorted(df), start=1)}  # 0: no term (an empty sentence)
         self.idf = np.zeros(len(self.vocab) + 1)
         for w, k in df.items():
             self.idf[self.vocab[w]] = math.log(1 + (n - k + 0.5) / (k + 0.5))
@@ -110,7 +111,9 @@ class SentenceTerms:
         weight = np.zeros((len(self.idf), len(queries)))  # idf of each query's terms, one column each
         total = np.ones(len(queries))
         for j, query in enumerate(queries):
-            known = [self.vocab[w] for w in set(query) if w in self.vocab]
+            # in the query's own order: a set's order changes with the process's string hash seed, and so
+            # would the float sum below, flipping near-ties between runs of the same question
+            known = [self.vocab[w] for w in dict.fromkeys(query) if w in self.vocab]
             weight[known, j] = self.idf[known]
             total[j] = self.idf[known].sum() or 1.0
         shares = np.add.reduceat(weight[ids], starts, axis=0) / total
