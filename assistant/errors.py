@@ -38,3 +38,11 @@ class BackendError(NewsqaError):
 
 class IndexFormatError(NewsqaError):
     """A file of the index was written by a newsqa whose format this one cannot read."""
+
+
+class IndexBusyError(NewsqaError):
+    """Another process held the index's write lock for longer than we wait."""
+
+
+class StoreReadError(NewsqaError):
+    """Rows another process is writing could not be read yet (retrieval keeps the rows it has)."""

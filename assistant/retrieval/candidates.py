@@ -11,7 +11,7 @@ import numpy as np
 from assistant.embedder import Embedder
 from assistant.retrieval.query import Query, word_ranges
 from assistant.retrieval.tuning import Tuning
-from assistant.store.keywords import KeywordIndex
+from assistant.store.keywords import KeywordView
 from assistant.store.sentences import SentenceTable
 
 
@@ -30,7 +30,7 @@ class ChunkScorer:
     def __init__(
         self,
         embedder: Embedder,
-        keywords: KeywordIndex,
+        keywords: KeywordView,
         vectors: np.ndarray,
         sentences: SentenceTable,
         tuning: Tuning,

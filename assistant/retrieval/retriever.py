@@ -7,6 +7,7 @@ parse the question (query) -> score every chunk (candidates) -> fuse (fusion)
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from assistant.embedder import Embedder
+from assistant.errors import StoreReadError
 from assistant.retrieval.candidates import ChunkScorer
 from assistant.retrieval.fusion import Table, fuse_query
 from assistant.retrieval.hints import HintParser
@@ -27,17 +29,19 @@ from assistant.retrieval.rules import rank
 from assistant.retrieval.terms import SentenceTerms
 from assistant.retrieval.tuning import EXTRA, Tuning
 from assistant.store.chroma import NewsIndex
-from assistant.store.keywords import KeywordIndex, Row
+from assistant.store.keywords import KeywordIndex, KeywordView, Row
 from assistant.store.sentences import SentenceTable
 from assistant.store.stories import StoryInfo, group_stories
 from assistant.types import Filters, Passage
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class Snapshot:
     """What retrieval holds in memory for one version of the keyword index (rows in its order)."""
 
-    stamp: str = ""
+    generation: int = -1  # the keyword index's generation these rows are of
     table: Table = field(
         default_factory=lambda: Table(np.zeros(0, int), [], np.zeros(0), np.zeros(0, int), np.zeros(0, bool))
     )
@@ -49,6 +53,7 @@ class Snapshot:
     parser: HintParser = field(default_factory=lambda: HintParser(()))
     sentences: SentenceTable = field(default_factory=lambda: SentenceTable([]))
     terms: SentenceTerms = field(default_factory=lambda: SentenceTerms([], str))
+    bm25: KeywordView = field(default_factory=lambda: KeywordView(None, 0))
 
 
 class Retriever:
@@ -67,7 +72,6 @@ class Retriever:
         self.tuning = tuning or Tuning()
         self.reranker = reranker  # optional CrossEncoder that reorders the candidates (settings.reranker)
         self.ranker = ranker or LearnedRanker()
-        self.keywords: KeywordIndex = index.keywords
         self.snapshot = Snapshot()
         self._lock = threading.Lock()  # one refresh at a time; questions read a whole snapshot
 
@@ -75,10 +79,14 @@ class Retriever:
         """The snapshot in step with the store: reloads the keyword index when another process saved one,
         and reads only the chunks not held yet (chunk ids name their content, so held rows never go stale)."""
         with self._lock:
-            self.index.sync_keywords(stored)
-            kw = self.keywords
-            if self.snapshot.stamp != kw.stamp:
-                self.snapshot = self._build(kw, self.snapshot)
+            if not self.index.sync_keywords(stored):
+                return self.snapshot  # this process is writing: the last snapshot until it is done
+            kw = self.index.keywords
+            if self.snapshot.generation != kw.generation:
+                try:
+                    self.snapshot = self._build(kw, self.snapshot)
+                except StoreReadError as exc:  # another process's rows are not readable yet (a local
+                    log.warning("keeping the last snapshot: %s", exc)  # store flushes them lazily)
             return self.snapshot
 
     def _build(self, kw: KeywordIndex, old: Snapshot) -> Snapshot:
@@ -108,7 +116,7 @@ class Retriever:
         dated = table.ts[np.isfinite(table.ts)]
         newest = datetime.fromtimestamp(float(dated.max()), UTC) if dated.size else None
         return Snapshot(
-            stamp=kw.stamp,
+            generation=kw.generation,
             table=table,
             vectors=vectors,
             ids=ids,
@@ -117,6 +125,7 @@ class Retriever:
             firsts={str(m.get("article_id", "")): m for _, m in chunks.values() if m.get("chunk_index") == 0},
             parser=HintParser([o for o in outlets if o], now=newest),  # 'in May': the last May we hold
             sentences=SentenceTable([r.sentences for r in rows]),
+            bm25=kw.view(),
             terms=SentenceTerms(
                 kw.tokens, lambda i: chunks.get(rows[i].id, ("", {}))[0], lambda i: rows[i].term_counts
             ),
@@ -139,7 +148,7 @@ class Retriever:
             return []
         t = self.tuning
         query = parse_query(question, snap.parser, t)  # 1. parse
-        scorer = ChunkScorer(self.embedder, self.keywords, snap.vectors, snap.sentences, t)
+        scorer = ChunkScorer(self.embedder, snap.bm25, snap.vectors, snap.sentences, t)
         scores = scorer.score(query)  # 2. score every chunk
         fused = fuse_query(snap.table, query, scores, t)  # 3. fuse
         allowed = self._allowed(snap, filters or Filters())
@@ -148,7 +157,7 @@ class Retriever:
         if t.learned_pool and rows:
             c = gather(snap.table, query.hints, fused, allowed, rows, scores, t, snap.sentences)
             rows = self.ranker.order(c, query.texts, snap.terms)[:n]
-        evidence = coverage(query.hints, self.keywords.knows) if rows else 0.0
+        evidence = coverage(query.hints, snap.bm25.knows) if rows else 0.0
         passages = build_passages(  # 5. passages
             rows, snap.rows, fused.base, evidence, snap.chunks, self.index, self.story_info
         )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -13,17 +15,19 @@ from llama_index.core.schema import BaseNode, MetadataMode, TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from assistant.embedder import Embedder
-from assistant.errors import IndexUnavailableError, NotFoundError
+from assistant.errors import IndexFormatError, IndexUnavailableError, NotFoundError, StoreReadError
 from assistant.ingest.chunking import Chunker, embed_texts
 from assistant.settings import Settings
 from assistant.store.client import (
     COLLECTION_METADATA,
     NewsqaEmbeddingFunction,
     check_collection_format,
+    forget_local_client,
     open_client,
     where_clause,
 )
 from assistant.store.keywords import KeywordIndex, keyword_folder
+from assistant.store.lock import WriteLock
 from assistant.store.sentences import METADATA_KEY, pack, place_sentences
 from assistant.store.stories import StoryInfo, assign_stories, story_info
 from assistant.types import (
@@ -50,11 +54,18 @@ class NewsIndex:
     def __init__(self, settings: Settings, embedder: Callable[[], Embedder]) -> None:
         self.settings = settings
         self._get_embedder = embedder
+        self._mutex = threading.RLock()  # held by this process's writer; readers never wait on it
+        self.waiting: Callable[[str], None] | None = None  # told when a writer waits for another process
+        self._open()
+        self._replaces: dict[str, list[str]] = {}  # new article id -> ids of the versions it replaces
+
+    def _open(self) -> None:
+        settings = self.settings
         self.client = open_client(settings)
         try:
             self.collection = self.client.get_or_create_collection(
                 settings.collection,
-                embedding_function=NewsqaEmbeddingFunction(embedder),
+                embedding_function=NewsqaEmbeddingFunction(self._get_embedder),
                 metadata=COLLECTION_METADATA,
             )
         except Exception as exc:  # chromadb reports server and store problems as plain exceptions
@@ -63,7 +74,29 @@ class NewsIndex:
             ) from None
         check_collection_format(self.collection, settings)
         self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
-        self._replaces: dict[str, list[str]] = {}  # new article id -> ids of the versions it replaces
+
+    def reopen(self) -> None:
+        """Open the local store afresh after another process wrote to it: a local Chroma client keeps its
+        vector segment in memory and would not find rows written since ("Error finding id")."""
+        if not self.settings.chroma_url:  # a server sees every client's writes
+            forget_local_client(self.settings)
+            self._open()
+
+    @contextmanager
+    def writing(self, save: bool = True) -> Iterator[None]:
+        """Hold the index's write lock; catch up with what other processes wrote before it was ours; at
+        the end fold the keyword journal into a saved version (`save`), or leave it for a later batch."""
+        lock = WriteLock(keyword_folder(self.settings).with_suffix(".lock"), self.settings.lock_timeout)
+        lock.waiting = self.waiting
+        with self._mutex, lock:
+            keywords = self.keywords
+            if keywords.stamp != keywords.disk_stamp() or len(keywords) != self.count():
+                self.reopen()  # someone else wrote (or a writer died mid-way): read their rows
+                keywords.load()
+                keywords.sync(self.collection)
+            yield
+            if save and self.keywords.dirty:
+                self.keywords.save()
 
     @property
     def embedder(self) -> Embedder:
@@ -80,18 +113,30 @@ class NewsIndex:
         """The BM25 index beside the store: loaded from disk, backfilled from Chroma when out of step."""
         keywords = KeywordIndex(keyword_folder(self.settings))
         keywords.load()
-        if len(keywords) != self.count():
-            keywords.sync(self.collection)  # reads only the chunks it lacks; never re-embeds
+        if len(keywords) != self.count():  # reads only the chunks it lacks; never re-embeds; a reader
+            keywords.sync(self.collection, save=False)  # keeps them in memory: only writers save
         return keywords
 
-    def sync_keywords(self, stored: int | None = None) -> None:
-        """Reload the keyword index if another process saved a newer one; backfill rows it lacks
-        (`stored`: the chunk count, when the caller just asked)."""
-        keywords = self.keywords
-        if keywords.stamp != keywords.disk_stamp():
-            keywords.load()
-        if len(keywords) != (self.count() if stored is None else stored):
-            keywords.sync(self.collection)
+    def sync_keywords(self, stored: int | None = None) -> bool:
+        """For readers: take in what other processes wrote (their saved or journaled keyword rows, and
+        chunks a writer has not journaled); True unless this process is writing right now (then readers
+        keep the rows they have until it is done). `stored`: the chunk count, when the caller just asked."""
+        if not self._mutex.acquire(blocking=False):
+            return False
+        try:
+            keywords = self.keywords
+            outside = keywords.stamp != keywords.disk_stamp()
+            if outside:
+                keywords.load()
+            if len(keywords) != (self.count() if stored is None else stored):
+                outside = True
+                keywords.sync(self.collection, save=False)
+            if outside:
+                self.reopen()  # the chunks' vectors are read next: see what the other process wrote
+            keywords.view()  # the BM25 model rebuilt here, not while a question reads it
+            return True
+        finally:
+            self._mutex.release()
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -102,7 +147,6 @@ class NewsIndex:
         which adds sentence vectors to an older index); report every failure."""
         report = IngestReport()
         started = time.perf_counter()
-        keywords = self.keywords  # loaded (and backfilled if behind) before anything is written
         seen: set[str] = set()
         pending: list[Article] = []
         written = 0
@@ -123,8 +167,8 @@ class NewsIndex:
                 written += self._flush(pending, report, progress, reembed)
                 pending = []
         written += self._flush(pending, report, progress, reembed)
-        if keywords.dirty:
-            keywords.save()
+        with self.writing():  # fold this run's journal into a saved keyword index
+            pass
         report.chunks = written
         report.seconds = time.perf_counter() - started
         return report
@@ -134,6 +178,12 @@ class NewsIndex:
     ) -> int:
         if not batch:
             return 0
+        with self.writing(save=False):  # one batch at a time: other writers may go between batches
+            return self._flush_locked(batch, report, progress, reembed)
+
+    def _flush_locked(
+        self, batch: list[Article], report: IngestReport, progress: ProgressFn | None, reembed: bool
+    ) -> int:
         existing = self._article_states([a.id for a in batch])
         todo: list[Article] = []
         for article in batch:
@@ -179,14 +229,20 @@ class NewsIndex:
         assign_stories(self.collection, group)  # wire copies share a story_id (store/stories.py)
         stale = [a.id for a, _ in group if a.id in existing]
         stale += [old for a, _ in group for old in self._replaces.get(a.id, ())]
+        # The keyword journal first, durable, then Chroma: killed between the two, the next load drops
+        # journal rows Chroma lacks; killed after, the rows (with their sentence vectors) are all there.
+        if stale:
+            self.keywords.log("remove_articles", stale)
+        self.keywords.log(  # sentence vectors live beside BM25, not in Chroma's metadata (its size x2)
+            "add",
+            [
+                [n.node_id, n.get_content(MetadataMode.NONE), {**n.metadata, METADATA_KEY: blobs[n.node_id]}]
+                for n in nodes
+            ],
+        )
         if stale:  # a changed article: drop all its old chunks first, then write the new ones whole
             self.collection.delete(where={"article_id": {"$in": stale}})
         self.vector_store.add(list[BaseNode](nodes))
-        self.keywords.remove_articles(stale)  # the keyword index follows the store (saved after ingest)
-        self.keywords.add(  # sentence vectors live beside BM25, not in Chroma's metadata (its size x2)
-            (n.node_id, n.get_content(MetadataMode.NONE), {**n.metadata, METADATA_KEY: blobs[n.node_id]})
-            for n in nodes
-        )
         for article, _ in group:
             if article.id in existing:
                 report.updated += 1
@@ -232,14 +288,28 @@ class NewsIndex:
 
     def reindex_keywords(self) -> int:
         """Rebuild the keyword index from the chunks in Chroma (no re-embedding); returns the chunk count.
-        Nothing is read from the old keyword files, so this also replaces ones of an unreadable format."""
-        keywords = KeywordIndex(keyword_folder(self.settings))
-        keywords.sync(self.collection, full=True)
-        self.__dict__["keywords"] = keywords  # the cached property now holds the rebuilt index
-        return len(keywords)
+        Old keyword files are read only for their sentence vectors, so ones of an unreadable format are
+        replaced too."""
+        with (
+            self._mutex,
+            WriteLock(keyword_folder(self.settings).with_suffix(".lock"), self.settings.lock_timeout),
+        ):
+            self.reopen()
+            keywords = KeywordIndex(keyword_folder(self.settings))
+            # read only for its sentence vectors (Chroma does not keep them); one of an unreadable format is
+            # rebuilt from Chroma alone, and `ingest --reembed` restores the vectors
+            with suppress(IndexFormatError):
+                keywords.load()
+            keywords.sync(self.collection, full=True)
+            self.__dict__["keywords"] = keywords  # the cached property now holds the rebuilt index
+            return len(keywords)
 
     def remove(self, key: str) -> int:
         """Remove one article by id or url; returns how many chunks went."""
+        with self.writing():
+            return self._remove(key)
+
+    def _remove(self, key: str) -> int:
         candidates = {key}
         if canonical_url(key):
             candidates.add(article_id(key, "", ""))
@@ -252,9 +322,8 @@ class NewsIndex:
                 f"No article with id or url {key!r} is indexed. `newsqa stats` lists outlets; "
                 "`newsqa ask --json` shows article ids."
             )
+        self.keywords.log("remove_ids", list(ids))
         self.collection.delete(ids=ids)
-        self.keywords.remove_ids(ids)
-        self.keywords.save()
         return len(ids)
 
     # -- reading -------------------------------------------------------------------------------
@@ -269,11 +338,25 @@ class NewsIndex:
         """(id, text, metadata, embedding or None) of the stored chunks among ids, read in batches."""
         include = ["embeddings", "documents", "metadatas"] if vectors else ["documents", "metadatas"]
         for start in range(0, len(ids), READ_BATCH):
-            got = self.collection.get(ids=list(ids[start : start + READ_BATCH]), include=include)
+            got = self._get(list(ids[start : start + READ_BATCH]), include)
             docs, metas = got["documents"] or [], got["metadatas"] or []
             embeddings = got["embeddings"] if vectors else [None] * len(got["ids"])
             for cid, doc, meta, vector in zip(got["ids"], docs, metas, embeddings, strict=True):
                 yield cid, doc or "", dict(meta or {}), vector
+
+    def _get(self, ids: list[str], include: list[str]) -> Any:
+        """`collection.get`, opening the local store afresh once when another process's rows are not
+        visible to this client yet; StoreReadError when they still are not (readers keep their snapshot)."""
+        for attempt in range(2):
+            try:
+                return self.collection.get(ids=ids, include=include)
+            except Exception as exc:  # chromadb's InternalError ("Error finding id", "Nothing found on disk")
+                if attempt or self.settings.chroma_url:
+                    raise StoreReadError(
+                        f"chunks written by another process are not readable yet: {exc}"
+                    ) from exc
+                self.reopen()
+        raise AssertionError("unreachable")
 
     def ids_matching(self, filters: Filters, outlets: Iterable[str] = ()) -> set[str] | None:
         """Ids of the chunks the filters allow (None: no filter set); outlets match case-insensitively

@@ -67,6 +67,14 @@ def open_client(settings: Settings) -> Any:
     return chromadb.PersistentClient(path=str(settings.index), settings=chroma_settings)
 
 
+def forget_local_client(settings: Settings) -> None:
+    """Drop chromadb's cached client of a local store, so the next one reads it from disk afresh (clients
+    already handed out keep working on their own copy)."""
+    from chromadb.api.client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(str(settings.index), None)  # its cache: path -> system
+
+
 def check_collection_format(collection: Any, settings: Settings) -> None:
     """Refuse a collection written by an incompatible newsqa (one without a stamp is format 1)."""
     found = (collection.metadata or {}).get("newsqa_format", 1)

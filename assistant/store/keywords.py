@@ -2,6 +2,11 @@
 
 Its rows also carry what retrieval and answering need per chunk without asking Chroma, including the
 sentence vectors computed at ingest (chunks backfilled from Chroma have none: the answerer embeds those).
+
+On disk: a version folder named by `CURRENT`, plus a journal of the changes made since (one JSON line per
+change, flushed and fsynced before the matching Chroma write). A writer killed mid-ingest leaves its rows
+in the journal, so the next load has every chunk Chroma holds with its sentence vectors; `save` folds the
+journal into a new version. Only a writer holding the index's write lock changes either.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+import os
 import shutil
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -74,29 +80,47 @@ class KeywordIndex:
         self.rows: list[Row] = []
         self.tokens: list[list[str]] = []
         self.bm25: bm25s.BM25 | None = None
-        self.stamp = ""  # changes on every save; readers reload when the folder's stamp differs
+        self.stamp = ""  # what is on disk as last read or written; readers reload when the disk's differs
+        self.generation = 0  # counts changes in memory (snapshots of the rows are keyed by it)
         self.dirty = False  # changed since the last save
         self._stale = False  # changed since the BM25 model was last built
         self._position: dict[str, int] = {}
 
     # -- persistence --------------------------------------------------------------------------
 
-    def disk_stamp(self) -> str:
-        """The stamp of the version saved on disk ('' when none)."""
+    def _version(self) -> str:
         try:
             return (self.folder / "CURRENT").read_text(encoding="utf-8").strip()
         except OSError:
             return ""
 
+    def _journal(self, version: str) -> Path:
+        return self.folder / f"journal-{version or 'none'}.jsonl"
+
+    def disk_stamp(self) -> str:
+        """The stamp of what is on disk: the saved version and how far its journal has grown."""
+        version = self._version()
+        try:
+            size = self._journal(version).stat().st_size
+        except OSError:
+            size = 0
+        return f"{version}:{size}" if version or size else ""
+
     def load(self) -> bool:
-        """Read the saved version; False when there is none (or it is unreadable)."""
-        stamp = self.disk_stamp()
+        """Read the saved version and replay its journal; False when there is neither (or it is unreadable)."""
+        stamp, version = self.disk_stamp(), self._version()
         if not stamp:
             return False
+        if not version:  # nothing saved yet, only a journal (a first ingest was interrupted)
+            self.rows, self.tokens, self._position, self.bm25 = [], [], {}, None
+            self._replay(self._journal(version))
+            self.stamp, self.dirty = stamp, False
+            self.generation += 1
+            return True
         try:
-            with gzip.open(self.folder / stamp / "chunks.gz", "rt", encoding="utf-8") as fh:
+            with gzip.open(self.folder / version / "chunks.gz", "rt", encoding="utf-8") as fh:
                 data = json.load(fh)
-            bm25 = bm25s.BM25.load(str(self.folder / stamp / "bm25"), **BM25_FILES)
+            bm25 = bm25s.BM25.load(str(self.folder / version / "bm25"), **BM25_FILES)
         except (OSError, ValueError, KeyError):
             return False
         check_format(KEYWORDS, data.get("format", 1), str(self.folder))
@@ -107,8 +131,46 @@ class KeywordIndex:
         self.tokens = data["tokens"]
         self.bm25 = bm25 if self.rows else None
         self._position = {r.id: i for i, r in enumerate(self.rows)}
-        self.stamp, self.dirty, self._stale = stamp, False, False
+        self._stale = False
+        self._replay(self._journal(version))
+        self.stamp, self.dirty = stamp, False
+        self.generation += 1
         return True
+
+    def _replay(self, journal: Path) -> None:
+        """Apply the journal's changes (a torn last line, from a writer killed mid-append, is skipped)."""
+        try:
+            lines = journal.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return
+        for line in lines:
+            try:
+                change = json.loads(line)
+            except ValueError:
+                continue
+            if change.get("op") == "add":
+                self.add((c, t, m) for c, t, m in change["items"])
+            elif change.get("op") == "remove_articles":
+                self.remove_articles(change["ids"])
+            elif change.get("op") == "remove_ids":
+                self.remove_ids(change["ids"])
+
+    def log(self, op: str, payload: list[Any]) -> None:
+        """Append one change to the journal and make it durable (then apply it in memory): called by the
+        writer before the matching Chroma write, so a crash between the two loses nothing."""
+        key = "items" if op == "add" else "ids"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with self._journal(self._version()).open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"op": op, key: payload}, ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        if op == "add":
+            self.add((c, t, m) for c, t, m in payload)
+        elif op == "remove_articles":
+            self.remove_articles(payload)
+        else:
+            self.remove_ids(payload)
+        self.stamp = self.disk_stamp()
 
     def save(self) -> None:
         """Write a new version beside the old one, then switch to it atomically."""
@@ -126,11 +188,14 @@ class KeywordIndex:
         model.save(str(target / "bm25"), show_progress=False, **BM25_FILES)
         pointer = self.folder / f"CURRENT.{stamp}"
         pointer.write_text(stamp, encoding="utf-8")
-        pointer.replace(self.folder / "CURRENT")
-        for old in self.folder.iterdir():
-            if old.is_dir() and old.name != stamp:
+        previous = self._version()
+        pointer.replace(self.folder / "CURRENT")  # the switch: readers see the old version or the new one
+        for old in self.folder.iterdir():  # the journal is folded in; the previous version stays a while
+            if old.is_dir() and old.name not in (stamp, previous):  # for readers that just opened it
                 shutil.rmtree(old, ignore_errors=True)
-        self.stamp, self.dirty = stamp, False
+            elif old.name.startswith("journal-") and old.name != self._journal(stamp).name:
+                old.unlink(missing_ok=True)
+        self.stamp, self.dirty = self.disk_stamp(), False
 
     # -- changes ------------------------------------------------------------------------------
 
@@ -150,6 +215,7 @@ class KeywordIndex:
             else:
                 self.rows[at], self.tokens[at] = row, tokens
             self.dirty = self._stale = True
+        self.generation += 1
 
     def remove_articles(self, article_ids: Iterable[str]) -> None:
         """Drop every chunk of these articles."""
@@ -168,6 +234,7 @@ class KeywordIndex:
         self.tokens = [self.tokens[i] for i in keep]
         self._position = {r.id: i for i, r in enumerate(self.rows)}
         self.dirty = self._stale = True
+        self.generation += 1
 
     def _rebuild(self) -> None:
         self._stale = False
@@ -182,8 +249,9 @@ class KeywordIndex:
         model.index(Tokenized(ids=ids, vocab=vocab), show_progress=False)
         self.bm25 = model
 
-    def sync(self, collection: Any, full: bool = False) -> bool:
-        """Bring the index in step with a Chroma collection, reading only chunks it lacks; True if changed."""
+    def sync(self, collection: Any, full: bool = False, save: bool = True) -> bool:
+        """Bring the index in step with a Chroma collection, reading only chunks it lacks; True if changed
+        (`save`: write the result; readers keep it in memory, only a writer holding the lock saves)."""
         kept = {r.id: r.sentences for r in self.rows if r.sentences}  # Chroma does not hold these
         if full:
             self.rows, self.tokens, self._position = [], [], {}
@@ -197,26 +265,47 @@ class KeywordIndex:
             docs, metas = got["documents"] or [], got["metadatas"] or []
             metas = [{**m, METADATA_KEY: kept.get(i)} for i, m in zip(got["ids"], metas, strict=True)]
             self.add(zip(got["ids"], (d or "" for d in docs), metas, strict=True))
-        if self.dirty:
+        changed = self.dirty
+        if changed and save:
             self.save()
-            return True
-        return False
+        return changed
 
     # -- reading ------------------------------------------------------------------------------
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def scores(self, query: str | Sequence[str]) -> np.ndarray:
-        """BM25 score of every row for a query (text, or tokens already made by `tokenize`)."""
+    def view(self) -> KeywordView:
+        """The BM25 model as it is now, for one snapshot of the rows (later changes build a new model)."""
         if self._stale:
             self._rebuild()
+        return KeywordView(self.bm25, len(self.rows))
+
+    def scores(self, query: str | Sequence[str]) -> np.ndarray:
+        """BM25 score of every row for a query (text, or tokens already made by `tokenize`)."""
+        return self.view().scores(query)
+
+    def knows(self, token: str) -> bool:
+        """Whether any chunk contains this (stemmed) token."""
+        return self.view().knows(token)
+
+
+@dataclass(frozen=True)
+class KeywordView:
+    """A BM25 model with the number of rows it was built over: what one snapshot of retrieval scores with,
+    unchanged while a writer in the same process adds rows (a new model is built, this one stays)."""
+
+    bm25: bm25s.BM25 | None
+    rows: int
+
+    def scores(self, query: str | Sequence[str]) -> np.ndarray:
+        """BM25 score of every row for a query (text, or tokens already made by `tokenize`)."""
         if self.bm25 is None:
             return np.zeros(0, dtype=np.float32)
         tokens = tokenize(query) if isinstance(query, str) else list(query)
         known = [t for t in tokens if t in self.bm25.vocab_dict]
         if not known:
-            return np.zeros(len(self.rows), dtype=np.float32)
+            return np.zeros(self.rows, dtype=np.float32)
         return np.asarray(self.bm25.get_scores(known), dtype=np.float32)
 
     def knows(self, token: str) -> bool:

@@ -1,0 +1,183 @@
+"""One index, many processes: an app answering while two `ingest` runs and a `watch --once` write at once,
+then the index compared with a one-process build of the same inputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from gradio_client import Client
+
+from assistant.assistant import Assistant
+from assistant.ingest.watch import STATE_FILE
+from assistant.store.sentences import _decode
+from tests.news_server import NewsServer, page, rss
+from tests.test_ui import free_port, wait_for_port
+
+Make = Callable[..., Assistant]
+PLACES = ["Harlow", "Tenby", "Ossory", "Marden", "Quill", "Brackley", "Fenwick", "Yarrow", "Lisk", "Dunmore"]
+
+
+def _articles(batch: int) -> list[dict[str, str]]:
+    """Ten distinct short articles per batch, each with a fact no other article states."""
+    out = []
+    for i, place in enumerate(PLACES):
+        n = batch * 100 + i
+        out.append(
+            {
+                "title": f"{place} council approves plan {n}",
+                "body": (
+                    f"The {place} council approved plan number {n} on Tuesday after a long debate. "
+                    f"The plan sets aside {n * 3} thousand pounds for the {place} library and its roof. "
+                    f"Councillor {place}son said the vote in batch {batch} ended {i + 5} to {i + 1}."
+                ),
+                "source": f"{place} Post",
+                "published_at": f"2024-0{batch + 1}-1{i % 9}T09:00:00Z",
+                "url": f"https://{place.lower()}.example/plan-{n}",
+            }
+        )
+    return out
+
+
+def _vectors(blob: str | None) -> dict[tuple[int, int], np.ndarray]:
+    """Packed sentence vectors by span, as unit vectors."""
+    decoded = _decode(blob)
+    assert decoded is not None
+    offsets, scales, quantised = decoded
+    matrix = quantised.astype(np.float32) * scales[:, None]
+    return {(int(a), int(b)): v / np.linalg.norm(v) for (a, b), v in zip(offsets, matrix, strict=True)}
+
+
+def _state(assistant: Assistant) -> dict[str, Any]:
+    """What a build leaves: chunk ids, keyword rows with their sentence vectors, story ids, feed entries."""
+    got = assistant.index.collection.get(include=["metadatas"])
+    keywords = assistant.index.keywords
+    keywords.load()
+    feeds = Path(assistant.settings.index) / STATE_FILE
+    entries = json.loads(feeds.read_text())["feeds"] if feeds.is_file() else {}
+    return {
+        "chunks": sorted(got["ids"]),
+        "stories": sorted((str(m["article_id"]), str(m.get("story_id"))) for m in got["metadatas"] or []),
+        "rows": sorted((r.id, r.sentences) for r in keywords.rows),
+        "feeds": sorted((url, sorted(state["entries"])) for url, state in entries.items()),
+    }
+
+
+@pytest.mark.slow
+def test_app_two_ingests_and_watch_on_one_index(
+    tmp_path: Path, server: NewsServer, make_assistant: Make
+) -> None:
+    files = []
+    for batch in range(3):
+        path = tmp_path / f"batch{batch}.json"
+        path.write_text(json.dumps(_articles(batch)), encoding="utf-8")
+        files.append(str(path))
+    stories = [
+        ("Ferry timetable changes", "The Sallow ferry will leave at 07:15 from the new pier."),
+        ("Kiln reopens", "The Brask kiln reaches 1,200 degrees and opens to schools on Wednesdays."),
+    ]
+    for i, (title, text) in enumerate(stories):
+        server.add(f"/s{i}", page(title, [text, "Residents welcomed the change at a meeting."], "Coast News"))
+    feed = server.add(
+        "/feed",
+        rss("Coast News", [{"title": t, "link": server.url(f"/s{i}")} for i, (t, _) in enumerate(stories)]),
+        content_type="application/rss+xml",
+    )
+    index = tmp_path / "shared-index"
+    env = {**os.environ, "NEWSQA_PROGRESS": "0"}
+    newsqa = [sys.executable, "-m", "assistant", "--index", str(index)]
+    port = free_port()
+    log = (tmp_path / "app.log").open("w")
+    app = subprocess.Popen(
+        [sys.executable, "ui.py", "--index", str(index), "--port", str(port)],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
+    errors: list[str] = []
+    answered: list[int] = []
+    stop = threading.Event()
+
+    def ask_throughout() -> None:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        while not stop.is_set():
+            try:
+                result = client.predict("What did the Harlow council approve?", api_name="/ask")
+                answered.append(len(result["citations"]))
+            except Exception as exc:  # every failure the app shows a user counts
+                errors.append(f"{type(exc).__name__}: {exc}")
+            time.sleep(0.3)
+
+    try:
+        wait_for_port(port, app, tmp_path / "app.log")
+        asker = threading.Thread(target=ask_throughout)
+        asker.start()
+        writers = [
+            subprocess.Popen(
+                [*newsqa, "ingest", "-q", files[0], files[1]],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            ),
+            subprocess.Popen(
+                [*newsqa, "ingest", "-q", files[1], files[2]],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            ),
+            subprocess.Popen(
+                [*newsqa, "watch", "--once", "--allow-private-urls", feed],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            ),
+        ]
+        outputs = [w.communicate(timeout=600)[0] for w in writers]
+        assert [w.returncode for w in writers] == [0, 0, 0], outputs
+        assert all("Traceback" not in out for out in outputs), outputs
+        done = time.monotonic()
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        while True:  # the last writer's articles are answerable from the running app within 5 s
+            result = client.predict("When does the Sallow ferry leave?", api_name="/ask")
+            if any(c["title"] == "Ferry timetable changes" for c in result["citations"]):
+                break
+            assert time.monotonic() - done < 5, result
+            time.sleep(0.5)
+        stop.set()
+        asker.join(timeout=60)
+    finally:
+        stop.set()
+        app.terminate()
+        app.wait(timeout=30)
+    assert not errors, errors[:3]
+    assert len(answered) >= 3  # it answered throughout, not just once
+
+    reference = make_assistant(index=tmp_path / "one-process", allow_private_urls=True)
+    reference.ingest(reference.read(files))
+    reference.watch([feed], once=True, say=lambda _: None, warn=lambda _: None)
+    shared = make_assistant(index=index)
+    built, expected = _state(shared), _state(reference)
+    assert len(expected["chunks"]) >= 32
+    assert all(sentences for _, sentences in expected["rows"])
+    assert {k: v for k, v in built.items() if k != "rows"} == {
+        k: v for k, v in expected.items() if k != "rows"
+    }
+    # the same rows with the same sentence vectors (equal up to the float noise of batching: the writers
+    # embedded each chunk in other batches than the one-process build did)
+    assert [r for r, _ in built["rows"]] == [r for r, _ in expected["rows"]]
+    for (_, got), (_, want) in zip(built["rows"], expected["rows"], strict=True):
+        a, b = _vectors(got), _vectors(want)
+        assert a.keys() == b.keys() and all(float(a[k] @ b[k]) > 0.995 for k in a)
