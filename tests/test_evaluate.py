@@ -155,3 +155,20 @@ def test_eval_command_prints_json_over_a_real_index(
     assert numbers["metrics"]["all"]["recall@10"] == 1.0
     assert numbers["null_abstention"] == 1.0
     assert numbers["false_abstention"] == 0.0
+
+
+def test_a_question_that_fails_is_reported_and_the_run_goes_on() -> None:
+    queries = [
+        Query("1", "fine question", "inference_query", ("fact one",)),
+        Query("2", "question that breaks retrieval", "inference_query", ("fact two",)),
+    ]
+
+    def retrieve(text: str) -> tuple[list[Passage], bool]:
+        if "breaks" in text:
+            raise ValueError("month must be in 1..12")
+        return [Passage("c", "a", "t", "this holds fact one")], False
+
+    report = evaluate(queries, retrieve)
+    assert report.failed == ["2: ValueError: month must be in 1..12"]
+    assert report.metrics["all"]["hits@10"] == 0.5  # the failed question counts as a miss
+    assert "failed questions (scored as misses): 1" in report.table()

@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.answer.citations import marker_numbers, normalize_markers, strip_markers
-from assistant.evaluation.common import Query, load_queries, markdown_table, per_type, squash
+from assistant.evaluation.common import (
+    Query,
+    attempt,
+    failure_lines,
+    load_queries,
+    markdown_table,
+    per_type,
+    squash,
+)
 from assistant.text import split_sentences
 from assistant.types import Answer
 
@@ -101,6 +109,7 @@ class AnswerReport:
     counts: dict[str, int] = field(default_factory=dict)
     fallbacks: int = 0  # answers where the LLM failed and the extractive answer was used
     seconds_per_answer: float = 0.0
+    failed: list[str] = field(default_factory=list)  # "id: error" of questions answering failed on
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able numbers."""
@@ -114,6 +123,7 @@ class AnswerReport:
         ]
         if self.fallbacks:
             lines.append(f"LLM failures answered extractively: {self.fallbacks}")
+        lines += failure_lines(self.failed)
         lines.append(
             "accuracy: the benchmark's rule (a shared word with the gold answer); strict: the gold answer in the "
             "answer (null: abstained); refusal: null questions declined; cite_precision: citations whose passage "
@@ -132,13 +142,14 @@ def evaluate_answers(
     scored: list[tuple[Query, _Scores]] = []
     started = time.perf_counter()
     fallbacks = 0
+    failed: list[str] = []
     for query in queries:
-        answer = ask(query.text)
+        answer = attempt(query, ask, failed) or Answer(question=query.text, text="")
         if progress:
             progress()
         fallbacks += int(backend != "extractive" and answer.backend == "extractive" and not answer.abstained)
         scored.append((query, _score(answer, query)))
-    report = AnswerReport(backend=backend, questions=len(queries), fallbacks=fallbacks)
+    report = AnswerReport(backend=backend, questions=len(queries), fallbacks=fallbacks, failed=failed)
     report.seconds_per_answer = (time.perf_counter() - started) / len(queries) if queries else 0.0
     for group, scores in per_type(scored).items():
         report.metrics[group] = _values(scores)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -13,6 +13,7 @@ from assistant.errors import InputError
 NULL_TYPE = "null_query"
 ALL = "all"  # the group of every question, listed before the question types
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -81,3 +82,20 @@ def markdown_table(
         cells = " | ".join("-" if values[m] is None else f"{values[m]:.3f}" for m in names)
         lines.append(f"| {group} | {counts[group]} | {cells} |")
     return "\n".join(lines)
+
+
+def attempt(query: Query, run: Callable[[str], R], failed: list[str]) -> R | None:
+    """`run(query.text)`, or None with the failure noted (an evaluation reports a failing question and goes
+    on: one question never ends a run)."""
+    try:
+        return run(query.text)
+    except Exception as exc:  # any failure of the system under test is a result, not a crash
+        failed.append(f"{query.id}: {type(exc).__name__}: {str(exc)[:200]}")
+        return None
+
+
+def failure_lines(failed: Sequence[str]) -> list[str]:
+    """The report's lines on failed questions (none when nothing failed)."""
+    if not failed:
+        return []
+    return [f"failed questions (scored as misses): {len(failed)}", *(f"  {line}" for line in failed[:20])]

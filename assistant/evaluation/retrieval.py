@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.evaluation.common import Query, markdown_table, per_type, squash
+from assistant.evaluation.common import Query, attempt, failure_lines, markdown_table, per_type, squash
 from assistant.types import Passage
 
 TOP = 10  # the benchmark scores the top 10 chunks
@@ -71,6 +71,7 @@ class EvalReport:
     null_abstention: float | None = None
     false_abstention: float | None = None
     latency_ms: dict[str, float] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)  # "id: error" of questions retrieval failed on
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able numbers."""
@@ -81,6 +82,7 @@ class EvalReport:
             "null_abstention": self.null_abstention,
             "false_abstention": self.false_abstention,
             "latency_ms": self.latency_ms,
+            "failed": self.failed,
         }
 
     def table(self) -> str:
@@ -93,7 +95,7 @@ class EvalReport:
         if self.latency_ms:
             lat = self.latency_ms
             lines.append(f"retrieval latency: median {lat['median']:.1f} ms, p95 {lat['p95']:.1f} ms")
-        return "\n".join(lines)
+        return "\n".join(lines + failure_lines(self.failed))
 
 
 Retrieve = Callable[[str], tuple[list[Passage], bool]]  # question -> (top passages, abstained)
@@ -107,9 +109,11 @@ def evaluate(
     abstained_null: list[bool] = []
     abstained_answerable: list[bool] = []
     latencies: list[float] = []
+    failed: list[str] = []
     for query in queries:
         started = time.perf_counter()
-        passages, abstained = retrieve(query.text)
+        result: tuple[list[Passage], bool] = attempt(query, retrieve, failed) or ([], False)
+        passages, abstained = result
         latencies.append((time.perf_counter() - started) * 1000)
         if progress:
             progress()
@@ -118,7 +122,7 @@ def evaluate(
             continue
         abstained_answerable.append(abstained)
         scored.append((query, score_ranking([p.text for p in passages], query.facts)))
-    report = EvalReport(questions=len(queries))
+    report = EvalReport(questions=len(queries), failed=failed)
     for group, rankings in per_type(scored).items():
         rows = [r.values() for r in rankings]
         report.metrics[group] = {m: statistics.fmean(row[m] for row in rows) for m in METRICS}
