@@ -10,6 +10,7 @@ from assistant.dates import parse_date
 from assistant.errors import InputError
 from assistant.ingest.clean import clean_text
 from assistant.ingest.sources import read_sources
+from assistant.settings import Settings
 from assistant.types import Article, article_id
 from tests.conftest import SEED
 
@@ -252,3 +253,16 @@ def test_dates_outside_1900_2100_or_unreadable_are_unknown() -> None:
     assert parse_date("9999-12-31T23:00:00-05:00") is None
     assert parse_date(1e20) is None and parse_date("1850-01-01") is None
     assert parse_date("2100-06-01") == datetime(2100, 6, 1, tzinfo=UTC)
+
+
+def test_files_and_articles_over_the_limits_are_named_failures(tmp_path: Path) -> None:
+    body = "The harbour board met on Monday. " * 40  # ~1,300 characters
+    (tmp_path / "long.txt").write_text("A long report\n\n" + body * 2, encoding="utf-8")
+    (tmp_path / "fine.txt").write_text("A short report\n\n" + body, encoding="utf-8")
+    (tmp_path / "big.jsonl").write_text(json.dumps({"title": "x", "body": body}) + "\n" * 2_000_000)
+    settings = Settings.load(env={}, max_article_chars=2_000, max_file_mb=1)
+    results = list(read_sources([str(tmp_path)], settings))
+    assert [r.title for r in results if isinstance(r, Article)] == ["A short report"]
+    reasons = {Path(r.origin).name: r.reason for r in results if isinstance(r, InputError)}
+    assert "over the limit of 2,000 (setting max_article_chars)" in reasons["long.txt"]
+    assert "over the limit of 1 MB per file (setting max_file_mb)" in reasons["big.jsonl"]

@@ -12,6 +12,7 @@ from assistant.ingest.files import expand, read_file
 from assistant.ingest.records import ReadResult
 from assistant.ingest.web import article_from_page, is_url, looks_like_feed, url_list
 from assistant.settings import Settings
+from assistant.types import Article
 
 __all__ = ["ReadResult", "read_sources"]
 
@@ -25,8 +26,21 @@ def read_sources(
 
     A spec is a file, folder or glob; an http(s) url of an article page or a feed; an .opml file of
     feeds; or a text file of urls, one per line. `feeds` are read as feeds whatever they look like.
+    Files over `max_file_mb` and articles over `max_article_chars` are named failures, never a stall.
     """
     settings = settings or Settings()
+    for item in _read(specs, settings, feeds):
+        if isinstance(item, Article) and len(item.body) > settings.max_article_chars:
+            yield InputError(
+                item.origin,
+                f"the article is {len(item.body):,} characters, over the limit of {settings.max_article_chars:,} "
+                "(setting max_article_chars): split it, or raise the limit",
+            )
+        else:
+            yield item
+
+
+def _read(specs: Iterable[str], settings: Settings, feeds: Iterable[str]) -> Iterator[ReadResult]:
     urls: list[str] = []
     paths: list[str] = []
     for spec in specs:
@@ -46,6 +60,12 @@ def read_sources(
                 yield from _read_opml_file(item, fetcher)
             elif (listed := _url_list(item)) is not None:
                 yield from read_urls(listed, fetcher)
+            elif (size := item.stat().st_size) > settings.max_file_mb * 1_000_000:
+                yield InputError(
+                    str(item),
+                    f"the file is {size / 1e6:,.0f} MB, over the limit of {settings.max_file_mb} MB per file "
+                    "(setting max_file_mb): split it, or raise the limit",
+                )
             else:
                 yield from read_file(item)
         yield from read_urls(urls, fetcher)
