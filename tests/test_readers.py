@@ -266,3 +266,13 @@ def test_files_and_articles_over_the_limits_are_named_failures(tmp_path: Path) -
     reasons = {Path(r.origin).name: r.reason for r in results if isinstance(r, InputError)}
     assert "over the limit of 2,000 (setting max_article_chars)" in reasons["long.txt"]
     assert "over the limit of 1 MB per file (setting max_file_mb)" in reasons["big.jsonl"]
+
+
+def test_a_stray_nul_byte_does_not_reject_the_good_rows(tmp_path: Path) -> None:
+    rows = "".join(f'"Report {i}","The council met on day {i} and agreed the plan."\n' for i in range(20))
+    path = tmp_path / "dump.csv"
+    path.write_bytes(("title,body\n" + rows).replace("day 3 ", "day\x00 3 ").encode())
+    results = list(read_sources([str(path)]))
+    assert len([r for r in results if isinstance(r, Article)]) == 20
+    (tmp_path / "dump.csv").write_bytes(b"\x00\x01" * 100)
+    assert "binary file" in next(iter(read_sources([str(path)]))).reason  # type: ignore[union-attr]

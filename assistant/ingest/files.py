@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import glob
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from assistant.ingest.records import ReadResult, read_csv, read_json, read_jsonl
 from assistant.ingest.text import read_text
 from assistant.types import Article
 
+log = logging.getLogger(__name__)
 TEXT_EXTS = {".txt", ".md", ".markdown", ".text"}
 HTML_EXTS = {".html", ".htm", ".xhtml"}
 JSON_EXTS = {".json"}
@@ -69,8 +71,12 @@ def decode(data: bytes, origin: str) -> str:
                 raise InputError(origin, f"invalid {codec.upper()} at byte {exc.start}") from None
     if not data.strip():
         raise InputError(origin, "the file is empty")
-    if b"\x00" in data[:8192]:
+    nuls = data.count(b"\x00")
+    if nuls * 1000 > len(data):  # more than a stray one: a binary file
         raise InputError(origin, "binary file, not text (expected .txt, .md, .html, .json, .jsonl or .csv)")
+    if nuls:  # a stray NUL in a text dump (a broken export): dropped, so the good rows still go in
+        log.warning("%s: %d NUL byte(s) removed", origin, nuls)
+        data = data.replace(b"\x00", b"")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

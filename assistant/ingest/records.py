@@ -126,7 +126,8 @@ def read_csv(text: str, origin: str) -> Iterator[ReadResult]:
     sample = text[:8192]
     try:
         sniffed = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-        delimiter, quotechar = sniffed.delimiter, sniffed.quotechar or '"'
+        delimiter = sniffed.delimiter
+        quotechar = sniffed.quotechar if sniffed.quotechar in ('"', "'") else '"'
     except csv.Error:
         delimiter, quotechar = ",", '"'
     # The sniffer's guesses of quoting are unreliable (it turned off "" escapes on a standard file, which
@@ -135,15 +136,26 @@ def read_csv(text: str, origin: str) -> Iterator[ReadResult]:
     reader = csv.DictReader(
         io.StringIO(text), delimiter=delimiter, quotechar=quotechar, doublequote=True, strict=True
     )
-    headers = [h.lower() for h in (reader.fieldnames or [])]
+    try:
+        headers = [h.lower() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        yield InputError(origin, f"malformed CSV header: {exc}")
+        return
     if not any(h in FIELDS["body"] for h in headers):
         yield InputError(origin, f"CSV header has no body column (one of: {', '.join(FIELDS['body'])})")
         return
-    try:
-        for record in reader:
-            yield from _convert(record, origin, f"row {reader.line_num}")
-    except csv.Error as exc:
-        yield InputError(f"{origin} row {reader.line_num}", f"malformed CSV: {exc}")
+    while True:  # a malformed row is a failure of its own; the rows after it still go in
+        at = reader.line_num
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield InputError(f"{origin} row {at + 1}", f"malformed CSV: {exc}")
+            if reader.line_num == at:  # the reader cannot get past it
+                return
+            continue
+        yield from _convert(record, origin, f"row {reader.line_num}")
 
 
 def _convert(record: Any, origin: str, where: str) -> Iterator[ReadResult]:
