@@ -181,3 +181,49 @@ def test_app_two_ingests_and_watch_on_one_index(
     for (_, got), (_, want) in zip(built["rows"], expected["rows"], strict=True):
         a, b = _vectors(got), _vectors(want)
         assert a.keys() == b.keys() and all(float(a[k] @ b[k]) > 0.995 for k in a)
+
+
+def test_concurrent_questions_while_the_same_app_ingests(make_assistant: Make, tmp_path: Path) -> None:
+    """Questions from four threads while uploads land in the same process (refreshes in the middle of
+    questions): no error, and every answer cites passages that exist."""
+    assistant = make_assistant()
+    first = tmp_path / "first.json"
+    first.write_text(json.dumps(_articles(0)), encoding="utf-8")
+    assert not assistant.ingest(assistant.read([str(first)])).failed
+    errors: list[str] = []
+    answers: list[int] = []
+    stop = threading.Event()
+
+    def ask() -> None:
+        questions = [
+            "What did the Harlow council approve?",
+            "How did the Tenby vote end?",
+            "Quill library roof",
+        ]
+        i = 0
+        while not stop.is_set():
+            try:
+                answer = assistant.ask(questions[i % len(questions)], k=8)
+                assert all(c.passage.text for c in answer.citations)
+                answers.append(len(answer.citations))
+            except Exception as exc:  # any failure under load counts
+                errors.append(f"{type(exc).__name__}: {exc}")
+            i += 1
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for batch in (1, 2, 3):
+            path = tmp_path / f"more{batch}.json"
+            path.write_text(json.dumps(_articles(batch)), encoding="utf-8")
+            assert not assistant.ingest(assistant.read([str(path)])).failed
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+    assert not errors, errors[:3]
+    assert len(answers) >= 8
+    final = assistant.ask("What did the Harlow council approve in plan 300?")  # the last upload's article
+    assert any("plan number 300" in c.passage.text for c in final.citations)
