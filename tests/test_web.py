@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import httpx
 import pytest
 
 from assistant.errors import InputError
-from assistant.ingest.fetch import Fetcher, check_url, peer_problem
+from assistant.ingest.fetch import Fetcher, check_url, peer_problem, pinned
 from assistant.ingest.sources import read_sources
 from assistant.settings import Settings
 from assistant.types import Article
@@ -140,3 +141,31 @@ def test_url_list_file_reads_every_url(server: NewsServer, tmp_path: Path) -> No
     assert failures == []
     assert [a.title for a in articles] == ["First story", "Second story"]
     assert [a.source for a in articles] == ["Port Daily", "Metro"]
+
+
+def test_the_vetted_address_is_the_one_connected_to(
+    server: NewsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the host resolves to a public address when checked and to 127.0.0.1 afterwards.
+    The request goes to the address that was checked, so nothing reaches the local server."""
+    server.add("/admin", "secret")
+    port = int(server.url("/").split(":")[2].split("/")[0])
+    real = socket.getaddrinfo
+    answers = iter(["93.184.216.34"])  # the first lookup (the check) gets a public address
+
+    def rebinding(host: str, *args: object, **kwargs: object) -> list[tuple[object, ...]]:
+        if host != "rebind.test":
+            return real(host, *args, **kwargs)  # type: ignore[arg-type]
+        ip = next(answers, "127.0.0.1")  # every later lookup: loopback
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    with Fetcher(Settings(fetch_timeout=1.0), retries=0) as fetcher, pytest.raises(InputError):
+        fetcher.fetch(f"http://rebind.test:{port}/admin")
+    assert server.hits["/admin"] == 0
+    assert pinned("https://news.example:8443/a?b=1", "93.184.216.34") == (
+        "https://93.184.216.34:8443/a?b=1",
+        {"Host": "news.example:8443"},
+        {"sni_hostname": "news.example"},
+    )
+    assert pinned("http://news.example/", "2001:db8::1")[0] == "http://[2001:db8::1]/"

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from importlib import metadata
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -99,18 +99,32 @@ def _refusal(host: str, ip: object, kind: str) -> str:
     )
 
 
-def address_problem(host: str) -> str | None:
-    """Why a host may not be fetched (it resolves to a loopback/private/link-local address), else None."""
+def vet_host(host: str) -> tuple[str | None, str | None]:
+    """(why the host may not be fetched, None) when any address it resolves to is loopback, private or
+    link-local; else (None, the address to connect to). The request then goes to that very address, so a
+    second lookup (DNS rebinding) cannot send it elsewhere."""
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
-        return f"cannot resolve the host {host!r} ({exc})"
+        return f"cannot resolve the host {host!r} ({exc})", None
+    first: str | None = None
     for info in infos:
         ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         kind = address_kind(ip)
         if kind:
-            return _refusal(host, ip, kind)
-    return None
+            return _refusal(host, ip, kind), None
+        first = first or str(ip)
+    return None, first
+
+
+def pinned(url: str, ip: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The url with its host replaced by the vetted address, the Host header and the TLS name to keep."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    address = f"[{ip}]" if ":" in ip else ip
+    netloc = f"{address}:{parts.port}" if parts.port else address
+    host_header = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc)), {"Host": host_header}, {"sni_hostname": host}
 
 
 def peer_problem(response: httpx.Response, host: str) -> str | None:
@@ -124,18 +138,21 @@ def peer_problem(response: httpx.Response, host: str) -> str | None:
     return _refusal(host, ip, kind) if kind else None
 
 
-def check_url(url: str, allow_private: bool) -> None:
-    """Raise InputError unless the url is http(s) with a host that may be fetched."""
+def check_url(url: str, allow_private: bool) -> str | None:
+    """Raise InputError unless the url is http(s) with a host that may be fetched; the vetted address to
+    connect to (None when private addresses are allowed: then any address may be used)."""
     parts = urlsplit(url)
     if parts.scheme.lower() not in {"http", "https"}:
         scheme = parts.scheme or "no scheme"
         raise InputError(url, f"only http:// and https:// urls can be fetched ({scheme} given)")
     if not parts.hostname:
         raise InputError(url, "the url has no host name")
-    if not allow_private:
-        problem = address_problem(parts.hostname)
-        if problem:
-            raise InputError(url, problem)
+    if allow_private:
+        return None
+    problem, ip = vet_host(parts.hostname)
+    if problem:
+        raise InputError(url, problem)
+    return ip
 
 
 class Fetcher:
@@ -201,10 +218,13 @@ class Fetcher:
         """One try (following redirects): the result, or None and the server's Retry-After if any."""
         current = url
         for _ in range(MAX_REDIRECTS + 1):
-            check_url(current, self.allow_private)
+            ip = check_url(current, self.allow_private)
+            target, extra, extensions = pinned(current, ip) if ip else (current, {}, {})
             started = time.monotonic()
             try:
-                with self.client.stream("GET", current, headers=headers) as response:
+                with self.client.stream(
+                    "GET", target, headers={**headers, **extra}, extensions=extensions
+                ) as response:
                     problem = (
                         None
                         if self.allow_private
@@ -219,7 +239,7 @@ class Fetcher:
                     if response.status_code in RETRY_STATUSES:
                         self._last = f"HTTP {response.status_code}"
                         return None, _retry_after(response.headers.get("Retry-After"))
-                    return self._read(url, response, accept, started), None
+                    return self._read(url, response, accept, started, current), None
             except httpx.TimeoutException:
                 raise InputError(
                     url, f"no answer within {self.timeout:g}s (timed out; raise fetch_timeout to wait longer)"
@@ -230,14 +250,14 @@ class Fetcher:
         raise InputError(url, f"more than {MAX_REDIRECTS} redirects")
 
     def _read(
-        self, url: str, response: httpx.Response, accept: Collection[str], started: float
+        self, url: str, response: httpx.Response, accept: Collection[str], started: float, final: str
     ) -> FetchResult:
         status = response.status_code
         media, _, params = response.headers.get("Content-Type", "").partition(";")
         media = media.strip().lower()
         charset_match = re.search(r"charset=[\"']?([\w.:-]+)", params, re.I)
         common = {
-            "url": str(response.url),
+            "url": final,  # the url asked for (the request itself went to its vetted address)
             "status": status,
             "content_type": media,
             "charset": charset_match.group(1) if charset_match else None,
