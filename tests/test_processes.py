@@ -18,7 +18,9 @@ import pytest
 from gradio_client import Client
 
 from assistant.assistant import Assistant
+from assistant.errors import IndexBusyError
 from assistant.ingest.watch import STATE_FILE
+from assistant.store.keywords import keyword_folder
 from assistant.store.sentences import _decode
 from tests.news_server import NewsServer, page, rss
 from tests.test_ui import free_port, wait_for_port
@@ -227,3 +229,45 @@ def test_concurrent_questions_while_the_same_app_ingests(make_assistant: Make, t
     assert len(answers) >= 8
     final = assistant.ask("What did the Harlow council approve in plan 300?")  # the last upload's article
     assert any("plan number 300" in c.passage.text for c in final.citations)
+
+
+def test_a_writer_waits_for_another_and_says_so(make_assistant: Make, tmp_path: Path) -> None:
+    """Another process holds the index's write lock: ingest says it is waiting, then goes on."""
+    assistant = make_assistant()
+    lock = keyword_folder(assistant.settings).with_suffix(".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import time; from filelock import FileLock; l = FileLock({str(lock)!r}); "
+            "l.acquire(); print('held', flush=True); time.sleep(2); l.release()",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    said: list[str] = []
+    assistant.index.waiting = said.append
+    path = tmp_path / "news.json"
+    path.write_text(json.dumps(_articles(0)[:2]), encoding="utf-8")
+    started = time.monotonic()
+    report = assistant.ingest(assistant.read([str(path)]))
+    holder.wait(timeout=30)
+    assert report.added == 2 and said and "waiting for another newsqa process" in said[0]
+    assert time.monotonic() - started > 1.0  # it did wait for the other writer
+    busy = make_assistant(lock_timeout=0.5)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import time; from filelock import FileLock; l = FileLock({str(lock)!r}); "
+            "l.acquire(); print('held', flush=True); time.sleep(5); l.release()",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with pytest.raises(IndexBusyError, match="raise `lock_timeout`"):
+        busy.remove("https://harlow.example/plan-0")
+    holder.kill()

@@ -55,7 +55,7 @@ class NewsIndex:
         self.settings = settings
         self._get_embedder = embedder
         self._mutex = threading.RLock()  # held by this process's writer; readers never wait on it
-        self.waiting: Callable[[str], None] | None = None  # told when a writer waits for another process
+        self.waiting: Callable[[str], None] | None = None  # told when a writer waits (default: a warning)
         self._open()
         self._replaces: dict[str, list[str]] = {}  # new article id -> ids of the versions it replaces
 

@@ -3,6 +3,7 @@ threads, that says when it has to wait."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -10,6 +11,8 @@ from types import TracebackType
 from filelock import FileLock, Timeout
 
 from assistant.errors import IndexBusyError
+
+log = logging.getLogger(__name__)
 
 
 class WriteLock:
@@ -26,8 +29,9 @@ class WriteLock:
         try:
             self._lock.acquire(timeout=0)
         except Timeout:
-            if self.waiting:
-                self.waiting("waiting for another newsqa process that is writing to this index...")
+            (self.waiting or log.warning)(
+                "waiting for another newsqa process that is writing to this index..."
+            )
             try:
                 self._lock.acquire(timeout=self.timeout)
             except Timeout:
