@@ -9,6 +9,7 @@ from pathlib import Path
 from assistant.dates import parse_date
 from assistant.errors import InputError
 from assistant.ingest.clean import clean_text
+from assistant.ingest.files import read_file
 from assistant.ingest.sources import read_sources
 from assistant.settings import Settings
 from assistant.types import Article, article_id
@@ -276,3 +277,21 @@ def test_a_stray_nul_byte_does_not_reject_the_good_rows(tmp_path: Path) -> None:
     assert len([r for r in results if isinstance(r, Article)]) == 20
     (tmp_path / "dump.csv").write_bytes(b"\x00\x01" * 100)
     assert "binary file" in next(iter(read_sources([str(path)]))).reason  # type: ignore[union-attr]
+
+
+def test_big_jsonl_and_csv_are_streamed_with_the_same_results(tmp_path: Path) -> None:
+    records = [
+        {"title": f"Report {i}", "body": f"The council met on day {i} and agreed plan {i}.", "source": "Post"}
+        for i in range(50)
+    ]
+    jsonl = tmp_path / "dump.jsonl"
+    jsonl.write_text("\n".join(json.dumps(r) for r in records) + "\n{broken\n", encoding="utf-8")
+    rows = "".join(f'"{r["title"]}","{r["body"]}","{r["source"]}"\n' for r in records)
+    csv_path = tmp_path / "dump.csv"
+    csv_path.write_bytes(("title,body,source\n" + rows).encode("utf-16"))
+    for path in (jsonl, csv_path):
+        whole = list(read_file(path))
+        streamed = list(read_file(path, stream_bytes=0))
+        assert [getattr(r, "title", None) for r in streamed] == [getattr(r, "title", None) for r in whole]
+        assert len([r for r in streamed if isinstance(r, Article)]) == 50
+    assert isinstance(list(read_file(jsonl, stream_bytes=0))[-1], InputError)  # the broken line, named

@@ -15,6 +15,7 @@ from assistant.ingest.text import read_text
 from assistant.types import Article
 
 log = logging.getLogger(__name__)
+STREAM_BYTES = 16_000_000  # JSONL and CSV files above this are read as a stream
 TEXT_EXTS = {".txt", ".md", ".markdown", ".text"}
 HTML_EXTS = {".html", ".htm", ".xhtml"}
 JSON_EXTS = {".json"}
@@ -131,10 +132,14 @@ READERS: dict[str, Callable[[str, str], Iterator[ReadResult]]] = {
 }
 
 
-def read_file(path: Path) -> Iterator[ReadResult]:
-    """Every article in one file, or the reasons it could not be read."""
+def read_file(path: Path, stream_bytes: int = STREAM_BYTES) -> Iterator[ReadResult]:
+    """Every article in one file, or the reasons it could not be read. JSONL and CSV files larger than
+    `stream_bytes` are read line by line (memory stays that of one record, whatever the file's size)."""
     origin = str(path.resolve())  # absolute: a file re-ingested from elsewhere is still the same file
     try:
+        if path.suffix.lower() in JSONL_EXTS | CSV_EXTS and path.stat().st_size > stream_bytes:
+            yield from _failing_alone(_stream(path, origin), origin)
+            return
         data = path.read_bytes()
     except OSError as exc:
         yield InputError(origin, f"cannot read the file: {exc.strerror or exc}")
@@ -144,11 +149,31 @@ def read_file(path: Path) -> Iterator[ReadResult]:
     except InputError as exc:
         yield exc
         return
+    yield from _failing_alone(READERS[detect_kind(path, text)](text, origin), origin)
+
+
+def _stream(path: Path, origin: str) -> Iterator[ReadResult]:
+    """A big JSONL or CSV file read as a text stream (UTF-8, or UTF-16/32 with a byte-order mark)."""
+    with path.open("rb") as raw:
+        head = raw.read(4)
+    codec = next((c for bom, c in _BOMS if head.startswith(bom)), "utf-8-sig")
+    with path.open(encoding=codec, newline="") as stream:
+        if path.suffix.lower() in JSONL_EXTS:
+            yield from read_jsonl(stream, origin)
+        else:
+            yield from read_csv(stream, origin)
+
+
+def _failing_alone(results: Iterator[ReadResult], origin: str) -> Iterator[ReadResult]:
+    """The reader's results; an exception from the libraries underneath ends this file with a named
+    failure (the articles before it stay in, and so does the rest of the batch)."""
     try:
-        yield from READERS[detect_kind(path, text)](text, origin)
+        yield from results
+    except UnicodeDecodeError as exc:
+        yield InputError(origin, f"invalid text at byte {exc.start} of a block: re-save the file as UTF-8")
     except (RecursionError, MemoryError, ValueError, OverflowError, OSError) as exc:
-        # a reader's own failures are InputErrors already; these come from the libraries underneath
-        # (a 10,000-deep JSON nest, an absurd number): this file fails, the rest of the batch goes on
+        # a reader's own failures are InputErrors already; these come from a 10,000-deep JSON nest,
+        # an absurd number and the like
         reason = (
             "nested too deeply to read" if isinstance(exc, RecursionError) else f"{type(exc).__name__}: {exc}"
         )

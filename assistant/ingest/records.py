@@ -6,9 +6,9 @@ import csv
 import io
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TextIO
 
 from assistant.dates import date_problem, parse_date
 from assistant.errors import InputError
@@ -107,9 +107,11 @@ def read_json(text: str, origin: str) -> Iterator[ReadResult]:
         yield from _convert(record, origin, f"record {i + 1}")
 
 
-def read_jsonl(text: str, origin: str) -> Iterator[ReadResult]:
-    """One JSON object per line; a bad line is reported and the others still go in."""
-    for lineno, line in enumerate(text.splitlines(), start=1):
+def read_jsonl(text: str | Iterable[str], origin: str) -> Iterator[ReadResult]:
+    """One JSON object per line (the text, or its lines as a stream); a bad line is reported and the
+    others still go in."""
+    lines = text.splitlines() if isinstance(text, str) else text
+    for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
@@ -120,10 +122,15 @@ def read_jsonl(text: str, origin: str) -> Iterator[ReadResult]:
         yield from _convert(record, origin, f"line {lineno}")
 
 
-def read_csv(text: str, origin: str) -> Iterator[ReadResult]:
-    """CSV (or TSV) with a header row naming the fields."""
+def read_csv(text: str | TextIO, origin: str) -> Iterator[ReadResult]:
+    """CSV (or TSV) with a header row naming the fields (the text, or a seekable stream of it)."""
     csv.field_size_limit(2**31 - 1)
-    sample = text[:8192]
+    stream: TextIO
+    if isinstance(text, str):
+        sample, stream = text[:8192], io.StringIO(text)
+    else:
+        sample, stream = text.read(8192), text
+        stream.seek(0)
     try:
         sniffed = csv.Sniffer().sniff(sample, delimiters=",;\t|")
         delimiter = sniffed.delimiter
@@ -133,9 +140,7 @@ def read_csv(text: str, origin: str) -> Iterator[ReadResult]:
     # The sniffer's guesses of quoting are unreliable (it turned off "" escapes on a standard file, which
     # split one article into four): quoting is always RFC 4180, and strict, so an unterminated quote is an
     # error for its row instead of swallowing the rest of the file into one field.
-    reader = csv.DictReader(
-        io.StringIO(text), delimiter=delimiter, quotechar=quotechar, doublequote=True, strict=True
-    )
+    reader = csv.DictReader(stream, delimiter=delimiter, quotechar=quotechar, doublequote=True, strict=True)
     try:
         headers = [h.lower() for h in (reader.fieldnames or [])]
     except csv.Error as exc:
