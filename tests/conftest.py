@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
+import socket
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -57,3 +61,31 @@ def server() -> Iterator[NewsServer]:
     """A real HTTP server on 127.0.0.1 serving whatever the test adds."""
     with NewsServer() as s:
         yield s
+
+
+@pytest.fixture
+def chroma_server_at() -> Iterator[Callable[[Path, int], subprocess.Popen[bytes]]]:
+    """Starts real `chroma run` servers (data folder, port) and stops them at the end."""
+    exe = shutil.which("chroma")
+    if exe is None:
+        pytest.skip("the `chroma` command (from the chromadb package) is not on PATH")
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(data: Path, port: int) -> subprocess.Popen[bytes]:
+        command = [exe, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)]
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started.append(server)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return server
+            except OSError:
+                time.sleep(0.2)
+        pytest.fail("chroma server did not start within 60s")
+
+    yield start
+    for server in started:
+        if server.poll() is None:
+            server.terminate()
+            server.wait(timeout=30)

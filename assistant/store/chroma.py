@@ -15,7 +15,13 @@ from llama_index.core.schema import BaseNode, MetadataMode, TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from assistant.embedder import Embedder
-from assistant.errors import IndexFormatError, IndexUnavailableError, NotFoundError, StoreReadError
+from assistant.errors import (
+    IndexFormatError,
+    IndexUnavailableError,
+    NewsqaError,
+    NotFoundError,
+    StoreReadError,
+)
 from assistant.ingest.chunking import Chunker, embed_texts
 from assistant.settings import Settings
 from assistant.store.client import (
@@ -94,9 +100,19 @@ class NewsIndex:
                 self.reopen()  # someone else wrote (or a writer died mid-way): read their rows
                 keywords.load()
                 keywords.sync(self.collection)
-            yield
-            if save and self.keywords.dirty:
-                self.keywords.save()
+            try:
+                yield
+                if save and self.keywords.dirty:
+                    self.keywords.save()
+            except NewsqaError:
+                raise
+            except Exception as exc:  # a full disk, a Chroma server gone: say so, never a traceback
+                raise IndexUnavailableError(
+                    f"Writing to the index at {self.settings.chroma_url or self.settings.index} failed "
+                    f"({type(exc).__name__}: {str(exc)[:300]}). What was written before is kept and nothing "
+                    "is half-written: fix the cause (free disk space, start the Chroma server again) and run "
+                    "the same command again; unfinished articles are redone."
+                ) from exc
 
     @property
     def embedder(self) -> Embedder:
