@@ -51,6 +51,7 @@ class Settings:
     lock_timeout: float = 600.0  # seconds a writer waits for another process writing to the same index
     max_article_chars: int = 2_000_000  # an article body longer than this is a named failure, not a stall
     max_file_mb: int = 200  # a file larger than this is a named failure
+    max_article_seconds: float = 300.0  # an article expected to take longer to index is a named failure
 
     @classmethod
     def load(

@@ -243,3 +243,21 @@ def test_corpus_slice_keeps_its_metadata(make_assistant: Make, corpus_path: Path
         )
         assert row["published_at"][:19] == record["published_at"][:19]
         assert isinstance(row["published_ts"], int)
+
+
+def test_an_article_over_the_time_budget_is_a_named_failure(make_assistant: Make, tmp_path: Path) -> None:
+    """The budget is checked before the model spends the time: a long article is refused, the rest go in."""
+    assistant = make_assistant(max_article_seconds=2.0)
+    long_body = " ".join(
+        f"The council met for the {i}th time and agreed item {i} of the plan." for i in range(600)
+    )
+    path = _write_articles(
+        tmp_path / "news.json",
+        [
+            {"title": "Short note", "body": "The bridge reopened on Monday after repairs to its deck."},
+            {"title": "Endless minutes", "body": long_body},
+        ],
+    )
+    report = assistant.ingest(assistant.read([str(path)]))
+    assert report.added == 1 and len(report.failed) == 1
+    assert "over the budget of 2 s per article (setting max_article_seconds)" in report.failed[0].reason

@@ -18,6 +18,7 @@ from assistant.embedder import Embedder
 from assistant.errors import (
     IndexFormatError,
     IndexUnavailableError,
+    InputError,
     NewsqaError,
     NotFoundError,
     StoreReadError,
@@ -64,6 +65,7 @@ class NewsIndex:
         self.waiting: Callable[[str], None] | None = None  # told when a writer waits (default: a warning)
         self._open()
         self._replaces: dict[str, list[str]] = {}  # new article id -> ids of the versions it replaces
+        self._chunks_per_second = 5.0  # until measured: a slow CPU's speed (2 cores: ~8 chunks/s)
 
     def _open(self) -> None:
         settings = self.settings
@@ -214,12 +216,32 @@ class NewsIndex:
         written = 0
         group: list[tuple[Article, list[TextNode]]] = []
         for article in todo:
-            group.append((article, self.chunker.chunk(article)))
+            started = time.perf_counter()
+            nodes = self.chunker.chunk(article)
+            problem = self._over_budget(len(nodes), time.perf_counter() - started)
+            if problem:  # refused before the model spends the time on it
+                report.failed.append(InputError(article.origin or article.title, problem))
+                if progress:
+                    progress(1, 0)
+                continue
+            group.append((article, nodes))
             if sum(len(nodes) for _, nodes in group) >= BATCH_CHUNKS:
                 written += self._write(group, existing, report, progress)
                 group = []
         written += self._write(group, existing, report, progress)
         return written
+
+    def _over_budget(self, chunks: int, chunking: float) -> str | None:
+        """Why one article would take longer than `max_article_seconds` to index (None when it fits):
+        its chunking time so far plus its chunks at the model speed measured in this run."""
+        budget = self.settings.max_article_seconds
+        expected = chunking + chunks / self._chunks_per_second
+        if expected <= budget:
+            return None
+        return (
+            f"the article would take about {expected:.0f} s to index ({chunks} chunks), over the budget of "
+            f"{budget:g} s per article (setting max_article_seconds): split it, or raise the budget"
+        )
 
     def _write(
         self,
@@ -235,7 +257,10 @@ class NewsIndex:
         placed = [
             place_sentences(t, n.get_content(MetadataMode.NONE)) for t, n in zip(texts, nodes, strict=True)
         ]
+        started = time.perf_counter()
         vectors, pooled = self.embedder.embed_with_spans(texts, [[[s] for s in spans] for _, spans in placed])
+        if len(texts) >= 8:  # the model's speed in this run, for the per-article budget
+            self._chunks_per_second = len(texts) / max(time.perf_counter() - started, 1e-3)
         blobs: dict[str, str | None] = {}
         for node, vector, (offset, spans), sentence_vectors in zip(
             nodes, vectors, placed, pooled, strict=True
