@@ -19,8 +19,8 @@ from assistant.ingest.sources import read_sources
 from assistant.retrieval.rerank import Reranker
 from assistant.retrieval.retriever import Retriever
 from assistant.settings import Settings
-from assistant.store.chroma import NewsIndex, ProgressFn
-from assistant.types import Answer, Filters, IndexStats, IngestReport, Passage, ReadResult, Turn
+from assistant.store.chroma import NewsIndex
+from assistant.types import Answer, Filters, IndexStats, IngestReport, Passage, ProgressFn, ReadResult, Turn
 
 
 class Assistant:

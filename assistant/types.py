@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -230,6 +230,7 @@ class Failure(Protocol):
 
 
 ReadResult = Article | Failure  # what reading a source yields, one per article or per failure
+ProgressFn = Callable[[int, int], None]  # (articles done, chunks written) since the last call
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from assistant.assistant import build_assistant
 from assistant.settings import Settings
-from assistant.store.sentences import _decode
+from assistant.store.sentences import vectors_by_span
 
 PLACES = ["Harlow", "Tenby", "Ossory", "Marden", "Quill", "Brackley", "Fenwick", "Yarrow", "Lisk", "Dunmore"]
 QUESTIONS = [
@@ -85,15 +83,8 @@ def state(index: Path) -> dict[str, Any]:
 
 
 def same_vectors(a: str | None, b: str | None) -> bool:
-    da, db = _decode(a), _decode(b)
-    if da is None or db is None:
-        return da is db
-    (oa, sa, qa), (ob, sb, qb) = da, db
-    if not np.array_equal(oa, ob):
-        return False
-    va, vb = qa.astype(np.float32) * sa[:, None], qb.astype(np.float32) * sb[:, None]
-    cos = (va * vb).sum(1) / np.linalg.norm(va, axis=1) / np.linalg.norm(vb, axis=1)
-    return bool((cos >= 0.995).all())
+    va, vb = vectors_by_span(a), vectors_by_span(b)
+    return va.keys() == vb.keys() and all(float(va[k] @ vb[k]) >= 0.995 for k in va)
 
 
 def compare(got: dict[str, Any], want: dict[str, Any]) -> dict[str, bool]:

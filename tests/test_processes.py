@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from gradio_client import Client
 
@@ -21,7 +20,7 @@ from assistant.assistant import Assistant
 from assistant.errors import IndexBusyError
 from assistant.ingest.watch import STATE_FILE
 from assistant.store.keywords import keyword_folder
-from assistant.store.sentences import _decode
+from assistant.store.sentences import vectors_by_span
 from tests.news_server import NewsServer, page, rss
 from tests.test_ui import free_port, wait_for_port
 
@@ -48,15 +47,6 @@ def _articles(batch: int) -> list[dict[str, str]]:
             }
         )
     return out
-
-
-def _vectors(blob: str | None) -> dict[tuple[int, int], np.ndarray]:
-    """Packed sentence vectors by span, as unit vectors."""
-    decoded = _decode(blob)
-    assert decoded is not None
-    offsets, scales, quantised = decoded
-    matrix = quantised.astype(np.float32) * scales[:, None]
-    return {(int(a), int(b)): v / np.linalg.norm(v) for (a, b), v in zip(offsets, matrix, strict=True)}
 
 
 def _state(assistant: Assistant) -> dict[str, Any]:
@@ -181,7 +171,7 @@ def test_app_two_ingests_and_watch_on_one_index(
     # embedded each chunk in other batches than the one-process build did)
     assert [r for r, _ in built["rows"]] == [r for r, _ in expected["rows"]]
     for (_, got), (_, want) in zip(built["rows"], expected["rows"], strict=True):
-        a, b = _vectors(got), _vectors(want)
+        a, b = vectors_by_span(got), vectors_by_span(want)
         assert a.keys() == b.keys() and all(float(a[k] @ b[k]) > 0.995 for k in a)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -11,19 +10,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from llama_index.core.schema import BaseNode, MetadataMode, TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from assistant.embedder import Embedder
 from assistant.errors import (
     IndexFormatError,
     IndexUnavailableError,
-    InputError,
     NewsqaError,
     NotFoundError,
     StoreReadError,
 )
-from assistant.ingest.chunking import Chunker, embed_texts
+from assistant.ingest.chunking import Chunker
 from assistant.settings import Settings
 from assistant.store.client import (
     COLLECTION_METADATA,
@@ -35,24 +32,20 @@ from assistant.store.client import (
 )
 from assistant.store.keywords import KeywordIndex, keyword_folder
 from assistant.store.lock import WriteLock
-from assistant.store.sentences import METADATA_KEY, pack, place_sentences
-from assistant.store.stories import StoryInfo, assign_stories, story_info
+from assistant.store.stories import StoryInfo, story_info
+from assistant.store.writer import IndexWriter
 from assistant.types import (
     UNKNOWN_OUTLET,
-    Article,
     Filters,
     IndexStats,
     IngestReport,
+    ProgressFn,
     ReadResult,
     article_id,
     canonical_url,
 )
 
 READ_BATCH = 2000  # chunks read from Chroma per call
-BATCH_CHUNKS = 256  # chunks embedded and written together; each article is written whole in one call
-
-
-ProgressFn = Callable[[int, int], None]  # (articles done, chunks written) since the last call
 
 
 class NewsIndex:
@@ -64,8 +57,7 @@ class NewsIndex:
         self._mutex = threading.RLock()  # held by this process's writer; readers never wait on it
         self.waiting: Callable[[str], None] | None = None  # told when a writer waits (default: a warning)
         self._open()
-        self._replaces: dict[str, list[str]] = {}  # new article id -> ids of the versions it replaces
-        self._chunks_per_second = 5.0  # until measured: a slow CPU's speed (2 cores: ~8 chunks/s)
+        self.chunks_per_second = 5.0  # until measured: a slow CPU's speed (2 cores: ~8 chunks/s)
 
     def _open(self) -> None:
         settings = self.settings
@@ -162,170 +154,8 @@ class NewsIndex:
         self, items: Iterable[ReadResult], progress: ProgressFn | None = None, reembed: bool = False
     ) -> IngestReport:
         """Add new articles, replace changed ones, skip unchanged ones (or, with `reembed`, write them again,
-        which adds sentence vectors to an older index); report every failure."""
-        report = IngestReport()
-        started = time.perf_counter()
-        seen: set[str] = set()
-        pending: list[Article] = []
-        written = 0
-        for item in items:
-            if not isinstance(item, Article):
-                report.failed.append(item)
-                if progress:
-                    progress(1, 0)
-                continue
-            if item.id in seen:  # the same article from two files in one run
-                report.unchanged += 1
-                if progress:
-                    progress(1, 0)
-                continue
-            seen.add(item.id)
-            pending.append(item)
-            if len(pending) >= 16:
-                written += self._flush(pending, report, progress, reembed)
-                pending = []
-        written += self._flush(pending, report, progress, reembed)
-        with self.writing():  # fold this run's journal into a saved keyword index
-            pass
-        report.chunks = written
-        report.seconds = time.perf_counter() - started
-        return report
-
-    def _flush(
-        self, batch: list[Article], report: IngestReport, progress: ProgressFn | None, reembed: bool
-    ) -> int:
-        if not batch:
-            return 0
-        with self.writing(save=False):  # one batch at a time: other writers may go between batches
-            return self._flush_locked(batch, report, progress, reembed)
-
-    def _flush_locked(
-        self, batch: list[Article], report: IngestReport, progress: ProgressFn | None, reembed: bool
-    ) -> int:
-        existing = self._article_states([a.id for a in batch])
-        todo: list[Article] = []
-        for article in batch:
-            state = existing.get(article.id)
-            if state == (article.content_hash, True) and not reembed:
-                report.unchanged += 1
-                if progress:
-                    progress(1, 0)
-            else:
-                todo.append(article)
-        existing.update(self._superseded(todo))
-        written = 0
-        group: list[tuple[Article, list[TextNode]]] = []
-        for article in todo:
-            started = time.perf_counter()
-            nodes = self.chunker.chunk(article)
-            problem = self._over_budget(len(nodes), time.perf_counter() - started)
-            if problem:  # refused before the model spends the time on it
-                report.failed.append(InputError(article.origin or article.title, problem))
-                if progress:
-                    progress(1, 0)
-                continue
-            group.append((article, nodes))
-            if sum(len(nodes) for _, nodes in group) >= BATCH_CHUNKS:
-                written += self._write(group, existing, report, progress)
-                group = []
-        written += self._write(group, existing, report, progress)
-        return written
-
-    def _over_budget(self, chunks: int, chunking: float) -> str | None:
-        """Why one article would take longer than `max_article_seconds` to index (None when it fits):
-        its chunking time so far plus its chunks at the model speed measured in this run."""
-        budget = self.settings.max_article_seconds
-        expected = chunking + chunks / self._chunks_per_second
-        if expected <= budget:
-            return None
-        return (
-            f"the article would take about {expected:.0f} s to index ({chunks} chunks), over the budget of "
-            f"{budget:g} s per article (setting max_article_seconds): split it, or raise the budget"
-        )
-
-    def _write(
-        self,
-        group: list[tuple[Article, list[TextNode]]],
-        existing: dict[str, tuple[str, bool]],
-        report: IngestReport,
-        progress: ProgressFn | None,
-    ) -> int:
-        if not group:
-            return 0
-        nodes = [node for _, article_nodes in group for node in article_nodes]
-        texts = embed_texts(nodes)
-        placed = [
-            place_sentences(t, n.get_content(MetadataMode.NONE)) for t, n in zip(texts, nodes, strict=True)
-        ]
-        started = time.perf_counter()
-        vectors, pooled = self.embedder.embed_with_spans(texts, [[[s] for s in spans] for _, spans in placed])
-        if len(texts) >= 8:  # the model's speed in this run, for the per-article budget
-            self._chunks_per_second = len(texts) / max(time.perf_counter() - started, 1e-3)
-        blobs: dict[str, str | None] = {}
-        for node, vector, (offset, spans), sentence_vectors in zip(
-            nodes, vectors, placed, pooled, strict=True
-        ):
-            node.embedding = vector.tolist()
-            blobs[node.node_id] = pack([(s - offset, e - offset) for s, e in spans], sentence_vectors)
-        assign_stories(self.collection, group)  # wire copies share a story_id (store/stories.py)
-        stale = [a.id for a, _ in group if a.id in existing]
-        stale += [old for a, _ in group for old in self._replaces.get(a.id, ())]
-        # The keyword journal first, durable, then Chroma: killed between the two, the next load drops
-        # journal rows Chroma lacks; killed after, the rows (with their sentence vectors) are all there.
-        if stale:
-            self.keywords.log("remove_articles", stale)
-        self.keywords.log(  # sentence vectors live beside BM25, not in Chroma's metadata (its size x2)
-            "add",
-            [
-                [n.node_id, n.get_content(MetadataMode.NONE), {**n.metadata, METADATA_KEY: blobs[n.node_id]}]
-                for n in nodes
-            ],
-        )
-        if stale:  # a changed article: drop all its old chunks first, then write the new ones whole
-            self.collection.delete(where={"article_id": {"$in": stale}})
-        self.vector_store.add(list[BaseNode](nodes))
-        for article, _ in group:
-            if article.id in existing:
-                report.updated += 1
-            else:
-                report.added += 1
-        if progress:
-            progress(len(group), len(nodes))
-        return len(nodes)
-
-    def _superseded(self, articles: Sequence[Article]) -> dict[str, tuple[str, bool]]:
-        """Url-less articles whose file now holds a new version: mark them as updates of the old one."""
-        found: dict[str, tuple[str, bool]] = {}
-        for article in articles:
-            if article.url or not article.origin or not Path(article.origin).is_file():
-                continue  # only a single-article file identifies "the same article" without a url
-            got = self.collection.get(
-                where={"$and": [{"origin": article.origin[:500]}, {"chunk_index": 0}]}, include=["metadatas"]
-            )
-            old = [str(m["article_id"]) for m in got["metadatas"] or [] if not m.get("url")]
-            old = [aid for aid in old if aid != article.id]
-            if old:
-                self._replaces[article.id] = old
-                found[article.id] = ("", False)
-        return found
-
-    def _article_states(self, ids: Sequence[str]) -> dict[str, tuple[str, bool]]:
-        """For each stored article: (content hash, whether all its chunks are there)."""
-        if not ids:
-            return {}
-        got = self.collection.get(where={"article_id": {"$in": list(ids)}}, include=["metadatas"])
-        hashes: dict[str, set[str]] = {}
-        counts: Counter[str] = Counter()
-        expected: dict[str, int] = {}
-        for meta in got["metadatas"] or []:
-            aid = str(meta["article_id"])
-            hashes.setdefault(aid, set()).add(str(meta.get("content_hash")))
-            counts[aid] += 1
-            expected[aid] = int(str(meta.get("n_chunks") or 0))
-        return {
-            aid: (next(iter(h)) if len(h) == 1 else "", counts[aid] == expected[aid])
-            for aid, h in hashes.items()
-        }
+        which adds sentence vectors to an older index); report every failure (store/writer.py)."""
+        return IndexWriter(self).ingest(items, progress, reembed)
 
     def reindex_keywords(self) -> int:
         """Rebuild the keyword index from the chunks in Chroma (no re-embedding); returns the chunk count.

@@ -88,6 +88,17 @@ def unpack(blob: str | None, text: str) -> dict[str, np.ndarray]:
     return {text[int(s) : int(e)]: row for (s, e), row in zip(offsets, matrix, strict=True)}
 
 
+def vectors_by_span(blob: str | None) -> dict[tuple[int, int], np.ndarray]:
+    """Character span -> unit vector, from a string made by `pack` ({} if unusable)."""
+    decoded = _decode(blob)
+    if decoded is None:
+        return {}
+    offsets, scales, quantised = decoded
+    matrix = quantised.astype(np.float32) * scales[:, None]
+    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    return {(int(s), int(e)): row for (s, e), row in zip(offsets, matrix, strict=True)}
+
+
 class SentenceTable:
     """Every chunk's stored sentence vectors in one int8 matrix, rows in the chunk table's order."""
 
