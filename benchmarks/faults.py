@@ -133,7 +133,7 @@ def main() -> None:
     failures = 0
     for n in range(1, args.kills + 1):
         index = root / f"k{n}"
-        at = rng.uniform(0.3, total)
+        at = rng.uniform(0.5, 1.0) * total  # the first half is mostly the model loading: nothing written yet
         proc = ingest(index, inputs, env)
         time.sleep(at)
         proc.send_signal(signal.SIGKILL)
