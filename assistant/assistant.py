@@ -6,6 +6,7 @@ import dataclasses
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -14,7 +15,9 @@ from assistant.answer.citations import CitationChecker
 from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.followups import FollowUps
 from assistant.answer.llm import LLMAnswerer, PromptBuilder
+from assistant.dates import parse_date
 from assistant.embedder import Embedder
+from assistant.errors import ConfigError
 from assistant.ingest.sources import read_sources
 from assistant.retrieval.rerank import Reranker
 from assistant.retrieval.retriever import Retriever
@@ -145,23 +148,43 @@ class Assistant:
         """Index articles; failures are reported, never fatal to the batch (`reembed`: unchanged too)."""
         return self.index.ingest(items, progress, reembed)
 
+    def filters(self, filters: Filters | None = None) -> Filters:
+        """The filters a question runs with: as given, the as-of moment defaulting to the `as_of` setting."""
+        filters = filters or Filters()
+        if filters.as_of is None and self.settings.as_of:
+            moment = parse_date(self.settings.as_of)
+            if moment is None:
+                raise ConfigError(f"as_of {self.settings.as_of!r} is not a date; use e.g. 2023-10-08.")
+            filters = dataclasses.replace(filters, as_of=end_of_day(moment, self.settings.as_of))
+        return filters
+
+    def search(
+        self, question: str, k: int | None = None, filters: Filters | None = None
+    ) -> tuple[list[Passage], list[str]]:
+        """Passages for a question, and notices for the reader (e.g. a relative window that was widened)."""
+        return self.retriever.search(question, k or self.settings.k, self.filters(filters))
+
     def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
         """Passages for a question."""
-        return self.retriever.retrieve(question, k or self.settings.k, filters)
+        return self.search(question, k, filters)[0]
 
     def ask(self, question: str, k: int | None = None, filters: Filters | None = None) -> Answer:
         """A cited answer to a question (or an abstention)."""
-        passages = self.retrieve(question, k, filters)
+        passages, notices = self.search(question, k, filters)
         if self.llm_answerer is not None:
-            return self.llm_answerer.answer(question, passages)
-        return self.answerer.answer(question, passages)
+            answer = self.llm_answerer.answer(question, passages)
+        else:
+            answer = self.answerer.answer(question, passages)
+        return with_notices(answer, notices)
 
     def ask_stream(
         self, question: str, k: int | None = None, filters: Filters | None = None
     ) -> Iterator[Answer]:
         """Growing snapshots of the answer, the last one complete (extractive: one sentence at a time)."""
         if self.llm_answerer is not None:  # LLM: token by token (partial=True), then the checked answer
-            yield from self.llm_answerer.stream(question, self.retrieve(question, k, filters))
+            passages, notices = self.search(question, k, filters)
+            for answer in self.llm_answerer.stream(question, passages):
+                yield with_notices(answer, notices)
             return
         yield from answer_prefixes(self.ask(question, k, filters))
 
@@ -237,3 +260,13 @@ def answer_prefixes(answer: Answer) -> Iterator[Answer]:
         used = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
         yield dataclasses.replace(answer, text=text, citations=[c for c in answer.citations if c.n in used])
     yield answer
+
+
+def with_notices(answer: Answer, notices: Sequence[str]) -> Answer:
+    """The answer with retrieval's notices first."""
+    return dataclasses.replace(answer, notices=[*notices, *answer.notices]) if notices else answer
+
+
+def end_of_day(moment: datetime, given: str) -> datetime:
+    """A bare day ('2023-10-08') as of its end: that day's news counts."""
+    return moment.replace(hour=23, minute=59, second=59) if len(given.strip()) <= 10 else moment

@@ -30,6 +30,7 @@ class Settings:
     chunk_size: int = 250  # word pieces, header included; MiniLM reads at most 256 with [CLS]/[SEP]
     chunk_overlap: int = 32
     k: int = 5
+    as_of: str | None = None  # answer as of this date/time (default: now); later articles are not used
     max_answer_sentences: int = 3
     min_relevance: float = 0.4  # extractive answer score below which we abstain
     reranker: str | None = None

@@ -29,11 +29,20 @@ def iso(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else None
 
 
-def day(value: datetime | str | None) -> str:
-    """A date as shown to people: YYYY-MM-DD (of a datetime or a stored ISO string), or 'undated'."""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d")
-    return (value or "")[:10] or UNDATED
+def day(value: datetime | str | None, long: bool = False) -> str:
+    """A date as shown to people: YYYY-MM-DD, or with `long` '12 Sep 2023' (of a datetime or a stored ISO
+    string), or 'undated'."""
+    if isinstance(value, str):
+        text = value
+        if not long:
+            return text[:10] or UNDATED
+        try:
+            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return text[:10] or UNDATED
+    if value is None:
+        return UNDATED
+    return f"{value.day} {value:%b %Y}" if long else value.strftime("%Y-%m-%d")
 
 
 def outlet_name(source: str | None) -> str:
@@ -135,6 +144,7 @@ class Filters:
     since: datetime | None = None
     until: datetime | None = None
     sources: tuple[str, ...] = field(default_factory=tuple)
+    as_of: datetime | None = None  # the moment the question is asked (None: now); later articles unused
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,12 @@ import numpy as np
 
 from assistant.assistant import Assistant
 from assistant.embedder import Embedder
-from assistant.evaluation.common import load_queries
+from assistant.evaluation.common import Query, load_queries
 from assistant.evaluation.retrieval import METRICS, TOP, EvalReport, evaluate
 from assistant.retrieval.retriever import Retriever
 from assistant.retrieval.tuning import Tuning
 from assistant.settings import Settings
-from assistant.types import Passage, evidence_found
+from assistant.types import Filters, Passage, evidence_found
 
 DEFAULT_QUERIES = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "multihop-rag" / "dev-queries.json"
@@ -85,8 +85,8 @@ def run(assistant: Assistant, tuning: Tuning, queries: Path, limit: int | None, 
     if isinstance(embedder, Embedder):
         embedder.clear_cache()  # each step times questions it has not seen
 
-    def retrieve(question: str) -> tuple[list[Passage], bool]:
-        passages = retriever.retrieve(question, k=TOP)
+    def retrieve(query: Query) -> tuple[list[Passage], bool]:
+        passages = retriever.retrieve(query.text, k=TOP, filters=Filters(as_of=query.as_of))
         return passages, not evidence_found(passages)
 
     return evaluate(load_queries(queries)[:limit], retrieve)

@@ -97,7 +97,7 @@ def test_report_groups_types_and_counts_abstentions() -> None:
         "q3": ([], True),
         "q4": ([_passage("x")], False),
     }
-    report = evaluate(queries, lambda q: answers[q])
+    report = evaluate(queries, lambda q: answers[q.text])
     assert report.counts == {"all": 2, "comparison_query": 1, "inference_query": 1}
     assert report.metrics["all"]["hits@4"] == 0.5
     assert report.metrics["inference_query"]["mrr@10"] == 1.0
@@ -163,8 +163,8 @@ def test_a_question_that_fails_is_reported_and_the_run_goes_on() -> None:
         Query("2", "question that breaks retrieval", "inference_query", ("fact two",)),
     ]
 
-    def retrieve(text: str) -> tuple[list[Passage], bool]:
-        if "breaks" in text:
+    def retrieve(query: Query) -> tuple[list[Passage], bool]:
+        if "breaks" in query.text:
             raise ValueError("month must be in 1..12")
         return [Passage("c", "a", "t", "this holds fact one")], False
 

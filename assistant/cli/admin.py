@@ -10,7 +10,7 @@ import click
 
 from assistant.assistant import Assistant
 from assistant.cli.util import PRIVATE_HELP, allow_private, domain_errors
-from assistant.types import Passage
+from assistant.types import Filters, Passage
 
 
 @click.command()
@@ -62,7 +62,7 @@ def eval_command(
     """
     from tqdm import tqdm
 
-    from assistant.evaluation.common import load_queries
+    from assistant.evaluation.common import Query, load_queries
     from assistant.evaluation.retrieval import TOP, evaluate
     from assistant.types import evidence_found
 
@@ -70,8 +70,8 @@ def eval_command(
     assistant.retrieve("warm up")  # load the model and the indexes before timing anything
     bar = tqdm(total=len(items), unit="question", disable=quiet, file=sys.stderr, dynamic_ncols=True)
 
-    def retrieve(question: str) -> tuple[list[Passage], bool]:
-        passages = assistant.retrieve(question, k=TOP)
+    def retrieve(query: Query) -> tuple[list[Passage], bool]:
+        passages = assistant.retrieve(query.text, k=TOP, filters=Filters(as_of=query.as_of))
         return passages, not evidence_found(passages)
 
     try:

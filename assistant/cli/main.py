@@ -14,7 +14,7 @@ from assistant import flags
 from assistant.assistant import Assistant, build_assistant
 from assistant.cli.admin import eval_command, reindex_keywords, watch
 from assistant.cli.plain import answer_text
-from assistant.cli.util import PRIVATE_HELP, allow_private, date_option, domain_errors
+from assistant.cli.util import PRIVATE_HELP, allow_private, as_of_option, date_option, domain_errors
 from assistant.types import Answer, Filters
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -118,6 +118,12 @@ def ingest(
 @click.option("--since", callback=date_option, help="Only articles published on or after this date.")
 @click.option("--until", callback=date_option, help="Only articles published on or before this date.")
 @click.option("--source", "sources", multiple=True, help="Only these outlets (repeat for several).")
+@click.option(
+    "--as-of",
+    callback=as_of_option,
+    help="Answer as of this date (e.g. 2023-10-08): 'this week' means the week before it, and later "
+    "articles are not used [default: now; env NEWSQA_AS_OF].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.pass_obj
 @domain_errors
@@ -128,6 +134,7 @@ def ask(
     since: datetime | None,
     until: datetime | None,
     sources: tuple[str, ...],
+    as_of: datetime | None,
     as_json: bool,
 ) -> None:
     """Answer QUESTION from the indexed articles, citing each sentence's source as [n].
@@ -135,9 +142,9 @@ def ask(
     With --llm the answer streams as it is written; its citations are checked when it completes.
     """
     if assistant.uses_llm and not as_json:
-        _ask_streaming(assistant, question, k, Filters(since=since, until=until, sources=sources))
+        _ask_streaming(assistant, question, k, Filters(since, until, sources, as_of))
         return
-    answer = assistant.ask(question, k=k, filters=Filters(since=since, until=until, sources=sources))
+    answer = assistant.ask(question, k=k, filters=Filters(since, until, sources, as_of))
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -41,6 +41,14 @@ def date_option(_ctx: click.Context, _param: click.Parameter, value: str | None)
     return parsed
 
 
+def as_of_option(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """Click callback: an --as-of moment; a bare day counts to its end (that day's news is in)."""
+    parsed = date_option(ctx, param, value)
+    if parsed is not None and value is not None and len(value.strip()) <= 10:
+        parsed = parsed.replace(hour=23, minute=59, second=59)
+    return parsed
+
+
 def allow_private(assistant: Assistant, allow: bool) -> None:
     """Let this run fetch from private addresses when the user asked for it."""
     if allow:  # nothing that depends on it is built yet: readers get settings when they run

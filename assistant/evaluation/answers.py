@@ -21,7 +21,7 @@ from assistant.evaluation.common import (
     squash,
 )
 from assistant.text import split_sentences
-from assistant.types import Answer
+from assistant.types import Answer, Filters
 
 if TYPE_CHECKING:
     from assistant.assistant import Assistant
@@ -134,7 +134,7 @@ class AnswerReport:
 
 def evaluate_answers(
     queries: Sequence[Query],
-    ask: Callable[[str], Answer],
+    ask: Callable[[Query], Answer],
     backend: str = "extractive",
     progress: Callable[[], None] | None = None,
 ) -> AnswerReport:
@@ -167,4 +167,6 @@ def run_answer_eval(
     """The `eval --answers` hook: answer the file's questions with the configured backend and score them."""
     queries = load_queries(path, limit, need_answer=True)
     backend = assistant.llm.spec.label if assistant.llm is not None else "extractive"
-    return evaluate_answers(queries, lambda q: assistant.ask(q, k=k), backend, progress)
+    return evaluate_answers(
+        queries, lambda q: assistant.ask(q.text, k=k, filters=Filters(as_of=q.as_of)), backend, progress
+    )

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
+from assistant.dates import parse_date
 from assistant.errors import InputError
 
 NULL_TYPE = "null_query"
@@ -25,6 +27,7 @@ class Query:
     question_type: str
     facts: tuple[str, ...]
     answer: str = ""  # "" when the file gives none (retrieval does not need it)
+    as_of: datetime | None = None  # the moment it is asked (`question_date` or `as_of`; None: now)
 
     @property
     def is_null(self) -> bool:
@@ -53,7 +56,13 @@ def load_queries(path: str | Path, limit: int | None = None, *, need_answer: boo
         facts = tuple(str(e["fact"]) for e in row.get("evidence_list") or [] if e.get("fact"))
         kind = str(row.get("question_type") or "unknown")
         answer = str(row["answer"]) if "answer" in row else ""
-        queries.append(Query(str(row.get("id", i)), str(row["query"]), kind, facts, answer))
+        when = row.get("question_date") or row.get("as_of")
+        as_of = parse_date(str(when).replace("/", "-")) if when else None
+        if when and as_of is None:
+            raise InputError(str(path), f"item {i}: question_date {when!r} is not a date (use YYYY-MM-DD)")
+        if as_of is not None and len(str(when).strip()) <= 10:  # a bare day: as of its end
+            as_of = as_of.replace(hour=23, minute=59, second=59)
+        queries.append(Query(str(row.get("id", i)), str(row["query"]), kind, facts, answer, as_of))
     return queries
 
 
@@ -84,11 +93,11 @@ def markdown_table(
     return "\n".join(lines)
 
 
-def attempt(query: Query, run: Callable[[str], R], failed: list[str]) -> R | None:
-    """`run(query.text)`, or None with the failure noted (an evaluation reports a failing question and goes
+def attempt(query: Query, run: Callable[[Query], R], failed: list[str]) -> R | None:
+    """`run(query)`, or None with the failure noted (an evaluation reports a failing question and goes
     on: one question never ends a run)."""
     try:
-        return run(query.text)
+        return run(query)
     except Exception as exc:  # any failure of the system under test is a result, not a crash
         failed.append(f"{query.id}: {type(exc).__name__}: {str(exc)[:200]}")
         return None

@@ -98,7 +98,7 @@ class EvalReport:
         return "\n".join(lines + failure_lines(self.failed))
 
 
-Retrieve = Callable[[str], tuple[list[Passage], bool]]  # question -> (top passages, abstained)
+Retrieve = Callable[[Query], tuple[list[Passage], bool]]  # question -> (top passages, abstained)
 
 
 def evaluate(

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 
 from assistant.retrieval.candidates import Scores
 from assistant.retrieval.hints import Hints, Period
 from assistant.retrieval.query import Query
-from assistant.retrieval.tuning import Tuning
+from assistant.retrieval.tuning import WINDOW_SHARE, Tuning
+from assistant.retrieval.when import TimeIntent, widen
 
 
 @dataclass
@@ -28,12 +30,13 @@ class Table:
         codes = [i for i, n in enumerate(self.outlet_names) if n in set(names)]
         return np.isin(self.outlet, codes)
 
-    def newness(self) -> np.ndarray:
-        """0 for the oldest row, 1 for the newest (undated rows count as oldest)."""
+    def newness(self, as_of: datetime | None = None) -> np.ndarray:
+        """0 for the oldest row, 1 for the newest up to as-of (undated rows count as oldest)."""
         if not np.isfinite(self.ts).any():
             return np.zeros(len(self.ts))
         ts = np.nan_to_num(self.ts, nan=float(np.nanmin(self.ts)))
-        return (ts - ts.min()) / max(float(ts.max() - ts.min()), 1.0)
+        top = float(ts.max()) if as_of is None else min(float(ts.max()), as_of.timestamp())
+        return np.clip((ts - ts.min()) / max(top - float(ts.min()), 1.0), 0.0, 1.0)
 
     def period_mask(self, periods: Sequence[Period]) -> np.ndarray:
         """Rows published inside any of the periods."""
@@ -87,7 +90,7 @@ def hint_bonus(table: Table, hints: Hints, t: Tuning) -> np.ndarray:
     if hints.periods:
         bonus += t.period_boost * table.period_mask(hints.periods)
     if hints.latest:
-        bonus += t.recency_boost * table.newness()
+        bonus += t.recency_boost * table.newness(hints.as_of)
     return bonus
 
 
@@ -116,3 +119,19 @@ def fuse_query(table: Table, query: Query, scores: Scores, t: Tuning) -> Fused:
         for p, s in zip(query.parts, scored[1 : 1 + n], strict=True)
     ]
     return Fused(scored[0] + hint_bonus(table, query.hints, t), parts, scored[1 + n :])
+
+
+def time_window(
+    table: Table, base: np.ndarray, allowed: np.ndarray, hints: Hints
+) -> tuple[Period | None, str]:
+    """The window a relative question ('this week') is steered to: its own, or else the next wider one
+    (the past month, the past year) whose best allowed chunk scores at least WINDOW_SHARE of the best
+    allowed chunk overall; (None, '') when none does, or the question names no window."""
+    if hints.window is None or hints.as_of is None or not allowed.any():
+        return None, ""
+    best = float(np.max(base[allowed]))
+    for period, label in widen(TimeIntent(hints.window, hints.window_label), hints.as_of):
+        inside = table.period_mask([period]) & allowed
+        if inside.any() and float(np.max(base[inside])) >= WINDOW_SHARE * best:
+            return period, label
+    return None, ""

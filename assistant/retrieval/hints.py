@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from assistant.retrieval.when import Period, TimeIntent, read_time
+
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTHS |= {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
 _MONTHS["sept"] = 9
@@ -18,6 +20,9 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 _ISO = re.compile(r"\b(?P<year>(?:19|20)\d\d)-(?P<month>\d\d)(?:-(?P<day>\d\d))?(?:T[0-9:.+\-Z]+)?")
+_YEAR = re.compile(
+    r"\b(?:in|during|of|for|throughout)\s+(?:the\s+year\s+)?(?P<year>(?:19|20)\d\d)\b(?![-/]\d)", re.I
+)
 _LATEST = re.compile(r"\b(latest|most recent|newest|this week|today|yesterday)\b", re.I)
 _NAME = r"(?P<name>[A-Z][\w&.-]*(?:\s+(?:[A-Z][\w&.-]*|of|&))*)"
 _KIND = r"(?:article|report|piece|story|column)"
@@ -34,14 +39,6 @@ _ATTRIBUTIONS = [  # how people say which outlet a claim comes from
 _CAPITALISED = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][\w'’-]+)")
 _SEPARATORS = re.compile(r"\s*(?:\||:|\s-\s)\s*")
 _SPLIT = re.compile(r"[,;]?\s+(?:while|whereas|but|and|or|in contrast to|compared to|than)\s+", re.I)
-
-
-@dataclass(frozen=True)
-class Period:
-    """A stretch of time a question points at (inclusive, UTC)."""
-
-    start: datetime
-    end: datetime
 
 
 @dataclass(frozen=True)
@@ -63,6 +60,9 @@ class Hints:
     parts: tuple[Part, ...] = field(default_factory=tuple)
     stripped: str = ""  # the question without outlet names (they are not topic words)
     unknown_outlets: tuple[str, ...] = ()  # outlets the question cites that the index does not hold
+    as_of: datetime | None = None  # the moment the question is asked (None: now)
+    window: Period | None = None  # a relative window it names ('this week'), before as_of
+    window_label: str = ""
 
     def names(self) -> list[str]:
         """Capitalised words inside the question (not sentence starts), outlet names left out."""
@@ -125,13 +125,20 @@ class HintParser:
                 found.append((m.start(), m.end(), tuple(sorted(self.aliases.get(alias, ())))))
         return sorted(f for f in found if f[2])
 
-    def periods(self, text: str) -> list[Period]:
-        """Dates and months named in the text, as periods (a day gets a day either side)."""
+    def periods(self, text: str, as_of: datetime | None = None) -> list[Period]:
+        """Dates and months named in the text, as periods (a day gets a day either side); a month without
+        a year is the latest such month up to the newest article held (or as-of, if earlier)."""
+        now = min(self.now, as_of) if as_of else self.now
         out: list[Period] = []
         for m in _ISO.finditer(text):
             day = int(m["day"]) if m["day"] else None
             if 1 <= int(m["month"]) <= 12:  # '2023-24 season' names two years, not a month
-                out.append(self._period(int(m["year"]), int(m["month"]), day))
+                out.append(self._period(int(m["year"]), int(m["month"]), day, now))
+        for m in _YEAR.finditer(text):  # 'in 2017': the whole year
+            year = int(m["year"])
+            out.append(
+                Period(datetime(year, 1, 1, tzinfo=UTC), datetime(year, 12, 31, 23, 59, 59, tzinfo=UTC))
+            )
         for m in _DATE.finditer(text):
             day_text = m["d1"] or m["d2"]
             word = m["month"].lower()
@@ -143,12 +150,13 @@ class HintParser:
             ):
                 continue  # 'may' the verb, 'march' the word, 'Dec' alone
             year = int(m["year"]) if m["year"] else None
-            out.append(self._period(year, _MONTHS[word], int(day_text) if day_text else None))
+            out.append(self._period(year, _MONTHS[word], int(day_text) if day_text else None, now))
         return [p for p in out if p is not None]
 
-    def _period(self, year: int | None, month: int, day: int | None) -> Period:
+    @staticmethod
+    def _period(year: int | None, month: int, day: int | None, now: datetime) -> Period:
         if year is None:  # the most recent such month that is not in the future
-            year = self.now.year if month <= self.now.month else self.now.year - 1
+            year = now.year if month <= now.month else now.year - 1
         try:
             if day:
                 start = datetime(year, month, day, tzinfo=UTC) - timedelta(days=1)
@@ -163,8 +171,12 @@ class HintParser:
             start = datetime(year, month, day or 1, tzinfo=UTC)
             return Period(start, start)
 
-    def parse(self, question: str) -> Hints:
-        """All hints in a question."""
+    def parse(self, question: str, as_of: datetime | None = None) -> Hints:
+        """All hints in a question, as of a moment (a bare month is the latest such month by then)."""
+        moment = as_of or datetime.now(UTC)
+        return self._parse(question, moment, read_time(question, moment))
+
+    def _parse(self, question: str, as_of: datetime, intent: TimeIntent) -> Hints:
         mentions = self._mentions(question)
         outlets = tuple(dict.fromkeys(o for _, _, names in mentions for o in names))
         stripped, cursor = [], 0
@@ -174,11 +186,14 @@ class HintParser:
         stripped.append(question[cursor:])
         return Hints(
             outlets=outlets,
-            periods=tuple(self.periods(question)),
-            latest=bool(_LATEST.search(question)),
-            parts=tuple(self._parts(question, mentions)),
+            periods=tuple(self.periods(question, as_of)),
+            latest=bool(_LATEST.search(question)) or intent.recent,
+            parts=tuple(self._parts(question, mentions, as_of)),
             stripped=" ".join("".join(stripped).split()),
             unknown_outlets=tuple(self.unknown_outlets(question)),
+            as_of=as_of,
+            window=intent.window,
+            window_label=intent.label,
         )
 
     def unknown_outlets(self, question: str) -> list[str]:
@@ -197,7 +212,9 @@ class HintParser:
                     found.append(name)
         return found
 
-    def _parts(self, question: str, mentions: list[tuple[int, int, tuple[str, ...]]]) -> list[Part]:
+    def _parts(
+        self, question: str, mentions: list[tuple[int, int, tuple[str, ...]]], as_of: datetime
+    ) -> list[Part]:
         """One part per outlet mention: the clause around it, with the dates named in that clause."""
         if not mentions:
             return []
@@ -213,5 +230,5 @@ class HintParser:
         for start, _end, names in mentions:
             lo, hi = next(((a, b) for a, b in clauses if a <= start < b), (0, len(question)))
             text = question[lo:hi]
-            parts.append(Part(text=text, outlets=names, periods=tuple(self.periods(text))))
+            parts.append(Part(text=text, outlets=names, periods=tuple(self.periods(text, as_of))))
         return parts

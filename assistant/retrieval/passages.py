@@ -20,7 +20,7 @@ from assistant.store.client import passage_from_row
 from assistant.store.keywords import Row
 from assistant.store.stories import StoryInfo, collapse_stories
 from assistant.text import tokenize
-from assistant.types import Passage
+from assistant.types import Passage, day
 
 Chunk = tuple[str, Mapping[str, Any]]  # (text, metadata) as stored
 
@@ -58,3 +58,14 @@ def build_passages(
             )
     collapsed = collapse_stories(passages, story_info)  # each wire story once
     return [dataclasses.replace(p, evidence=evidence) for p in collapsed]
+
+
+def widened_notice(hints: Hints, label: str, passages: Sequence[Passage]) -> list[str]:
+    """'No article from this week; the most recent report is from 12 Sep 2023.' when the question's own
+    window held nothing relevant and retrieval looked wider (or at all time)."""
+    if hints.window is None or label == hints.window_label or not passages:
+        return []
+    dated = sorted((p.published_at for p in passages if p.published_at), reverse=True)
+    newest = f"; the most recent report found is from {day(dated[0], long=True)}" if dated else ""
+    wider = f" (searched {label} instead)" if label else ""
+    return [f"No article from {hints.window_label} covers this{newest}{wider}."]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from assistant.retrieval.hints import HintParser, Hints, Part
 from assistant.retrieval.tuning import Tuning
@@ -43,9 +44,9 @@ class Query:
         return self.texts[1 + len(self.parts) :]
 
 
-def parse_query(question: str, parser: HintParser, t: Tuning) -> Query:
-    """Parse a question into its hints and searched texts, as `t` switches the steps on."""
-    hints = parser.parse(question)
+def parse_query(question: str, parser: HintParser, t: Tuning, as_of: datetime | None = None) -> Query:
+    """Parse a question into its hints and searched texts (as of a moment), as `t` switches the steps on."""
+    hints = parser.parse(question, as_of)
     main = (topic(hints.stripped) or question) if t.use_hints else question
     parts = [p for p in hints.parts if t.use_parts]
     pieces = [c for c in clauses(hints.stripped) if len(tokenize(c)) >= t.clause_min_terms]

@@ -139,7 +139,7 @@ def gather(
         named=np.column_stack(
             [table.outlet_mask(hints.outlets)[rows], table.period_mask(hints.periods)[rows], table.lead[rows]]
         ).astype(float),
-        newest=table.newness()[rows] if hints.latest else empty,
+        newest=table.newness(hints.as_of)[rows] if hints.latest else empty,
         sentence_dense=np.array(
             [*(sentences.best(rows, queries).T if sentences is not None and queries is not None else [])]
             + [empty] * (len(keyword) - (0 if queries is None or sentences is None else len(queries)))

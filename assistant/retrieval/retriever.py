@@ -19,9 +19,9 @@ import numpy as np
 from assistant.embedder import Embedder
 from assistant.errors import StoreReadError
 from assistant.retrieval.candidates import ChunkScorer
-from assistant.retrieval.fusion import Table, fuse_query
+from assistant.retrieval.fusion import Table, fuse_query, time_window
 from assistant.retrieval.hints import HintParser
-from assistant.retrieval.passages import Chunk, build_passages, coverage
+from assistant.retrieval.passages import Chunk, build_passages, coverage, widened_notice
 from assistant.retrieval.query import parse_query
 from assistant.retrieval.ranker import LearnedRanker, gather
 from assistant.retrieval.rerank import Reranker, candidate_count
@@ -131,27 +131,43 @@ class Retriever:
             ),
         )
 
-    def _allowed(self, snap: Snapshot, filters: Filters) -> np.ndarray:
-        """Rows the user's filters allow (the store's `where` on the epoch and outlet fields decides)."""
+    def _allowed(self, snap: Snapshot, filters: Filters, as_of: datetime) -> np.ndarray:
+        """Rows the user's filters allow (the store's `where` on the epoch and outlet fields decides), and
+        nothing published after the as-of moment (undated rows stay)."""
         ids = self.index.ids_matching(filters, snap.table.outlet_names if filters.sources else ())
-        if ids is None:
-            return np.ones(len(snap.ids), dtype=bool)
-        return np.array([cid in ids for cid in snap.ids], dtype=bool)
+        allowed = np.ones(len(snap.ids), dtype=bool)
+        if ids is not None:
+            allowed = np.array([cid in ids for cid in snap.ids], dtype=bool)
+        with np.errstate(invalid="ignore"):
+            return allowed & ~(snap.table.ts > as_of.timestamp())
 
     def retrieve(self, question: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:
         """The k best passages for a question, covering each outlet and part it names (or reranked)."""
+        return self.search(question, k, filters)[0]
+
+    def search(
+        self, question: str, k: int = 5, filters: Filters | None = None
+    ) -> tuple[list[Passage], list[str]]:
+        """`retrieve`, with notices for the reader (a relative window that held nothing and was widened)."""
         stored = self.index.count()
         if stored == 0:
-            return []
+            return [], []
         snap = self.refresh(stored)
         if not snap.ids:
-            return []
-        t = self.tuning
-        query = parse_query(question, snap.parser, t)  # 1. parse
+            return [], []
+        t, filters = self.tuning, filters or Filters()
+        as_of = filters.as_of or datetime.now(UTC)
+        query = parse_query(question, snap.parser, t, as_of)  # 1. parse
         scorer = ChunkScorer(self.embedder, snap.bm25, snap.vectors, snap.sentences, t)
         scores = scorer.score(query)  # 2. score every chunk
         fused = fuse_query(snap.table, query, scores, t)  # 3. fuse
-        allowed = self._allowed(snap, filters or Filters())
+        allowed = self._allowed(snap, filters, as_of)
+        window, label = time_window(snap.table, fused.base, allowed, query.hints)  # 'this week': steer
+        if window is not None:
+            boosted = fused.base + t.period_boost * snap.table.period_mask([window])
+            fused = dataclasses.replace(fused, base=boosted)
+            hints = dataclasses.replace(query.hints, periods=(*query.hints.periods, window))
+            query = dataclasses.replace(query, hints=hints)
         n = k + EXTRA if self.reranker is None else max(k + EXTRA, candidate_count(k))
         rows = rank(snap.table, fused.base, fused.parts, fused.clauses, allowed, n, t)  # 4. rank
         if t.learned_pool and rows:
@@ -164,7 +180,8 @@ class Retriever:
         if self.reranker is not None:  # reorder only; scores stay retrieval's (answer thresholds use them)
             order = self.reranker.order(question, [p.text for p in passages])
             passages = [dataclasses.replace(passages[i], rank=r) for r, i in enumerate(order, 1)]
-        return passages[:k]
+        passages = passages[:k]
+        return passages, widened_notice(query.hints, label, passages)
 
     def story_info(self, article_ids: Sequence[str]) -> dict[str, StoryInfo]:
         """`NewsIndex.story_info` answered from memory (the store is asked for articles not held)."""

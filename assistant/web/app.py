@@ -69,11 +69,12 @@ class App:
         since: str | None,
         until: str | None,
         outlets: list[str] | None,
+        as_of: str | None = None,
     ) -> Iterator[tuple[str, ChatHistory, str, list[Turn]]]:
         """Stream the answer into the chat and its sources into the panel; remember the turn."""
         if not (message or "").strip():
             raise gr.Error("Type a question first.")
-        filters = parse_filters(since, until, outlets)
+        filters = parse_filters(since, until, outlets, as_of)
         turns = list(turns or [])
         history = list(history or [])
         history.append({"role": "user", "content": render.text(message)})
@@ -106,9 +107,11 @@ class App:
         since: str | None = None,
         until: str | None = None,
         sources: list[str] | None = None,
+        as_of: str | None = None,
     ) -> dict[str, Any]:
-        """The structured answer as JSON: answer text with [n], citations, abstained, notices."""
-        *_, final = self.answer(question, k, parse_filters(since, until, sources))
+        """The structured answer as JSON: answer text with [n], citations, abstained, notices (`as_of`:
+        answer as of that date, e.g. "2023-10-08"; default now)."""
+        *_, final = self.answer(question, k, parse_filters(since, until, sources, as_of))
         return final.to_dict()
 
     def add_files(self, files: list[str] | None, progress: gr.Progress) -> tuple[Any, ...]:
@@ -198,6 +201,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         since = gr.DateTime(label="From", include_time=False, type="string")
                         until = gr.DateTime(label="To", include_time=False, type="string")
                     outlets = gr.Dropdown(label="Outlets", multiselect=True, choices=[], value=[])
+                    as_of = gr.DateTime(
+                        label="As of (default: now; 'this week' means the week before it)",
+                        include_time=False,
+                        type="string",
+                    )
                     k = gr.Slider(1, MAX_K, value=assistant.settings.k, step=1, label="Passages")
         with gr.Row():
             with gr.Column():
@@ -225,7 +233,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 plot = gr.BarPlot(x="date", y="articles", x_title="published", y_title="articles", height=240)
 
         turns = gr.State([])  # this session's earlier questions and answers, for follow-ups
-        chat_inputs = [question, chatbot, turns, k, since, until, outlets]
+        chat_inputs = [question, chatbot, turns, k, since, until, outlets, as_of]
         chat_outputs = [question, chatbot, sources, turns]
         chatbot.clear(
             lambda: ([], render.sources_html(None)), None, [turns, sources], api_visibility="private"

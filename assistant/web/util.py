@@ -60,7 +60,9 @@ def user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def parse_filters(since: str | None, until: str | None, outlets: Sequence[str] | None) -> Filters:
+def parse_filters(
+    since: str | None, until: str | None, outlets: Sequence[str] | None, as_of: str | None = None
+) -> Filters:
     """Filters from the UI's (or API's) loosely typed values; bad dates are a gr.Error."""
 
     def day(value: str | None, label: str, end: bool) -> datetime | None:
@@ -76,7 +78,8 @@ def parse_filters(since: str | None, until: str | None, outlets: Sequence[str] |
     start, stop = day(since, "From", False), day(until, "To", True)
     if start and stop and start > stop:
         raise gr.Error("The From date is after the To date; swap them or clear one.")
-    return Filters(since=start, until=stop, sources=tuple(o for o in outlets or () if o))
+    moment = day(as_of, "As of", True)
+    return Filters(since=start, until=stop, sources=tuple(o for o in outlets or () if o), as_of=moment)
 
 
 def parse_auth(auth: str | None) -> tuple[str, str] | None:

@@ -1,0 +1,172 @@
+"""Questions are answered as of a moment: relative time ('this year', 'this week', 'new') against it,
+nothing published after it, explicit years honoured, and a widened window said out loud."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from assistant.assistant import Assistant
+from assistant.cli import main as cli_module
+from assistant.evaluation.common import load_queries
+from assistant.retrieval.when import read_time
+from assistant.types import Filters
+from assistant.web.util import parse_filters
+
+Make = Callable[..., Assistant]
+ARTICLES = [
+    (
+        "Harbor Prize goes to Ada Lind",
+        "2022-10-07T10:00:00Z",
+        "The Harbor Prize for peace work was awarded to Ada Lind on Friday. The committee praised her "
+        "mediation between the two river towns. Lind will receive the medal in December.",
+    ),
+    (
+        "Harbor Prize goes to Tomas Vey",
+        "2023-10-06T10:00:00Z",
+        "The Harbor Prize for peace work was awarded to Tomas Vey on Friday. The committee praised his "
+        "mediation between the two river towns. Vey will receive the medal in December.",
+    ),
+    (
+        "Parliament elects Mara Olsen as speaker",
+        "2021-11-02T09:00:00Z",
+        "The parliament elected Mara Olsen as its speaker on Tuesday after two rounds of voting. Olsen "
+        "promised shorter sessions.",
+    ),
+    (
+        "Parliament elects Jon Edel as new speaker",
+        "2023-10-25T09:00:00Z",
+        "The parliament elected Jon Edel as its new speaker on Wednesday after three weeks without one. "
+        "Edel promised shorter sessions.",
+    ),
+    (
+        "Bakery chain Crumb files for bankruptcy",
+        "2018-03-14T09:00:00Z",
+        "The local bakery chain Crumb filed for bankruptcy on Wednesday, closing four shops.",
+    ),
+    (
+        "Pharmacy chain Medix files for bankruptcy",
+        "2023-10-16T09:00:00Z",
+        "The national pharmacy chain Medix filed for bankruptcy on Monday, citing lawsuits and debt.",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def dated(tmp_path_factory: pytest.TempPathFactory, embedder: object) -> Assistant:
+    from assistant.settings import Settings
+
+    root = tmp_path_factory.mktemp("dated")
+    records = [
+        {"title": t, "body": b, "published_at": d, "source": "Harbor Times", "url": f"https://ht.example/{i}"}
+        for i, (t, d, b) in enumerate(ARTICLES)
+    ]
+    (root / "news.json").write_text(json.dumps(records), encoding="utf-8")
+    assistant = Assistant(Settings.load(env={}, index=root / "index"), embedder=embedder)  # type: ignore[arg-type]
+    assert assistant.ingest(assistant.read([str(root / "news.json")])).added == len(ARTICLES)
+    return assistant
+
+
+def _as_of(day: str) -> Filters:
+    return Filters(as_of=datetime.fromisoformat(day).replace(hour=23, minute=59, tzinfo=UTC))
+
+
+def _titles(assistant: Assistant, question: str, day: str) -> list[str]:
+    return [p.title for p in assistant.retrieve(question, k=3, filters=_as_of(day))]
+
+
+def test_this_year_and_new_follow_the_as_of_date(dated: Assistant) -> None:
+    question = "Who won this year's Harbor Prize?"
+    assert _titles(dated, question, "2023-10-10")[0] == "Harbor Prize goes to Tomas Vey"
+    earlier = _titles(dated, question, "2022-10-20")
+    assert earlier[0] == "Harbor Prize goes to Ada Lind"
+    assert "Harbor Prize goes to Tomas Vey" not in earlier  # published after the as-of moment: unused
+    speaker = _titles(dated, "Who is the new speaker of the parliament?", "2023-10-30")
+    assert speaker[0] == "Parliament elects Jon Edel as new speaker"
+    chain = _titles(dated, "Which chain filed for bankruptcy this week?", "2023-10-19")
+    assert chain[0] == "Pharmacy chain Medix files for bankruptcy"
+
+
+def test_historical_questions_go_to_their_year(dated: Assistant) -> None:
+    assert (
+        _titles(dated, "Who won the Harbor Prize in 2022?", "2023-10-10")[0]
+        == "Harbor Prize goes to Ada Lind"
+    )
+    assert _titles(dated, "Who was elected speaker in 2021?", "2023-10-30")[0] == (
+        "Parliament elects Mara Olsen as speaker"
+    )
+
+
+def test_a_window_with_nothing_in_it_widens_and_says_so(dated: Assistant) -> None:
+    answer = dated.ask("Who did the parliament elect as speaker this week?", filters=_as_of("2023-12-20"))
+    assert (
+        answer.citations and answer.citations[0].passage.title == "Parliament elects Jon Edel as new speaker"
+    )
+    assert any(
+        n.startswith(
+            "No article from this week covers this; the most recent report found is from 25 Oct 2023"
+        )
+        for n in answer.notices
+    ), answer.notices
+    inside = dated.ask("Which chain filed for bankruptcy this week?", filters=_as_of("2023-10-19"))
+    assert not any(n.startswith("No article from") for n in inside.notices)
+
+
+def test_as_of_from_the_cli_the_setting_the_api_and_eval_files(
+    dated: Assistant, make_assistant: Make, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(cli_module, "build_assistant", lambda settings: dated)
+    out = CliRunner().invoke(
+        cli_module.cli, ["ask", "--json", "--as-of", "2022-10-20", "Who won this year's Harbor Prize?"]
+    )
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["citations"][0]["title"] == "Harbor Prize goes to Ada Lind"
+    configured = Assistant(
+        dated.settings.replace(as_of="2022-10-20"), index=dated.index, embedder=dated.embedder
+    )
+    assert (
+        configured.retrieve("Who won this year's Harbor Prize?")[0].title == "Harbor Prize goes to Ada Lind"
+    )
+    assert parse_filters(None, None, None, "2023-10-08").as_of == datetime(
+        2023, 10, 8, 23, 59, 59, tzinfo=UTC
+    )
+    questions = tmp_path / "q.json"
+    questions.write_text(
+        json.dumps(
+            [
+                {"query": "a", "question_date": "2023/10/08"},
+                {"query": "b", "as_of": "2022-01-02"},
+                {"query": "c"},
+            ]
+        )
+    )
+    dates = [q.as_of for q in load_queries(questions)]
+    assert dates == [
+        datetime(2023, 10, 8, 23, 59, 59, tzinfo=UTC),
+        datetime(2022, 1, 2, 23, 59, 59, tzinfo=UTC),
+        None,
+    ]
+
+
+def test_relative_phrases_resolve_against_the_moment() -> None:
+    wednesday = datetime(2023, 10, 25, 15, tzinfo=UTC)
+    cases = {
+        "What happened yesterday?": ("2023-10-24", "2023-10-24"),
+        "What did Apple announce on Tuesday?": ("2023-10-24", "2023-10-24"),
+        "What was decided last month?": ("2023-09-01", "2023-09-30"),
+        "Which films came out this summer?": ("2023-06-01", "2023-08-31"),
+        "How many jobs were added so far this year?": ("2023-01-01", "2023-10-25"),
+        "What did the bank do this week?": ("2023-10-18", "2023-10-25"),
+    }
+    for question, (start, end) in cases.items():
+        window = read_time(question, wednesday).window
+        assert window is not None, question
+        assert (window.start.date().isoformat(), window.end.date().isoformat()) == (start, end), question
+    assert read_time("Who is the new speaker?", wednesday).recent
+    assert not read_time("What happened in New York in 2017?", wednesday).recent  # a name and a year
+    assert not read_time("Who was the first woman ever to win?", wednesday).recent
