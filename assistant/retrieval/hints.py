@@ -135,10 +135,9 @@ class HintParser:
             if 1 <= int(m["month"]) <= 12:  # '2023-24 season' names two years, not a month
                 out.append(self._period(int(m["year"]), int(m["month"]), day, now))
         for m in _YEAR.finditer(text):  # 'in 2017': the whole year
-            year = int(m["year"])
-            out.append(
-                Period(datetime(year, 1, 1, tzinfo=UTC), datetime(year, 12, 31, 23, 59, 59, tzinfo=UTC))
-            )
+            whole = int(m["year"])
+            end = datetime(whole, 12, 31, 23, 59, 59, tzinfo=UTC)
+            out.append(Period(datetime(whole, 1, 1, tzinfo=UTC), end))
         for m in _DATE.finditer(text):
             day_text = m["d1"] or m["d2"]
             word = m["month"].lower()
