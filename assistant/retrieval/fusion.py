@@ -91,6 +91,8 @@ def hint_bonus(table: Table, hints: Hints, t: Tuning) -> np.ndarray:
         bonus += t.period_boost * table.period_mask(hints.periods)
     if hints.latest:
         bonus += t.recency_boost * table.newness(hints.as_of)
+    elif hints.recent:  # softer cues than 'latest': a tie-breaker toward newer reports, not a ranking
+        bonus += t.recent_boost * table.newness(hints.as_of)
     return bonus
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from assistant.retrieval.when import Period, TimeIntent, read_time
+from assistant.retrieval.when import Period, read_time
 
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTHS |= {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
@@ -60,6 +60,7 @@ class Hints:
     parts: tuple[Part, ...] = field(default_factory=tuple)
     stripped: str = ""  # the question without outlet names (they are not topic words)
     unknown_outlets: tuple[str, ...] = ()  # outlets the question cites that the index does not hold
+    recent: bool = False  # current-events wording ('new', 'now', 'this year'): a mild pull to newer reports
     as_of: datetime | None = None  # the moment the question is asked (None: now)
     window: Period | None = None  # a relative window it names ('this week'), before as_of
     window_label: str = ""
@@ -172,10 +173,7 @@ class HintParser:
 
     def parse(self, question: str, as_of: datetime | None = None) -> Hints:
         """All hints in a question, as of a moment (a bare month is the latest such month by then)."""
-        moment = as_of or datetime.now(UTC)
-        return self._parse(question, moment, read_time(question, moment))
-
-    def _parse(self, question: str, as_of: datetime, intent: TimeIntent) -> Hints:
+        as_of = as_of or datetime.now(UTC)
         mentions = self._mentions(question)
         outlets = tuple(dict.fromkeys(o for _, _, names in mentions for o in names))
         stripped, cursor = [], 0
@@ -183,10 +181,12 @@ class HintParser:
             stripped.append(question[cursor:start])
             cursor = end
         stripped.append(question[cursor:])
+        intent = read_time("".join(stripped), as_of)  # outlet names out: 'Business Today | Latest ...'
         return Hints(
             outlets=outlets,
             periods=tuple(self.periods(question, as_of)),
-            latest=bool(_LATEST.search(question)) or intent.recent,
+            latest=bool(_LATEST.search(question)),
+            recent=intent.recent,
             parts=tuple(self._parts(question, mentions, as_of)),
             stripped=" ".join("".join(stripped).split()),
             unknown_outlets=tuple(self.unknown_outlets(question)),

@@ -26,6 +26,7 @@ class Tuning:
     outlet_boost: float = 0.5  # chunks of an outlet the question names
     period_boost: float = 0.3  # chunks published in a period the question names
     recency_boost: float = 0.5  # newest chunks, for "latest" questions (scaled by age)
+    recent_boost: float = 0.1  # newer chunks, for current-events wording ("new", "now", "this year")
     part_period_boost: float = 0.3
     part_text_weight: float = 0.5
     clause_weight: float = 1.0
