@@ -197,6 +197,13 @@ class Answer:
     standalone_question: str | None = None  # a chat follow-up as rewritten for retrieval
 
     @property
+    def citation_days(self) -> dict[int, str]:
+        """Each citation's article day ('12 Sep 2023') when the answer cites articles of different days
+        (shown next to its [n], so a reader sees how fresh each fact is); {} when all share one."""
+        days = {c.n: day(c.passage.published_at, long=True) for c in self.citations}
+        return days if len(set(days.values())) > 1 else {}
+
+    @property
     def unsupported(self) -> list[SentenceCheck]:
         """Sentences that no cited passage supports."""
         return [s for s in self.sentences if not s.supported]

@@ -170,3 +170,23 @@ def test_relative_phrases_resolve_against_the_moment() -> None:
     assert read_time("Who is the new speaker?", wednesday).recent
     assert not read_time("What happened in New York in 2017?", wednesday).recent  # a name and a year
     assert not read_time("Who was the first woman ever to win?", wednesday).recent
+
+
+def test_answers_citing_different_days_show_each_day_beside_its_marker() -> None:
+    from assistant.cli.plain import answer_text
+    from assistant.types import Answer, Citation, Passage
+    from assistant.web.render import answer_html
+
+    old = Passage("c1", "a1", "Prize 2022", "Ada Lind won.", published_at="2022-10-07T10:00:00Z")
+    new = Passage("c2", "a2", "Prize 2023", "Tomas Vey won.", published_at="2023-10-06T10:00:00Z")
+    answer = Answer(
+        "Who won?",
+        "Tomas Vey won. [1] Ada Lind won a year earlier. [2]",
+        [Citation(1, new, "Tomas Vey won."), Citation(2, old, "Ada Lind won.")],
+    )
+    assert "Tomas Vey won. [1, 6 Oct 2023] Ada Lind won a year earlier. [2, 7 Oct 2022]" in answer_text(
+        answer
+    )
+    assert ">[1, 6 Oct 2023]<" in answer_html(answer)
+    same_day = Answer("Who won?", "Tomas Vey won. [1]", [Citation(1, new, "Tomas Vey won.")])
+    assert answer_text(same_day).startswith("Tomas Vey won. [1]\n")  # one day: the sources list says it

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 from assistant.types import Answer
+
+MARKER = re.compile(r"\[(\d+)\]")
 
 
 def answer_text(answer: Answer, empty_index: bool = False, include_text: bool = True) -> str:
     """The answer and its numbered sources as plain text."""
-    lines = [answer.text] if include_text else []
+    days = answer.citation_days
+    text = MARKER.sub(lambda m: f"[{m[1]}, {days[int(m[1])]}]" if int(m[1]) in days else m[0], answer.text)
+    lines = [text] if include_text else []
     if answer.abstained and empty_index:
         lines.append("The index is empty: add articles with `newsqa ingest PATH`.")
     for notice in answer.notices:

@@ -116,13 +116,14 @@ def also_html(citation: Citation) -> str:
     return f'<span class="nq-also">also reported by {text(", ".join(others))}</span>'
 
 
-def marker_html(citation: Citation, checked: bool = True, best: float | None = None) -> str:
-    """An inline [n] that reveals its source on hover, focus or click."""
+def marker_html(citation: Citation, checked: bool = True, best: float | None = None, when: str = "") -> str:
+    """An inline [n] that reveals its source on hover, focus or click (`when`: its day, shown beside it)."""
     p = citation.passage
     flagged = " nq-unverified" if checked and not citation.verified else ""
+    label = f"[{citation.n}, {text(when)}]" if when else f"[{citation.n}]"
     return (
         f'<span class="nq-cite{flagged}" tabindex="0" data-n="{citation.n}">'
-        f'<span class="nq-marker">[{citation.n}]</span>'
+        f'<span class="nq-marker">{label}</span>'
         f'<span class="nq-pop">{title_link(p.title, p.url)}'
         f'<span class="nq-meta">{source_meta(citation, checked, best)}</span>{also_html(citation)}'
         f'<span class="nq-snippet">{snippet_html(p.text, citation.sentence)}</span></span></span>'
@@ -132,12 +133,12 @@ def marker_html(citation: Citation, checked: bool = True, best: float | None = N
 def answer_html(answer: Answer, pending: bool = False) -> str:
     """The answer text with each known [n] marker turned into a revealing citation; the rest escaped."""
     by_n = {c.n: c for c in answer.citations}
-    best = top_score(answer)
+    best, days = top_score(answer), answer.citation_days
     pieces: list[str] = []
     last = 0
     for match in MARKER.finditer(answer.text):
         pieces.append(text(answer.text[last : match.start()]))
-        pieces.append(_marker(match.group(1), by_n, not answer.partial, best))
+        pieces.append(_marker(match.group(1), by_n, not answer.partial, best, days))
         last = match.end()
     pieces.append(text(answer.text[last:]))
     body = "".join(pieces)
@@ -150,11 +151,13 @@ def answer_html(answer: Answer, pending: bool = False) -> str:
     return f'<div class="{css}">{body}{notes}</div>'
 
 
-def _marker(label: str, by_n: dict[int, Citation], checked: bool, best: float | None) -> str:
+def _marker(
+    label: str, by_n: dict[int, Citation], checked: bool, best: float | None, days: dict[int, str]
+) -> str:
     if label == "unsupported":
         return '<span class="nq-unsupported" title="No source supports this sentence">[unsupported]</span>'
     cited = by_n.get(int(label))
-    return marker_html(cited, checked, best) if cited else text(f"[{label}]")
+    return marker_html(cited, checked, best, days.get(int(label), "")) if cited else text(f"[{label}]")
 
 
 def sources_html(answer: Answer | None, empty_index: bool = False) -> str:
