@@ -65,8 +65,13 @@ def _state(assistant: Assistant) -> dict[str, Any]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("store", ["local", "chroma run"])
 def test_app_two_ingests_and_watch_on_one_index(
-    tmp_path: Path, server: NewsServer, make_assistant: Make
+    tmp_path: Path,
+    server: NewsServer,
+    make_assistant: Make,
+    store: str,
+    chroma_server_at: Callable[[Path, int], subprocess.Popen[bytes]],
 ) -> None:
     files = []
     for batch in range(3):
@@ -86,6 +91,12 @@ def test_app_two_ingests_and_watch_on_one_index(
     )
     index = tmp_path / "shared-index"
     env = {**os.environ, "NEWSQA_PROGRESS": "0"}
+    shared: dict[str, Any] = {"index": index}
+    if store == "chroma run":  # every process on one Chroma server (the keyword index stays in --index)
+        chroma_port = free_port()
+        chroma_server_at(tmp_path / "server-data", chroma_port)
+        shared["chroma_url"] = f"http://127.0.0.1:{chroma_port}"
+        env["NEWSQA_CHROMA_URL"] = shared["chroma_url"]
     newsqa = [sys.executable, "-m", "assistant", "--index", str(index)]
     port = free_port()
     log = (tmp_path / "app.log").open("w")
@@ -160,8 +171,7 @@ def test_app_two_ingests_and_watch_on_one_index(
     reference = make_assistant(index=tmp_path / "one-process", allow_private_urls=True)
     reference.ingest(reference.read(files))
     reference.watch([feed], once=True, say=lambda _: None, warn=lambda _: None)
-    shared = make_assistant(index=index)
-    built, expected = _state(shared), _state(reference)
+    built, expected = _state(make_assistant(**shared)), _state(reference)
     assert len(expected["chunks"]) >= 32
     assert all(sentences for _, sentences in expected["rows"])
     assert {k: v for k, v in built.items() if k != "rows"} == {
