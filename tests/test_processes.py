@@ -125,28 +125,16 @@ def test_app_two_ingests_and_watch_on_one_index(
         wait_for_port(port, app, tmp_path / "app.log")
         asker = threading.Thread(target=ask_throughout)
         asker.start()
+        commands = [
+            ["ingest", "-q", files[0], files[1]],
+            ["ingest", "-q", files[1], files[2]],
+            ["watch", "--once", "--allow-private-urls", feed],
+        ]
         writers = [
             subprocess.Popen(
-                [*newsqa, "ingest", "-q", files[0], files[1]],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            ),
-            subprocess.Popen(
-                [*newsqa, "ingest", "-q", files[1], files[2]],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            ),
-            subprocess.Popen(
-                [*newsqa, "watch", "--once", "--allow-private-urls", feed],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            ),
+                [*newsqa, *command], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
+            for command in commands
         ]
         outputs = [w.communicate(timeout=600)[0] for w in writers]
         assert [w.returncode for w in writers] == [0, 0, 0], outputs

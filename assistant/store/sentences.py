@@ -77,17 +77,6 @@ def _decode(blob: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | Non
     return offsets, scales, quantised
 
 
-def unpack(blob: str | None, text: str) -> dict[str, np.ndarray]:
-    """Sentence text -> unit vector, from a string made by `pack` for this chunk text ({} if unusable)."""
-    decoded = _decode(blob)
-    if decoded is None:
-        return {}
-    offsets, scales, quantised = decoded
-    matrix = quantised.astype(np.float32) * scales[:, None]
-    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-    return {text[int(s) : int(e)]: row for (s, e), row in zip(offsets, matrix, strict=True)}
-
-
 def vectors_by_span(blob: str | None) -> dict[tuple[int, int], np.ndarray]:
     """Character span -> unit vector, from a string made by `pack` ({} if unusable)."""
     decoded = _decode(blob)
@@ -97,6 +86,11 @@ def vectors_by_span(blob: str | None) -> dict[tuple[int, int], np.ndarray]:
     matrix = quantised.astype(np.float32) * scales[:, None]
     matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
     return {(int(s), int(e)): row for (s, e), row in zip(offsets, matrix, strict=True)}
+
+
+def unpack(blob: str | None, text: str) -> dict[str, np.ndarray]:
+    """Sentence text -> unit vector, from a string made by `pack` for this chunk text ({} if unusable)."""
+    return {text[s:e]: vector for (s, e), vector in vectors_by_span(blob).items()}
 
 
 class SentenceTable:
