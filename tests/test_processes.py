@@ -219,22 +219,23 @@ def test_concurrent_questions_while_the_same_app_ingests(make_assistant: Make, t
     assert any("plan number 300" in c.passage.text for c in final.citations)
 
 
+def _hold(lock: Path, seconds: float) -> subprocess.Popen[str]:
+    """Another process that holds the index's write lock for a while (returns once it holds it)."""
+    code = (
+        f"import time; from filelock import FileLock; l = FileLock({str(lock)!r}); "
+        f"l.acquire(); print('held', flush=True); time.sleep({seconds}); l.release()"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
 def test_a_writer_waits_for_another_and_says_so(make_assistant: Make, tmp_path: Path) -> None:
     """Another process holds the index's write lock: ingest says it is waiting, then goes on."""
     assistant = make_assistant()
     lock = keyword_folder(assistant.settings).with_suffix(".lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import time; from filelock import FileLock; l = FileLock({str(lock)!r}); "
-            "l.acquire(); print('held', flush=True); time.sleep(2); l.release()",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    holder = _hold(lock, 2)
     said: list[str] = []
     assistant.index.waiting = said.append
     path = tmp_path / "news.json"
@@ -245,65 +246,7 @@ def test_a_writer_waits_for_another_and_says_so(make_assistant: Make, tmp_path: 
     assert report.added == 2 and said and "waiting for another newsqa process" in said[0]
     assert time.monotonic() - started > 1.0  # it did wait for the other writer
     busy = make_assistant(lock_timeout=0.5)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import time; from filelock import FileLock; l = FileLock({str(lock)!r}); "
-            "l.acquire(); print('held', flush=True); time.sleep(5); l.release()",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    holder = _hold(lock, 5)
     with pytest.raises(IndexBusyError, match="raise `lock_timeout`"):
         busy.remove("https://harlow.example/plan-0")
     holder.kill()
-
-
-def test_chroma_server_stopped_mid_ingest_then_rerun_completes(
-    chroma_server_at: Callable[[Path, int], subprocess.Popen[bytes]], make_assistant: Make, tmp_path: Path
-) -> None:
-    """The server goes away mid-ingest: a clear error, no traceback; started again, a re-run completes and
-    the store holds exactly what a clean build holds."""
-    inputs = []
-    for batch in range(4):
-        path = tmp_path / f"b{batch}.json"
-        path.write_text(json.dumps(_articles(batch) + _articles(batch + 4)), encoding="utf-8")
-        inputs.append(str(path))
-    data, port = tmp_path / "server-data", free_port()
-    server = chroma_server_at(data, port)
-    url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "assistant", "--chroma-url", url, "--index", str(tmp_path / "kw")]
-    env = {**os.environ, "NEWSQA_PROGRESS": "0"}
-    writer = subprocess.Popen(
-        [*command, "ingest", "-q", *inputs],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    import chromadb
-
-    client = chromadb.HttpClient(host="127.0.0.1", port=port)
-    while writer.poll() is None:  # stop the server once the first batch is in
-        names = [c.name for c in client.list_collections()]
-        if "news" in names and client.get_collection("news").count() > 0:
-            break
-        time.sleep(0.2)
-    server.terminate()
-    server.wait(timeout=30)
-    out, err = writer.communicate(timeout=300)
-    assert writer.returncode == 1, out + err
-    assert "Traceback" not in err and "run the same command again" in err, err
-    server = chroma_server_at(data, port)
-    try:
-        again = subprocess.run([*command, "ingest", "-q", *inputs], env=env, capture_output=True, text=True)
-        assert again.returncode == 0, again.stdout + again.stderr
-        stored = sorted(chromadb.HttpClient(host="127.0.0.1", port=port).get_collection("news").get()["ids"])
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    reference = make_assistant(index=tmp_path / "reference")
-    reference.ingest(reference.read(inputs))
-    assert stored == sorted(reference.index.collection.get()["ids"])
