@@ -190,3 +190,15 @@ def test_answers_citing_different_days_show_each_day_beside_its_marker() -> None
     assert ">[1, 6 Oct 2023]<" in answer_html(answer)
     same_day = Answer("Who won?", "Tomas Vey won. [1]", [Citation(1, new, "Tomas Vey won.")])
     assert answer_text(same_day).startswith("Tomas Vey won. [1]\n")  # one day: the sources list says it
+
+
+def test_reports_that_differ_lead_with_the_newer_one_and_its_date(dated: Assistant) -> None:
+    from assistant.cli.plain import answer_text
+
+    # two near-identical reports (2022 and 2023): without the news rule the 2022 one scored first
+    prize = dated.ask("Who won the Harbor Prize recently?", filters=_as_of("2023-10-30"))
+    assert prize.text.startswith("The Harbor Prize for peace work was awarded to Tomas Vey"), prize.text
+    assert prize.citations[0].passage.day == "2023-10-06"  # its date is the cited source's
+    speaker = dated.ask("Who is the speaker of the parliament now?", filters=_as_of("2023-10-30"))
+    assert speaker.text.startswith("The parliament elected Jon Edel"), speaker.text
+    assert "[1, 25 Oct 2023]" in answer_text(speaker) and "[2, 2 Nov 2021]" in answer_text(speaker)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 
 from assistant.embedder import Embedder
+from assistant.retrieval.hints import LATEST
+from assistant.retrieval.when import read_time
 from assistant.store.sentences import unpack
 from assistant.text import content_terms, split_sentences
 from assistant.types import NOT_COVERED, Answer, Citation, Passage, evidence_found
@@ -103,6 +106,10 @@ class ExtractiveAnswerer:
         scored = self.score_sentences(question, passages)
         if not scored or not self.is_relevant(scored[0]):
             return Answer(question=question, text=NOT_COVERED, abstained=True, passages=list(passages))
+        if wants_news(question):  # current events: of the sentences that answer about as well, the newest leads
+            near = [c for c in scored if c.score >= KEEP_SHARE * scored[0].score]
+            lead = max(near, key=lambda c: c.passage.published_at or "")
+            scored = [lead, *(c for c in scored if c is not lead)]
         chosen = self._choose(scored)
         numbers: dict[str, int] = {}
         citations: list[Citation] = []
@@ -136,6 +143,12 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(candidate)
         return chosen
+
+
+def wants_news(question: str) -> bool:
+    """Whether a question asks about current events ('now', 'new', 'latest', 'this week'): then, of reports
+    that differ, the newest leads."""
+    return read_time(question, datetime.now(UTC)).recent or bool(LATEST.search(question))
 
 
 def _cheap_score(passage: Passage, overlap: float) -> float:

@@ -23,7 +23,7 @@ _ISO = re.compile(r"\b(?P<year>(?:19|20)\d\d)-(?P<month>\d\d)(?:-(?P<day>\d\d))?
 _YEAR = re.compile(
     r"\b(?:in|during|of|for|throughout)\s+(?:the\s+year\s+)?(?P<year>(?:19|20)\d\d)\b(?![-/]\d)", re.I
 )
-_LATEST = re.compile(r"\b(latest|most recent|newest|this week|today|yesterday)\b", re.I)
+LATEST = re.compile(r"\b(latest|most recent|newest|this week|today|yesterday)\b", re.I)
 _NAME = r"(?P<name>[A-Z][\w&.-]*(?:\s+(?:[A-Z][\w&.-]*|of|&))*)"
 _KIND = r"(?:article|report|piece|story|column)"
 _ATTRIBUTIONS = [  # how people say which outlet a claim comes from
@@ -185,7 +185,7 @@ class HintParser:
         return Hints(
             outlets=outlets,
             periods=tuple(self.periods(question, as_of)),
-            latest=bool(_LATEST.search(question)),
+            latest=bool(LATEST.search(question)),
             recent=intent.recent,
             parts=tuple(self._parts(question, mentions, as_of)),
             stripped=" ".join("".join(stripped).split()),
