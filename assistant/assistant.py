@@ -8,22 +8,24 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assistant.answer.backends import LLMBackend, parse_spec
-from assistant.answer.citations import CitationChecker
-from assistant.answer.extractive import ExtractiveAnswerer
-from assistant.answer.followups import FollowUps
-from assistant.answer.llm import LLMAnswerer, PromptBuilder
 from assistant.dates import parse_date
-from assistant.embedder import Embedder
 from assistant.errors import ConfigError
-from assistant.ingest.sources import read_sources
-from assistant.retrieval.rerank import Reranker
-from assistant.retrieval.retriever import Retriever
 from assistant.settings import Settings
-from assistant.store.chroma import NewsIndex
 from assistant.types import Answer, Filters, IndexStats, IngestReport, Passage, ProgressFn, ReadResult, Turn
+
+# Components are imported where they are built: importing the facade (every command, `--help` included)
+# loads no model, store or LLM library; each loads on first use.
+if TYPE_CHECKING:
+    from assistant.answer.backends import LLMBackend
+    from assistant.answer.extractive import ExtractiveAnswerer
+    from assistant.answer.followups import FollowUps
+    from assistant.answer.llm import LLMAnswerer
+    from assistant.embedder import Embedder
+    from assistant.retrieval.rerank import Reranker
+    from assistant.retrieval.retriever import Retriever
+    from assistant.store.chroma import NewsIndex
 
 
 class Assistant:
@@ -58,28 +60,38 @@ class Assistant:
     @cached_property
     def embedder(self) -> Embedder:
         """The embedding model (loaded once, on first use)."""
+        from assistant.embedder import Embedder
+
         return Embedder(self.settings.embedder, self.settings.embed_device, self.settings.embed_batch_size)
 
     @cached_property
     def index(self) -> NewsIndex:
         """The Chroma-backed index."""
+        from assistant.store.chroma import NewsIndex
+
         return NewsIndex(self.settings, lambda: self.embedder)
 
     @cached_property
     def reranker(self) -> Reranker | None:
         """The optional CrossEncoder (settings.reranker; loaded on first use), or None."""
+        from assistant.retrieval.rerank import Reranker
+
         path = self.settings.reranker
         return Reranker(path, self.settings.embed_device) if path else None
 
     @cached_property
     def retriever(self) -> Retriever:
         """Retrieval over the index."""
+        from assistant.retrieval.retriever import Retriever
+
         reranker = self.reranker  # first: a bad --reranker fails before any other model loads
         return Retriever(self.index, self.embedder, reranker=reranker)
 
     @cached_property
     def answerer(self) -> ExtractiveAnswerer:
         """The no-LLM answerer."""
+        from assistant.answer.extractive import ExtractiveAnswerer
+
         return ExtractiveAnswerer(
             self.embedder, self.settings.max_answer_sentences, self.settings.min_relevance
         )
@@ -87,12 +99,17 @@ class Assistant:
     @cached_property
     def llm(self) -> LLMBackend | None:
         """The configured LLM backend (settings.llm), or None for the extractive default."""
+        from assistant.answer.backends import LLMBackend, parse_spec
+
         spec = parse_spec(self.settings.llm, self.settings.llm_base_url)
         return LLMBackend(spec, self.settings) if spec else None
 
     @cached_property
     def llm_answerer(self) -> LLMAnswerer | None:
         """LLM answers with checked citations, falling back to the extractive answer (None without an LLM)."""
+        from assistant.answer.citations import CitationChecker
+        from assistant.answer.llm import LLMAnswerer, PromptBuilder
+
         if self.llm is None:
             return None
         prompts = PromptBuilder(self.settings.prompts_dir, self.settings.llm_context_window)
@@ -102,6 +119,8 @@ class Assistant:
     @cached_property
     def followups(self) -> FollowUps:
         """Rewrites chat follow-ups into standalone questions."""
+        from assistant.answer.followups import FollowUps
+
         return FollowUps(self.llm, self.settings.prompts_dir)
 
     # -- what front ends call ------------------------------------------------------------------
@@ -140,6 +159,8 @@ class Assistant:
 
     def read_iter(self, sources: Iterable[str], feeds: Iterable[str] = ()) -> Iterator[ReadResult]:
         """Like read, one result at a time as pages are fetched (for progress while reading urls)."""
+        from assistant.ingest.sources import read_sources
+
         return read_sources(sources, self.settings, feeds)
 
     def ingest(

@@ -9,7 +9,7 @@ through `overrides` / `load`: defaults < config file < NEWSQA_* < flags.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -177,3 +177,33 @@ def overrides(values: Mapping[str, Any]) -> dict[str, Any]:
 def load(values: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
     """Settings from parsed flag values (click's or argparse's): defaults < config file < NEWSQA_* < flags."""
     return Settings.load(values.get(CONFIG), env=env, **overrides(values))
+
+
+def globals_first(argv: Sequence[str]) -> list[str]:
+    """The arguments with every global flag moved in front of the subcommand, so that
+    `newsqa ingest --index DIR FILE` means `newsqa --index DIR ingest FILE` (people type options where
+    they think of them). Arguments after `--` are left alone."""
+    takes_value = {f.name: not f.is_flag for f in flags("global")}
+    moved: list[str] = []
+    rest: list[str] = []
+    command_at: int | None = None  # where the subcommand stands in `rest`
+    i = 0
+    while i < len(argv):
+        arg, name = argv[i], argv[i].split("=", 1)[0]
+        if arg == "--":
+            rest += argv[i:]
+            break
+        if command_at is not None and name in takes_value:  # a global flag after the command: move it
+            moved.append(arg)
+            if takes_value[name] and "=" not in arg and i + 1 < len(argv):
+                moved.append(argv[i + 1])
+                i += 1
+        else:
+            value_of_previous = bool(rest) and takes_value.get(rest[-1], False)
+            if command_at is None and not arg.startswith("-") and not value_of_previous:
+                command_at = len(rest)
+            rest.append(arg)
+        i += 1
+    if command_at is None:
+        return list(argv)
+    return [*rest[:command_at], *moved, *rest[command_at:]]

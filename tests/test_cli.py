@@ -19,6 +19,7 @@ import chromadb
 import pytest
 from chromadb.config import Settings as ChromaSettings
 
+from assistant.flags import globals_first
 from assistant.settings import Settings
 from tests.conftest import ROOT, SEED, interruptible
 
@@ -237,3 +238,27 @@ def test_newsqa_and_ui_py_resolve_the_same_flags_the_same_way(
     for flag in flags.FLAGS:  # every row sets a real setting and says which variable also does
         assert flag.setting == flags.CONFIG or flag.setting in Settings.__dataclass_fields__
         assert f"env {flag.env}" in flag.help
+
+
+def test_help_and_usage_errors_load_no_model_library() -> None:
+    """`newsqa --help`, a subcommand's help and a usage error import none of the heavy libraries."""
+    code = (
+        "import sys; from click.testing import CliRunner; from assistant.cli.main import cli; "
+        "runs = [CliRunner().invoke(cli, a) for a in (['--help'], ['ingest', '--help'], ['--no-such-option'])]; "
+        "print([r.exit_code for r in runs]); "
+        "print(sorted(m for m in ('torch', 'chromadb', 'llama_index', 'gradio', 'sentence_transformers', "
+        "'transformers', 'trafilatura', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    codes, loaded = out.stdout.strip().splitlines()
+    assert codes == "[0, 0, 2]"
+    assert loaded == "[]", loaded
+
+
+def test_global_options_work_after_the_command_too(tmp_path: Path) -> None:
+    """`newsqa ingest --index DIR FILE` is `newsqa --index DIR ingest FILE` (one definition of each flag)."""
+    after = newsqa("ingest", "--quiet", "--index", str(tmp_path / "ix"), str(SEED), index=None)
+    assert "1 added" in after.stdout
+    stats = newsqa("stats", "--json", f"--index={tmp_path / 'ix'}", index=None)
+    assert json.loads(stats.stdout)["articles"] == 1
+    assert globals_first(["ask", "--", "--index", "x"]) == ["ask", "--", "--index", "x"]  # after -- : text

@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -764,3 +765,16 @@ def test_ui_py_takes_newsqa_flags_and_the_same_settings(
         8123,
         7.0,
     )
+
+
+def test_a_question_during_warm_up_says_so_then_is_answered(tmp_path: Path, embedder: Embedder) -> None:
+    assistant = make(tmp_path / "warm", embedder)
+    assistant.ingest(assistant.read([str(SEED)]))
+    ready = threading.Event()
+    app = ui.App(assistant, ready)
+    steps = app.chat("How long did one of the Putin-Trump calls last?", [], [], 5, None, None, None)
+    first = next(steps)[1][-1]["content"]
+    assert ui.WARMING_UP in first
+    threading.Timer(0.5, ready.set).start()  # the background warm-up finishing
+    *_, last = steps
+    assert "50 minutes" in last[1][-1]["content"]

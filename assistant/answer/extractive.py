@@ -106,7 +106,9 @@ class ExtractiveAnswerer:
         scored = self.score_sentences(question, passages)
         if not scored or not self.is_relevant(scored[0]):
             return Answer(question=question, text=NOT_COVERED, abstained=True, passages=list(passages))
-        if wants_news(question):  # current events: of the sentences that answer about as well, the newest leads
+        if wants_news(
+            question
+        ):  # current events: of the sentences that answer about as well, the newest leads
             near = [c for c in scored if c.score >= KEEP_SHARE * scored[0].score]
             lead = max(near, key=lambda c: c.passage.published_at or "")
             scored = [lead, *(c for c in scored if c is not lead)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -32,6 +32,7 @@ Examples:
   newsqa stats
   newsqa remove https://example.com/story  # or an article id
 
+Options of newsqa itself (--index, --llm, ...) go before or after the command.
 Settings come from defaults < newsqa.toml (or --config) < NEWSQA_* variables < flags.
 """
 
@@ -207,9 +208,9 @@ cli.add_command(eval_command)
 cli.add_command(reindex_keywords)
 
 
-def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="newsqa")
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point; global options may come before or after the command."""
+    cli(args=flags.globals_first(sys.argv[1:] if argv is None else argv), prog_name="newsqa")
 
 
 @cli.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,9 @@ from assistant.web.util import (
     user_errors,
 )
 
+log = logging.getLogger(__name__)
 MAX_K = 20
+WARMING_UP = "Warming up: loading the model and opening the index (only after a start)…"
 EMPTY_ANSWER = "Nothing is indexed yet, so there is nothing to answer from."
 EMPTY_NOTICE = "The index is empty: add articles (upload them here, or `newsqa ingest PATH`), then ask."
 TRACK = gr.Progress()  # Gradio injects a live tracker where a handler defaults to one
@@ -39,8 +42,20 @@ ChatHistory = list[dict[str, Any]]
 class App:
     """The handlers behind the Blocks; each calls the Assistant and renders its result."""
 
-    def __init__(self, assistant: Assistant) -> None:
+    def __init__(self, assistant: Assistant, ready: threading.Event | None = None) -> None:
         self.assistant = assistant
+        self.ready = ready or threading.Event()  # set once the model and the index are loaded
+        if ready is None:
+            self.ready.set()  # built by a caller that loaded them already (or will load on first use)
+
+    def warm_up(self) -> None:
+        """Load the model and open the index (in the background, while the page is already served)."""
+        try:
+            self.assistant.warm_up()
+        except Exception:  # the first question reports it, through the usual error path
+            log.exception("warming up failed")
+        finally:
+            self.ready.set()
 
     def is_empty(self) -> bool:
         """Whether nothing is indexed yet."""
@@ -51,6 +66,7 @@ class App:
         question = (question or "").strip()
         if not question:
             raise gr.Error("Type a question first.")
+        self.ready.wait()  # a question right after start waits for the model (the chat says so first)
         if self.is_empty():
             yield Answer(question=question, text=EMPTY_ANSWER, abstained=True, notices=[EMPTY_NOTICE])
             return
@@ -81,6 +97,14 @@ class App:
         history.append(
             {"role": "assistant", "content": '<span class="nq-typing">Searching the articles…</span>'}
         )
+        if not self.ready.is_set():  # the first question after start waits for the model, and says so
+            history[-1] = {"role": "assistant", "content": f'<span class="nq-typing">{WARMING_UP}</span>'}
+            yield "", list(history), render.sources_html(None), turns
+            self.ready.wait()
+            history[-1] = {
+                "role": "assistant",
+                "content": '<span class="nq-typing">Searching the articles…</span>',
+            }
         yield "", list(history), render.sources_html(None), turns
         final: Answer | None = None
         try:
@@ -164,9 +188,9 @@ class App:
         return render.stats_html(stats), plot, outlets, banner
 
 
-def build_app(assistant: Assistant) -> gr.Blocks:
+def build_app(assistant: Assistant, app: App | None = None) -> gr.Blocks:
     """The Blocks: chat and sources, filters, uploads, index overview, and the /ask API."""
-    app = App(assistant)
+    app = app or App(assistant)
     exts = assistant.file_types()
     with gr.Blocks(title="newsqa", fill_width=True) as demo:
         gr.Markdown(
@@ -284,10 +308,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
 
 def serve(settings: Settings, **launch: Any) -> gr.Blocks:
-    """Build the app over settings.index and launch it (blocking unless prevent_thread_lock=True)."""
-    assistant = build_assistant(settings)
-    assistant.warm_up()  # load the model and open the index before the first user
-    demo = build_app(assistant)
+    """Build the app over settings.index and launch it (blocking unless prevent_thread_lock=True). The page
+    is served at once; the model and the index load in the background, and a first question waits."""
+    app = App(build_assistant(settings), threading.Event())
+    threading.Thread(target=app.warm_up, name="newsqa-warm-up", daemon=True).start()
+    demo = build_app(app.assistant, app)
     demo.queue(default_concurrency_limit=4)
     demo.launch(**{**launch_options(settings), **launch})
     return demo
