@@ -17,11 +17,18 @@ ENV_PREFIX = "NEWSQA_"
 DEFAULT_CONFIG_NAMES = ("newsqa.toml",)
 
 
+def default_prompts_dir() -> Path:
+    """prompts/ of the checkout when running from one (where people edit them), else the copy installed
+    inside the package (a wheel, pip install ., pipx)."""
+    checkout = PROJECT_ROOT / "prompts"
+    return checkout if checkout.is_dir() else Path(__file__).resolve().parent / "prompts"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, resolved once and passed down."""
 
-    index: Path = PROJECT_ROOT / "index"
+    index: Path = Path("index")  # ./index in the directory newsqa runs in
     chroma_url: str | None = None
     collection: str = "news"
     embedder: str | None = None  # path of a sentence-transformers model; None = the packaged MiniLM
@@ -39,7 +46,7 @@ class Settings:
     llm_api_key: str | None = field(default=None, repr=False)
     llm_timeout: float = 60.0
     llm_context_window: int = 8192
-    prompts_dir: Path = PROJECT_ROOT / "prompts"
+    prompts_dir: Path = field(default_factory=lambda: default_prompts_dir())
     host: str = "127.0.0.1"
     port: int = 7860
     auth: str | None = field(default=None, repr=False)

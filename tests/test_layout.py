@@ -121,3 +121,12 @@ def test_every_subpackage_says_what_it_owns() -> None:
     for init in PACKAGE.glob("*/__init__.py"):
         doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
         assert len(doc.split()) >= 30, f"{init} needs a paragraph on what the room owns"
+
+
+def test_every_subpackage_and_the_prompts_are_packaged() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    found = {module_name(p) for p in PACKAGE.rglob("__init__.py")}
+    assert set(config["packages"]) == found | {"assistant.prompts"}  # a new room must be listed
+    assert config["package-dir"]["assistant.prompts"] == "prompts"
