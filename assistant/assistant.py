@@ -99,6 +99,8 @@ class Assistant:
     @cached_property
     def llm(self) -> LLMBackend | None:
         """The configured LLM backend (settings.llm), or None for the extractive default."""
+        if not self.settings.uses_llm:
+            return None  # the extractive default: no LLM library is imported
         from assistant.answer.backends import LLMBackend, parse_spec
 
         spec = parse_spec(self.settings.llm, self.settings.llm_base_url)
@@ -107,11 +109,11 @@ class Assistant:
     @cached_property
     def llm_answerer(self) -> LLMAnswerer | None:
         """LLM answers with checked citations, falling back to the extractive answer (None without an LLM)."""
+        if self.llm is None:
+            return None
         from assistant.answer.citations import CitationChecker
         from assistant.answer.llm import LLMAnswerer, PromptBuilder
 
-        if self.llm is None:
-            return None
         prompts = PromptBuilder(self.settings.prompts_dir, self.settings.llm_context_window)
         checker = CitationChecker(self.embedder, prompts.refusal)
         return LLMAnswerer(self.llm, checker, self.answerer, prompts)

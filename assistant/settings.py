@@ -17,6 +17,9 @@ ENV_PREFIX = "NEWSQA_"
 DEFAULT_CONFIG_NAMES = ("newsqa.toml",)
 
 
+NO_LLM = frozenset({"none", "", "extractive"})  # --llm values meaning the extractive answer only
+
+
 def default_prompts_dir() -> Path:
     """prompts/ of the checkout when running from one (where people edit them), else the copy installed
     inside the package (a wheel, pip install ., pipx)."""
@@ -60,6 +63,11 @@ class Settings:
     max_article_chars: int = 2_000_000  # an article body longer than this is a named failure, not a stall
     max_file_mb: int = 200  # a file larger than this is a named failure
     max_article_seconds: float = 300.0  # an article expected to take longer to index is a named failure
+
+    @property
+    def uses_llm(self) -> bool:
+        """Whether an LLM backend is configured (else the extractive answer)."""
+        return (self.llm or "").strip().lower() not in NO_LLM
 
     @classmethod
     def load(

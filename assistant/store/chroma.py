@@ -8,9 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-from llama_index.vector_stores.chroma import ChromaVectorStore
+from typing import TYPE_CHECKING, Any
 
 from assistant.embedder import Embedder
 from assistant.errors import (
@@ -20,7 +18,6 @@ from assistant.errors import (
     NotFoundError,
     StoreReadError,
 )
-from assistant.ingest.chunking import Chunker
 from assistant.settings import Settings
 from assistant.store.client import (
     COLLECTION_METADATA,
@@ -33,7 +30,6 @@ from assistant.store.client import (
 from assistant.store.keywords import KeywordIndex, keyword_folder
 from assistant.store.lock import WriteLock
 from assistant.store.stories import StoryInfo, story_info
-from assistant.store.writer import IndexWriter
 from assistant.types import (
     UNKNOWN_OUTLET,
     Filters,
@@ -44,6 +40,9 @@ from assistant.types import (
     article_id,
     canonical_url,
 )
+
+if TYPE_CHECKING:
+    from assistant.ingest.chunking import Chunker
 
 READ_BATCH = 2000  # chunks read from Chroma per call
 
@@ -73,7 +72,6 @@ class NewsIndex:
                 f"Cannot open the Chroma collection {settings.collection!r}: {exc}"
             ) from None
         check_collection_format(self.collection, settings)
-        self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
 
     def reopen(self) -> None:
         """Open the local store afresh after another process wrote to it: a local Chroma client keeps its
@@ -81,6 +79,7 @@ class NewsIndex:
         if not self.settings.chroma_url:  # a server sees every client's writes
             forget_local_client(self.settings)
             self._open()
+            self.__dict__.pop("vector_store", None)  # built again over the new collection when needed
 
     @contextmanager
     def writing(self, save: bool = True) -> Iterator[None]:
@@ -114,8 +113,17 @@ class NewsIndex:
         return self._get_embedder()
 
     @cached_property
+    def vector_store(self) -> Any:
+        """llama-index's ChromaVectorStore over the collection (writers only; reopen makes a new one)."""
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self.collection)
+
+    @cached_property
     def chunker(self) -> Chunker:
         """Splits articles in the embedder's own word pieces."""
+        from assistant.ingest.chunking import Chunker
+
         return Chunker(self.embedder.tokenize, self.settings.chunk_size, self.settings.chunk_overlap)
 
     @cached_property
@@ -155,6 +163,8 @@ class NewsIndex:
     ) -> IngestReport:
         """Add new articles, replace changed ones, skip unchanged ones (or, with `reembed`, write them again,
         which adds sentence vectors to an older index); report every failure (store/writer.py)."""
+        from assistant.store.writer import IndexWriter  # llama-index's node types: writers only
+
         return IndexWriter(self).ingest(items, progress, reembed)
 
     def reindex_keywords(self) -> int:

@@ -9,11 +9,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from llama_index.core.schema import TextNode
-
 from assistant.types import UNKNOWN_OUTLET, Article
 
 if TYPE_CHECKING:
+    from llama_index.core.schema import TextNode
+
     from assistant.types import Passage
 
 SHINGLE_WORDS = 5

@@ -27,8 +27,10 @@ class WritableIndex(Protocol):
 
     settings: Settings
     collection: Any
-    vector_store: Any
     chunks_per_second: float
+
+    @property
+    def vector_store(self) -> Any: ...
 
     @property
     def keywords(self) -> KeywordIndex: ...

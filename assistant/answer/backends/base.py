@@ -14,10 +14,9 @@ from llama_index.core.base.llms.types import ChatMessage, ChatResponse
 from llama_index.core.llms import LLM
 
 from assistant.errors import BackendError, ConfigError, NewsqaError
-from assistant.settings import Settings
+from assistant.settings import NO_LLM, Settings
 
 KINDS = ("ollama", "openai", "llamacpp")  # the built-in backends, each the module of that name here
-NO_LLM = frozenset({"none", "", "extractive"})  # --llm values meaning the extractive answer only
 MAX_ANSWER_TOKENS = 1024
 
 
