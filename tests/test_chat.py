@@ -41,13 +41,30 @@ def test_follow_up_detection_and_entities() -> None:
     assert not is_follow_up("What did the Federal Reserve decide in November 2023?")
 
 
-def test_without_llm_entities_and_filters_are_carried() -> None:
+def test_without_llm_entities_are_carried_but_never_filters() -> None:
     previous = Turn(FIRST, "They spoke three times [1].", filters=Filters(sources=("TASS",)))
     rewrite = FollowUps(None, PROMPTS).rewrite(FOLLOW, [previous])
     assert rewrite.method == "entities" and rewrite.question == f"{FOLLOW} (Putin, Trump)"
-    assert rewrite.filters == Filters(sources=("TASS",))
+    assert rewrite.filters is None  # the filters are what the user sent now: cleared means off
     standalone = FollowUps(None, PROMPTS).rewrite("What did the Fed decide in 2023?", [previous])
     assert standalone.question == "What did the Fed decide in 2023?" and standalone.filters is None
+
+
+def test_an_unrelated_question_after_filtered_turns_carries_nothing() -> None:
+    """The report: filters set, a question asked, filters cleared, then an unrelated question."""
+    previous = Turn(
+        "What did TechCrunch report about AI startups?",
+        "Several raised money [1].",
+        filters=Filters(sources=("TechCrunch",)),
+    )
+    followups = FollowUps(None, PROMPTS)
+    apple = "What did Apple say in court about its Google Search deal?"  # 'its' refers to Apple, right here
+    rewrite = followups.rewrite(apple, [previous], Filters())
+    assert (rewrite.question, rewrite.method, rewrite.filters) == (apple, "none", Filters())
+    markup = "<img src=x onerror=alert(1)>"
+    assert followups.rewrite(markup, [previous], Filters()).question == markup  # nothing carried into it
+    assert not is_follow_up(apple) and not is_follow_up(markup)
+    assert is_follow_up("and in Europe?") and is_follow_up("What did they say about it?")
 
 
 def test_chat_without_llm_answers_the_follow_up_with_citations(index_dir: Path, embedder: Embedder) -> None:

@@ -56,6 +56,7 @@ _STARTERS = frozenset(
         "find",
     ]
 )
+_TAG = re.compile(r"<[^>]*>")
 _NAME_RUN = re.compile(r"[A-Z][\w’'.-]*(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w’'.-]*)*|\b\d{4}\b")
 
 
@@ -113,12 +114,18 @@ def named_entities(text: str) -> list[str]:
 
 
 def is_follow_up(question: str) -> bool:
-    """Whether a question leans on the conversation (pronouns, 'and ...', or too short to stand alone)."""
-    low = question.strip().lower()
+    """Whether a question leans on an earlier turn: it opens like one ('and in Europe?', 'what about ...',
+    'why?'), or uses a pronoun or 'that/there' with no name in the question itself to refer to, or is too
+    short to stand alone. Markup is not a question ('<img src=x ...>' carries nothing)."""
+    text = _TAG.sub(" ", question).strip()
+    low = text.lower()
     tokens = words(low)
-    if low.startswith(_FOLLOW_UP_STARTS) or _PRONOUNS & set(tokens):
+    if not tokens:
+        return False
+    if low.startswith(_FOLLOW_UP_STARTS):
         return True
-    return not named_entities(question) and len(tokens) <= 6
+    names = named_entities(text)
+    return not names and (bool(_PRONOUNS & set(tokens)) or len(tokens) <= 6)
 
 
 def carry_entities(question: str, previous: str) -> str:
@@ -143,17 +150,14 @@ class FollowUps:
         if not history:
             return Rewrite(question, question, filters, "none")
         previous = history[-1]
-        follow_up = is_follow_up(question)
-        if follow_up and _empty(filters) and not _empty(previous.filters):
-            filters = previous.filters
-        notice = None
+        if not is_follow_up(question):  # nothing from earlier turns is carried, filters included
+            return Rewrite(question, question, filters, "none")
+        notice = None  # filters are always what the user sent now: a cleared filter is off
         if self.backend is not None:
             try:
                 return Rewrite(self._condense(question, history), question, filters, "llm")
             except BackendError as exc:
                 notice = f"{exc} The follow-up was completed from the previous question instead."
-        if not follow_up:
-            return Rewrite(question, question, filters, "none", notice)
         standalone = carry_entities(question, previous.standalone or previous.question)
         return Rewrite(standalone, question, filters, "entities", notice)
 
@@ -174,7 +178,3 @@ class FollowUps:
                 f"LLM backend {self.backend.spec.describe} gave no usable standalone question."
             )
         return standalone
-
-
-def _empty(filters: Filters | None) -> bool:
-    return filters is None or (filters.since is None and filters.until is None and not filters.sources)
