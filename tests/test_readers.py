@@ -295,3 +295,15 @@ def test_big_jsonl_and_csv_are_streamed_with_the_same_results(tmp_path: Path) ->
         assert [getattr(r, "title", None) for r in streamed] == [getattr(r, "title", None) for r in whole]
         assert len([r for r in streamed if isinstance(r, Article)]) == 50
     assert isinstance(list(read_file(jsonl, stream_bytes=0))[-1], InputError)  # the broken line, named
+
+
+def test_text_with_key_value_lines_right_after_the_title(tmp_path: Path) -> None:
+    path = tmp_path / "b.txt"
+    path.write_text(
+        "Council approves bridge\nSource: The Daily\nDate: 2024-03-05\n\nThe council voted 7 to 2 for it.\n",
+        encoding="utf-8",
+    )
+    [article], _ = _read(path)
+    assert (article.title, article.source) == ("Council approves bridge", "The Daily")
+    assert article.published_at == datetime(2024, 3, 5, tzinfo=UTC)
+    assert article.body == "The council voted 7 to 2 for it."

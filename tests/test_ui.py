@@ -650,8 +650,8 @@ def test_chat_streams_snapshots_and_reports_errors_as_gr_error(tmp_path: Path, e
     )
     assert len(history) == 4 and len(turns) == 2
     assert "Ushakov" in history[-1]["content"] and "Searched for" in history[-1]["content"]
-    with pytest.raises(gr.Error, match="Type a question"):
-        list(ui.user_errors(app.chat)("  ", [], [], 5, None, None, None))
+    [(_, unchanged, _, _)] = list(ui.user_errors(app.chat)("  ", history, turns, 5, None, None, None))
+    assert unchanged == history  # an empty question: a note (a toast), nothing asked, no error
     with pytest.raises(gr.Error, match="after the To date"):
         list(ui.user_errors(app.chat)("q", [], [], 5, "2024-02-01", "2024-01-01", None))
 
@@ -778,3 +778,17 @@ def test_a_question_during_warm_up_says_so_then_is_answered(tmp_path: Path, embe
     threading.Timer(0.5, ready.set).start()  # the background warm-up finishing
     *_, last = steps
     assert "50 minutes" in last[1][-1]["content"]
+
+
+def test_browser_page_asks_no_other_host_and_answers_can_be_copied(app: str, browser: Any) -> None:
+    """Every request while the page loads and answers goes to the app itself (fonts included: offline
+    newsrooms), and each answer has a copy button."""
+    page = browser.new_page()
+    hosts: list[str] = []
+    page.on("request", lambda request: hosts.append(request.url.split("/")[2]))
+    answer = ask_in_browser(page, app, SEED_QUESTION)
+    assert "50 minutes" in answer.inner_text()
+    own = app.split("/")[2]
+    assert hosts and all(host == own for host in hosts), sorted(set(hosts))
+    assert page.locator("#nq-chat button[aria-label*='opy' i], #nq-chat button[title*='opy' i]").count() >= 1
+    page.close()

@@ -57,6 +57,9 @@ def read_text(text: str, origin: str) -> Article:
             lines.pop(0)
         if lines:
             record["title"] = _MD_HEADING.sub("", lines.pop(0)).strip()
+        after, rest = _header_lines("\n".join(lines).lstrip("\n"))  # 'Source:' / 'Date:' under the title
+        record = {**after, **record}
+        lines = rest.split("\n")
     record["body"] = "\n".join(lines).strip()
     if not record["body"]:
         raise InputError(origin, "no body text after the title line")

@@ -88,8 +88,10 @@ class App:
         as_of: str | None = None,
     ) -> Iterator[tuple[str, ChatHistory, str, list[Turn]]]:
         """Stream the answer into the chat and its sources into the panel; remember the turn."""
-        if not (message or "").strip():
-            raise gr.Error("Type a question first.")
+        if not (message or "").strip():  # a friendly note, not an error (nor a traceback in the log)
+            gr.Warning("Type a question first.")
+            yield message or "", list(history or []), render.sources_html(None), list(turns or [])
+            return
         filters = parse_filters(since, until, outlets, as_of)
         turns = list(turns or [])
         history = list(history or [])
@@ -204,7 +206,7 @@ def build_app(assistant: Assistant, app: App | None = None) -> gr.Blocks:
                     height=520,
                     label="Chat",
                     latex_delimiters=[],
-                    buttons=[],
+                    buttons=["copy"],  # a copy button beside each answer
                     feedback_options=None,
                     placeholder="Ask a question about the indexed articles.",
                 )

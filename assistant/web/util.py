@@ -100,9 +100,18 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "auth": parse_auth(settings.auth),
         "max_file_size": f"{settings.max_upload_mb}mb",
         "css": render.CSS,
+        "theme": offline_theme(),
         "show_error": False,
         "footer_links": ["api"],
     }
+
+
+def offline_theme() -> gr.Theme:
+    """Gradio's default look with the system's fonts: the default asks Google for its fonts, which an
+    offline newsroom box cannot reach (capitals then render in another face than the rest of a word)."""
+    system = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
+    mono = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
+    return gr.themes.Default(font=system, font_mono=mono)
 
 
 def check_uploads(paths: Sequence[Path], max_upload_mb: int) -> tuple[list[Path], Rejected]:
