@@ -792,3 +792,30 @@ def test_browser_page_asks_no_other_host_and_answers_can_be_copied(app: str, bro
     assert hosts and all(host == own for host in hosts), sorted(set(hosts))
     assert page.locator("#nq-chat button[aria-label*='opy' i], #nq-chat button[title*='opy' i]").count() >= 1
     page.close()
+
+
+CONTRAST_JS = """(el) => {
+  const rgb = (c) => { const m = c.match(/[\\d.]+/g).map(Number); return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; };
+  const lum = ([r, g, b]) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  let node = el, back = null;
+  while (node) { const c = rgb(getComputedStyle(node).backgroundColor); if (c[3] > 0.5) { back = c; break; } node = node.parentElement; }
+  back = back || [255, 255, 255, 1];
+  const fore = rgb(getComputedStyle(el).color);
+  const [a, b] = [lum(fore), lum(back)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_browser_source_text_and_highlight_are_readable(app: str, browser: Any, theme: str) -> None:
+    """Outlet and date on cards, and the highlighted sentence, reach 4.5:1 contrast in light and dark mode
+    (computed from the rendered colours); no 'Chat' label sits over the messages."""
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    ask_in_browser(page, f"{app}?__theme={theme}", SEED_QUESTION)
+    meta = page.locator("#nq-sources .nq-card .nq-meta").first
+    assert meta.evaluate(CONTRAST_JS) >= 4.5
+    mark = page.locator("#nq-sources .nq-card mark").first
+    assert mark.evaluate(CONTRAST_JS) >= 4.5
+    assert page.locator("#nq-chat label:visible, #nq-chat [data-testid='block-label']:visible").count() == 0
+    page.close()

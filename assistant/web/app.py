@@ -205,6 +205,7 @@ def build_app(assistant: Assistant, app: App | None = None) -> gr.Blocks:
                     elem_id="nq-chat",
                     height=520,
                     label="Chat",
+                    show_label=False,  # a floating label covered the top message when the chat scrolled
                     latex_delimiters=[],
                     buttons=["copy"],  # a copy button beside each answer
                     feedback_options=None,

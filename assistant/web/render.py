@@ -223,9 +223,9 @@ CSS = """
   font-size: 0.9em; line-height: 1.4; white-space: normal; }
 .nq-cite:hover > .nq-pop, .nq-cite:focus > .nq-pop, .nq-cite:focus-within > .nq-pop { display: block; }
 .nq-pop .nq-title, .nq-card .nq-title { display: block; font-weight: 600; text-align: left; }
-.nq-meta { display: block; color: var(--body-text-color-subdued); font-size: 0.85em; margin: 0.15rem 0 0.3rem; }
+.nq-meta { display: block; color: var(--body-text-color); font-size: 0.85em; margin: 0.15rem 0 0.3rem; }
 .nq-snippet { display: block; }
-.nq-snippet mark { background: #fde68a; color: inherit; padding: 0 1px; }
+.nq-snippet mark { background: #fde68a; color: #1f2937; padding: 0 1px; }  /* dark on yellow, both themes */
 .nq-unsupported { color: #b45309; font-weight: 600; font-size: 0.8em; vertical-align: super; }
 .nq-unverified .nq-marker, .nq-meta .nq-unverified { color: #b45309; text-decoration: underline dotted; }
 .nq-also { display: block; font-size: 0.85em; font-style: italic; margin-bottom: 0.3rem; }
