@@ -819,3 +819,26 @@ def test_browser_source_text_and_highlight_are_readable(app: str, browser: Any, 
     assert mark.evaluate(CONTRAST_JS) >= 4.5
     assert page.locator("#nq-chat label:visible, #nq-chat [data-testid='block-label']:visible").count() == 0
     page.close()
+
+
+def test_browser_phone_layout_keeps_input_and_filters_together(app: str, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(app)
+    box = page.locator("#nq-question textarea")
+    box.wait_for(timeout=60_000)
+    filters = page.get_by_text("Filters (apply to the next question)")
+    chat = page.locator("#nq-chat").bounding_box()
+    box_at, filters_at = box.bounding_box(), filters.bounding_box()
+    assert chat is not None and box_at is not None and filters_at is not None
+    assert chat["height"] <= 844  # the chat fits the screen
+    assert 0 <= filters_at["y"] - box_at["y"] <= 200  # the filters sit right under the question box
+    assert "tap" in page.locator("body").inner_text()  # no 'hover' only: phones have none
+    page.close()
+
+
+def test_active_filters_are_shown_as_chips() -> None:
+    assert render.filter_chips() == ""
+    chips = render.filter_chips("2023-11-01", None, ["TechCrunch", "<b>x</b>"], "2023-12-31T00:00:00")
+    shown = html.unescape(chips)
+    assert "From 2023-11-01" in shown and "Outlets: TechCrunch, <b>x</b>" in shown and "<b>" not in chips
+    assert "As of 2023-12-31" in shown and "To " not in shown

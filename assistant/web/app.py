@@ -196,14 +196,15 @@ def build_app(assistant: Assistant, app: App | None = None) -> gr.Blocks:
     exts = assistant.file_types()
     with gr.Blocks(title="newsqa", fill_width=True) as demo:
         gr.Markdown(
-            "## newsqa — ask the news\nEvery sentence of an answer cites its article: hover or click [n]."
+            "## newsqa — ask the news\nEvery sentence of an answer cites its article: hover over, tap or "
+            "click [n]."
         )
         banner = gr.HTML(visible=False)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
                     elem_id="nq-chat",
-                    height=520,
+                    height="62vh",  # fits a phone's screen as well as a desktop's
                     label="Chat",
                     show_label=False,  # a floating label covered the top message when the chat scrolled
                     latex_delimiters=[],
@@ -220,9 +221,7 @@ def build_app(assistant: Assistant, app: App | None = None) -> gr.Blocks:
                         max_lines=4,
                     )
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="nq-ask")
-            with gr.Column(scale=2):
-                gr.Markdown("### Sources")
-                sources = gr.HTML(render.sources_html(None), elem_id="nq-sources")
+                chips = gr.HTML(render.filter_chips(), elem_id="nq-chips")  # the filters in force
                 with gr.Accordion("Filters (apply to the next question)", open=False):
                     with gr.Row():
                         since = gr.DateTime(label="From", include_time=False, type="string")
@@ -234,6 +233,9 @@ def build_app(assistant: Assistant, app: App | None = None) -> gr.Blocks:
                         type="string",
                     )
                     k = gr.Slider(1, MAX_K, value=assistant.settings.k, step=1, label="Passages")
+            with gr.Column(scale=2):
+                gr.Markdown("### Sources")
+                sources = gr.HTML(render.sources_html(None), elem_id="nq-sources")
         with gr.Row():
             with gr.Column():
                 gr.Markdown("### Add articles")
@@ -259,6 +261,10 @@ def build_app(assistant: Assistant, app: App | None = None) -> gr.Blocks:
                 stats = gr.HTML(elem_id="nq-stats")
                 plot = gr.BarPlot(x="date", y="articles", x_title="published", y_title="articles", height=240)
 
+        for control in (since, until, outlets, as_of):  # the chips follow the Filters panel
+            control.change(
+                render.filter_chips, [since, until, outlets, as_of], chips, api_visibility="private"
+            )
         turns = gr.State([])  # this session's earlier questions and answers, for follow-ups
         chat_inputs = [question, chatbot, turns, k, since, until, outlets, as_of]
         chat_outputs = [question, chatbot, sources, turns]

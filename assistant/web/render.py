@@ -213,6 +213,23 @@ def report_html(report: IngestReport, rejected: list[tuple[str, str]] | None = N
     return f'<div class="nq-report">{counts}{f"<ul>{items}</ul>" if items else ""}</div>'
 
 
+def filter_chips(
+    since: str | None = None,
+    until: str | None = None,
+    outlets: list[str] | None = None,
+    as_of: str | None = None,
+) -> str:
+    """The filters in force, as chips next to the question box ('' when none: the whole index)."""
+    chips = [
+        f"From {day(since)}" if since else "",
+        f"To {day(until)}" if until else "",
+        f"Outlets: {', '.join(outlets)}" if outlets else "",
+        f"As of {day(as_of)}" if as_of else "",
+    ]
+    shown = "".join(f'<span class="nq-chip">{text(c)}</span>' for c in chips if c)
+    return f'<div class="nq-chips">Filters: {shown}</div>' if shown else ""
+
+
 CSS = """
 .nq-answer { position: relative; }
 .nq-cite { display: inline; cursor: pointer; outline: none; }
@@ -240,4 +257,7 @@ CSS = """
 .nq-stats td, .nq-stats th { padding: 0.15rem 0.5rem 0.15rem 0; vertical-align: top; }
 .nq-banner { padding: 0.6rem 0.8rem; border-radius: 8px; background: #fef3c7; color: #78350f; }
 #nq-chat .message-wrap, #nq-chat .message { overflow: visible !important; }
+.nq-chips { font-size: 0.85em; margin: 0.2rem 0; }
+.nq-chip { display: inline-block; margin: 0 0.3rem 0.2rem 0.2rem; padding: 0.05rem 0.5rem; border-radius: 999px;
+  border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary); }
 """
