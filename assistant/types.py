@@ -275,6 +275,21 @@ class IngestReport:
     failed: list[Failure] = field(default_factory=list)
     chunks: int = 0
     seconds: float = 0.0
+    no_outlet: list[str] = field(default_factory=list)  # titles of written articles that name no outlet
+    undated: list[str] = field(default_factory=list)  # ... and of those without a publication date
+
+    def warnings(self) -> list[str]:
+        """What a reader of the answers will miss about the articles just written."""
+        out = []
+        for titles, what in ((self.no_outlet, "no outlet"), (self.undated, "no date")):
+            if titles:
+                shown = "; ".join(titles[:3]) + (f" and {len(titles) - 3} more" if len(titles) > 3 else "")
+                out.append(
+                    f"{len(titles)} article(s) have {what} ({shown}): answers cannot say "
+                    f"{'who reported them' if what == 'no outlet' else 'when'}. Add a "
+                    f"{'Source' if what == 'no outlet' else 'Date'}: line (or field) and add them again."
+                )
+        return out
 
     def summary(self) -> str:
         """One line for people."""

@@ -249,15 +249,18 @@ def test_upload_then_ask_about_the_new_article(client: Client, tmp_path: Path) -
         "The floating solar farm will power about nine hundred homes, the council said.\n",
         encoding="utf-8",
     )
+    bare = tmp_path / "bare-note.txt"  # neither outlet nor date: the report says what answers will lack
+    bare.write_text("Quarry lake note\n\nThe quarry lake will be fenced before the solar works begin.\n")
     empty = tmp_path / "empty.txt"
     empty.write_text("", encoding="utf-8")
     binary = tmp_path / "photo.exe"
     binary.write_bytes(b"MZ\x00\x01")
-    summary, stats, _plot, outlets, _banner = client.predict(
-        [handle_file(str(good)), handle_file(str(empty)), handle_file(str(binary))], api_name="/add_articles"
-    )
+    uploads = [handle_file(str(p)) for p in (good, bare, empty, binary)]
+    summary, stats, _plot, outlets, _banner = client.predict(uploads, api_name="/add_articles")
     summary = html.unescape(summary)
-    assert "<b>1</b> added" in summary
+    assert "<b>2</b> added" in summary
+    assert "1 article(s) have no outlet (Quarry lake note)" in summary
+    assert "1 article(s) have no date (Quarry lake note)" in summary
     assert "<b>2</b> failed" in summary
     assert "empty.txt" in summary and "empty" in summary.split("empty.txt", 1)[1]
     assert "photo.exe" in summary and "unsupported file type" in summary

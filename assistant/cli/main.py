@@ -109,6 +109,8 @@ def ingest(
     for failure in report.failed:
         click.echo(f"failed: {failure}", err=True)
     click.echo(report.summary())
+    for warning in report.warnings():
+        click.echo(f"warning: {warning}", err=True)
     if report.failed:
         sys.exit(1)
 

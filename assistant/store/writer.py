@@ -188,6 +188,10 @@ class IndexWriter:
                 report.updated += 1
             else:
                 report.added += 1
+            if not article.source:
+                report.no_outlet.append(article.title[:80])
+            if article.published_at is None:
+                report.undated.append(article.title[:80])
         if progress:
             progress(len(group), len(nodes))
         return len(nodes)

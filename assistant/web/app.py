@@ -244,6 +244,12 @@ def build_app(assistant: Assistant, app: App | None = None) -> gr.Blocks:
                     file_count="multiple",  # no file_types: Gradio would refuse the whole batch for one
                     type="filepath",
                 )
+                gr.Markdown(
+                    "Reads .txt and .md (the first line is the title; `Title:`, `Date:`, `Source:`, `URL:`, "
+                    "`Author:` lines before or right after it are read as such), .html pages, and .json, "
+                    ".jsonl and .csv dumps (fields such as title, body, published_at, source, url).",
+                    elem_id="nq-upload-help",
+                )
                 add = gr.Button("Add to index", elem_id="nq-add")
                 where = "" if assistant.settings.allow_private_urls else " on the public web"
                 urls = gr.Textbox(

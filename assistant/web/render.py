@@ -210,7 +210,8 @@ def report_html(report: IngestReport, rejected: list[tuple[str, str]] | None = N
         f"({report.chunks} chunks in {report.seconds:.1f}s)"
     )
     items = "".join(f"<li><b>{text(origin)}</b>: {text(reason)}</li>" for origin, reason in failures)
-    return f'<div class="nq-report">{counts}{f"<ul>{items}</ul>" if items else ""}</div>'
+    warnings = "".join(f'<div class="nq-notice">{text(w)}</div>' for w in report.warnings())
+    return f'<div class="nq-report">{counts}{f"<ul>{items}</ul>" if items else ""}{warnings}</div>'
 
 
 def filter_chips(
