@@ -845,3 +845,33 @@ def test_active_filters_are_shown_as_chips() -> None:
     shown = html.unescape(chips)
     assert "From 2023-11-01" in shown and "Outlets: TechCrunch, <b>x</b>" in shown and "<b>" not in chips
     assert "As of 2023-12-31" in shown and "To " not in shown
+
+
+def test_browser_popover_stays_in_view_and_on_top(app: str, browser: Any) -> None:
+    """On the last answer the popover is not clipped by the window or the chat's edge; on an older one it
+    is drawn above the messages that follow."""
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    ask_in_browser(page, app, SEED_QUESTION)
+    box = page.locator("#nq-question textarea")
+    box.fill("What did Putin say about Iran?")
+    box.press("Enter")
+    page.locator("#nq-chat .nq-answer").nth(1).wait_for(timeout=60_000)
+    page.locator("#nq-chat .nq-typing").first.wait_for(state="detached", timeout=60_000)
+    for answer in (page.locator("#nq-chat .nq-answer").last, page.locator("#nq-chat .nq-answer").first):
+        cite = answer.locator(".nq-cite").first
+        cite.scroll_into_view_if_needed()
+        cite.hover()
+        pop = cite.locator(".nq-pop")
+        pop.wait_for(state="visible", timeout=5_000)
+        page.wait_for_timeout(200)
+        rect = pop.bounding_box()
+        assert rect is not None
+        assert rect["y"] >= 0 and rect["y"] + rect["height"] <= 900 and rect["x"] >= 0
+        on_top = pop.evaluate(
+            "(p) => { const r = p.getBoundingClientRect();"
+            " const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);"
+            " return (!!hit && p.contains(hit)) || String(hit && hit.outerHTML).slice(0, 120); }"
+        )
+        assert on_top is True, f"the popover is covered by {on_top}"
+        page.mouse.move(0, 0)
+    page.close()

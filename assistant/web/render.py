@@ -231,6 +231,38 @@ def filter_chips(
     return f'<div class="nq-chips">Filters: {shown}</div>' if shown else ""
 
 
+# Placing a citation's popover: fixed to the window, below its marker or above it when there is no room,
+# so the chat box's scrolling edge does not clip it and later messages do not cover it.
+POPOVER_JS = """
+<script>
+(() => {
+  const place = (cite) => {
+    const pop = cite.querySelector(':scope > .nq-pop');
+    if (!pop) return;
+    const mark = cite.getBoundingClientRect();
+    const width = Math.min(560, window.innerWidth - 16);
+    pop.style.position = 'fixed';
+    pop.style.width = width + 'px';
+    pop.style.left = Math.max(8, Math.min(mark.left, window.innerWidth - width - 8)) + 'px';
+    pop.style.right = 'auto';
+    pop.style.zIndex = '1000';
+    pop.style.maxHeight = Math.max(160, window.innerHeight - 16) + 'px';
+    pop.style.overflowY = 'auto';
+    const height = pop.offsetHeight || 240;
+    const below = mark.bottom + 4;
+    pop.style.top = (below + height <= window.innerHeight - 8 ? below : Math.max(8, mark.top - height - 4)) + 'px';
+  };
+  const handler = (event) => {
+    const cite = event.target.closest && event.target.closest('.nq-cite');
+    if (cite) requestAnimationFrame(() => place(cite));
+  };
+  document.addEventListener('mouseover', handler, true);
+  document.addEventListener('focusin', handler, true);
+  document.addEventListener('click', handler, true);
+})();
+</script>
+"""
+
 CSS = """
 .nq-answer { position: relative; }
 .nq-cite { display: inline; cursor: pointer; outline: none; }
@@ -258,6 +290,7 @@ CSS = """
 .nq-stats td, .nq-stats th { padding: 0.15rem 0.5rem 0.15rem 0; vertical-align: top; }
 .nq-banner { padding: 0.6rem 0.8rem; border-radius: 8px; background: #fef3c7; color: #78350f; }
 #nq-chat .message-wrap, #nq-chat .message { overflow: visible !important; }
+#nq-chat { position: relative; z-index: 20; }  /* an open popover stays above the input row below it */
 .nq-chips { font-size: 0.85em; margin: 0.2rem 0; }
 .nq-chip { display: inline-block; margin: 0 0.3rem 0.2rem 0.2rem; padding: 0.05rem 0.5rem; border-radius: 999px;
   border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary); }

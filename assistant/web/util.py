@@ -101,6 +101,7 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "max_file_size": f"{settings.max_upload_mb}mb",
         "css": render.CSS,
         "theme": offline_theme(),
+        "head": render.POPOVER_JS,
         "show_error": False,
         "footer_links": ["api"],
     }
