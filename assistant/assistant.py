@@ -195,7 +195,7 @@ class Assistant:
         """A cited answer to a question (or an abstention)."""
         passages, notices = self.search(question, k, filters)
         if self.llm_answerer is not None:
-            answer = self.llm_answerer.answer(question, passages)
+            answer = self.llm_answerer.answer(question, passages, self.filters(filters).as_of)
         else:
             answer = self.answerer.answer(question, passages)
         return with_notices(answer, notices)
@@ -206,7 +206,7 @@ class Assistant:
         """Growing snapshots of the answer, the last one complete (extractive: one sentence at a time)."""
         if self.llm_answerer is not None:  # LLM: token by token (partial=True), then the checked answer
             passages, notices = self.search(question, k, filters)
-            for answer in self.llm_answerer.stream(question, passages):
+            for answer in self.llm_answerer.stream(question, passages, self.filters(filters).as_of):
                 yield with_notices(answer, notices)
             return
         yield from answer_prefixes(self.ask(question, k, filters))

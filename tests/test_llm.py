@@ -21,7 +21,7 @@ from assistant.cli.main import cli
 from assistant.embedder import Embedder
 from assistant.errors import ConfigError
 from assistant.settings import Settings
-from assistant.types import UNSUPPORTED_MARK
+from assistant.types import UNSUPPORTED_MARK, Filters
 from tests.llm_servers import ScriptedLLM, source_with, sources_in
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -321,3 +321,12 @@ def test_a_registered_backend_is_parsed_and_built() -> None:
         build_llm(spec, config)  # no longer registered: the error lists the names that are
     assert str(err.value) == f"--llm 'echo:tiny' is not a backend. {SPEC_HELP}"
     assert "ollama:MODEL" in SPEC_HELP and "echo" not in SPEC_HELP
+
+
+def test_the_llm_is_told_the_as_of_day_as_today(index_dir: Path, embedder: Embedder) -> None:
+    as_of = datetime(2025, 6, 20, 23, 59, tzinfo=UTC)
+    with ScriptedLLM("openai", good_reply) as server:
+        answer = llm_assistant(index_dir, embedder, server).ask(CALL_Q, filters=Filters(as_of=as_of))
+    assert "Today's date is 2025-06-20" in server.requests[0].text
+    assert datetime.now(UTC).date().isoformat() not in server.requests[0].text
+    assert answer.backend == "openai:test-model" and "50 minutes" in answer.text

@@ -92,25 +92,28 @@ class LLMAnswerer:
         """The backend spec, e.g. 'openai:gpt-4o-mini'."""
         return self.backend.spec.label
 
-    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
-        """A checked LLM answer (one request), an abstention without any request, or the fallback."""
+    def answer(self, question: str, passages: Sequence[Passage], as_of: datetime | None = None) -> Answer:
+        """A checked LLM answer (one request), an abstention without any request, or the fallback; the model
+        is told the as-of day as today's date."""
         extractive = self.fallback.answer(question, passages)
         if extractive.abstained:
             return self._abstain(extractive)
-        messages, sources = self.prompts.messages(question, passages, self.today())
+        messages, sources = self.prompts.messages(question, passages, as_of.date() if as_of else self.today())
         try:
             text = self.backend.chat(messages)
         except BackendError as exc:
             return self._fall_back(extractive, exc)
         return self._finish(question, text, sources, extractive)
 
-    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[Answer]:
+    def stream(
+        self, question: str, passages: Sequence[Passage], as_of: datetime | None = None
+    ) -> Iterator[Answer]:
         """Partial answers as tokens arrive (partial=True), then the checked answer."""
         extractive = self.fallback.answer(question, passages)
         if extractive.abstained:
             yield self._abstain(extractive)
             return
-        messages, sources = self.prompts.messages(question, passages, self.today())
+        messages, sources = self.prompts.messages(question, passages, as_of.date() if as_of else self.today())
         text = ""
         try:
             for delta in self.backend.stream(messages):
