@@ -23,7 +23,16 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_a_wheel_installed_outside_the_checkout_ingests_asks_and_serves(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
-    build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(ROOT), "-w"]
+    build = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "-q",
+        "--no-deps",
+        str(ROOT),
+        "-w",
+    ]  # isolated: any setuptools
     subprocess.run([*build, str(wheels)], check=True, capture_output=True, cwd=tmp_path)
     venv = tmp_path / "venv"  # the dependencies come from this Python's site-packages, newsqa from the wheel
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
