@@ -307,3 +307,11 @@ def test_text_with_key_value_lines_right_after_the_title(tmp_path: Path) -> None
     assert (article.title, article.source) == ("Council approves bridge", "The Daily")
     assert article.published_at == datetime(2024, 3, 5, tzinfo=UTC)
     assert article.body == "The council voted 7 to 2 for it."
+
+
+def test_one_nul_byte_in_a_short_csv_is_dropped_not_called_binary(tmp_path: Path) -> None:
+    path = tmp_path / "short.csv"
+    path.write_bytes(
+        b'title,body\n"A","The tram line opens\x00 in May."\n"B","The library extends its hours."\n'
+    )
+    assert [r.title for r in read_sources([str(path)]) if isinstance(r, Article)] == ["A", "B"]

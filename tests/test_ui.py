@@ -655,8 +655,9 @@ def test_chat_streams_snapshots_and_reports_errors_as_gr_error(tmp_path: Path, e
     assert "Ushakov" in history[-1]["content"] and "Searched for" in history[-1]["content"]
     [(_, unchanged, _, _)] = list(ui.user_errors(app.chat)("  ", history, turns, 5, None, None, None))
     assert unchanged == history  # an empty question: a note (a toast), nothing asked, no error
-    with pytest.raises(gr.Error, match="after the To date"):
+    with pytest.raises(gr.Error, match="after the To date") as mistake:
         list(ui.user_errors(app.chat)("q", [], [], 5, "2024-02-01", "2024-01-01", None))
+    assert mistake.value.print_exception is False  # a reader's mistake puts no traceback in the server log
 
 
 def test_a_failing_index_reaches_the_chat_as_a_message(tmp_path: Path, embedder: Embedder) -> None:

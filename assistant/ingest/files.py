@@ -15,6 +15,7 @@ from assistant.ingest.text import read_text
 from assistant.types import Article
 
 log = logging.getLogger(__name__)
+MAX_STRAY_NULS = 8  # NUL bytes a text dump may carry (a broken export) before it counts as binary
 STREAM_BYTES = 16_000_000  # JSONL and CSV files above this are read as a stream
 TEXT_EXTS = {".txt", ".md", ".markdown", ".text"}
 HTML_EXTS = {".html", ".htm", ".xhtml"}
@@ -73,7 +74,7 @@ def decode(data: bytes, origin: str) -> str:
     if not data.strip():
         raise InputError(origin, "the file is empty")
     nuls = data.count(b"\x00")
-    if nuls * 1000 > len(data):  # more than a stray one: a binary file
+    if nuls > MAX_STRAY_NULS and nuls * 1000 > len(data):  # more than a few strays: a binary file
         raise InputError(origin, "binary file, not text (expected .txt, .md, .html, .json, .jsonl or .csv)")
     if nuls:  # a stray NUL in a text dump (a broken export): dropped, so the good rows still go in
         log.warning("%s: %d NUL byte(s) removed", origin, nuls)

@@ -29,15 +29,23 @@ Rejected = list[tuple[str, str]]  # (what, why) for inputs turned away before re
 
 
 def user_errors(func: F) -> F:
-    """Domain errors become gr.Error messages; anything else is logged and reported without a traceback."""
+    """Domain errors become gr.Error messages; anything else is logged with its traceback and reported as a
+    short message. Gradio prints no traceback for any of them."""
 
     def convert(exc: Exception) -> gr.Error:
+        # The reader sees the message; the log gets one line for their mistakes (an empty question, a bad
+        # date) and a traceback only for what is ours to fix (logged here, so Gradio need not print it).
         if isinstance(exc, gr.Error):
-            return exc
-        if isinstance(exc, NewsqaError):
-            return gr.Error(str(exc))
-        log.exception("unexpected error in %s", func.__name__)
-        return gr.Error(f"Something went wrong ({type(exc).__name__}); the server log has the details.")
+            error = exc
+        elif isinstance(exc, NewsqaError):
+            error = gr.Error(str(exc))
+        else:
+            log.exception("unexpected error in %s", func.__name__)
+            error = gr.Error(f"Something went wrong ({type(exc).__name__}); the server log has the details.")
+        if error is exc or isinstance(exc, NewsqaError):
+            log.info("%s: %s", func.__name__, error.message)
+        error.print_exception = False
+        return error
 
     if inspect.isgeneratorfunction(func):
 
