@@ -193,9 +193,10 @@ class Assistant:
 
     def ask(self, question: str, k: int | None = None, filters: Filters | None = None) -> Answer:
         """A cited answer to a question (or an abstention)."""
+        filters = self.filters(filters)
         passages, notices = self.search(question, k, filters)
         if self.llm_answerer is not None:
-            answer = self.llm_answerer.answer(question, passages, self.filters(filters).as_of)
+            answer = self.llm_answerer.answer(question, passages, filters.as_of)
         else:
             answer = self.answerer.answer(question, passages)
         return with_notices(answer, notices)
@@ -205,8 +206,9 @@ class Assistant:
     ) -> Iterator[Answer]:
         """Growing snapshots of the answer, the last one complete (extractive: one sentence at a time)."""
         if self.llm_answerer is not None:  # LLM: token by token (partial=True), then the checked answer
+            filters = self.filters(filters)
             passages, notices = self.search(question, k, filters)
-            for answer in self.llm_answerer.stream(question, passages, self.filters(filters).as_of):
+            for answer in self.llm_answerer.stream(question, passages, filters.as_of):
                 yield with_notices(answer, notices)
             return
         yield from answer_prefixes(self.ask(question, k, filters))

@@ -9,7 +9,13 @@ from pathlib import Path
 import click
 
 from assistant.assistant import Assistant
-from assistant.cli.util import PRIVATE_HELP, allow_private, domain_errors
+from assistant.cli.util import (
+    allow_private,
+    allow_private_option,
+    domain_errors,
+    json_option,
+    quiet_option,
+)
 from assistant.types import Filters, Passage
 
 
@@ -17,7 +23,7 @@ from assistant.types import Filters, Passage
 @click.argument("feeds", nargs=-1)
 @click.option("--every", default="30m", show_default=True, help="Time between polls, e.g. 90s, 30m, 1h.")
 @click.option("--once", is_flag=True, help="Poll once, then exit.")
-@click.option("--allow-private-urls", is_flag=True, help=PRIVATE_HELP)
+@allow_private_option
 @click.pass_obj
 @domain_errors
 def watch(
@@ -41,8 +47,8 @@ def watch(
 @click.command("eval")
 @click.argument("queries", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--limit", type=click.IntRange(1), help="Only the first N questions.")
-@click.option("--json", "as_json", is_flag=True, help="Print the numbers as one JSON object.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@json_option
+@quiet_option
 @click.option(
     "--answers",
     is_flag=True,

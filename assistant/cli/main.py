@@ -14,7 +14,15 @@ from assistant import flags
 from assistant.assistant import Assistant, build_assistant
 from assistant.cli.admin import eval_command, reindex_keywords, watch
 from assistant.cli.plain import answer_text
-from assistant.cli.util import PRIVATE_HELP, allow_private, as_of_option, date_option, domain_errors
+from assistant.cli.util import (
+    allow_private,
+    allow_private_option,
+    as_of_option,
+    date_option,
+    domain_errors,
+    json_option,
+    quiet_option,
+)
 from assistant.types import Answer, Filters
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,14 +62,14 @@ def cli(ctx: click.Context, **values: Any) -> None:
 @cli.command()
 @click.argument("sources", nargs=-1)
 @click.option("--feed", "feeds", multiple=True, help="An RSS/Atom feed url (repeat for several).")
-@click.option("--allow-private-urls", is_flag=True, help=PRIVATE_HELP)
+@allow_private_option
 @click.option(
     "--reembed",
     is_flag=True,
     help="Embed unchanged articles again too (gives an index built by an older newsqa its sentence "
     "vectors); they count as updated.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@quiet_option
 @click.pass_obj
 @domain_errors
 def ingest(
@@ -127,7 +135,7 @@ def ingest(
     help="Answer as of this date (e.g. 2023-10-08): 'this week' means the week before it, and later "
     "articles are not used [default: now; env NEWSQA_AS_OF].",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@json_option
 @click.pass_obj
 @domain_errors
 def ask(
@@ -173,7 +181,7 @@ def _ask_streaming(assistant: Assistant, question: str, k: int | None, filters: 
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@json_option
 @click.pass_obj
 @domain_errors
 def stats(assistant: Assistant, as_json: bool) -> None:

@@ -16,6 +16,10 @@ from assistant.errors import NewsqaError
 F = TypeVar("F", bound=Callable[..., Any])
 
 PRIVATE_HELP = "Allow urls on loopback, private or link-local addresses (your own network)."
+# Options several commands share, each defined once here.
+allow_private_option = click.option("--allow-private-urls", is_flag=True, help=PRIVATE_HELP)
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 
 
 def domain_errors(func: F) -> F:

@@ -12,7 +12,7 @@ from assistant.retrieval.candidates import Scores
 from assistant.retrieval.hints import Hints, Period
 from assistant.retrieval.query import Query
 from assistant.retrieval.tuning import WINDOW_SHARE, Tuning
-from assistant.retrieval.when import TimeIntent, widen
+from assistant.retrieval.when import widen
 
 
 @dataclass
@@ -132,7 +132,7 @@ def time_window(
     if hints.window is None or hints.as_of is None or not allowed.any():
         return None, ""
     best = float(np.max(base[allowed]))
-    for period, label in widen(TimeIntent(hints.window, hints.window_label), hints.as_of):
+    for period, label in widen(hints.window, hints.window_label, hints.as_of):
         inside = table.period_mask([period]) & allowed
         if inside.any() and float(np.max(base[inside])) >= WINDOW_SHARE * best:
             return period, label

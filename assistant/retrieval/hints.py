@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from assistant.retrieval.when import Period, read_time
+from assistant.retrieval.when import NAMED_YEAR, Period, read_time
 
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTHS |= {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
@@ -20,9 +20,6 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 _ISO = re.compile(r"\b(?P<year>(?:19|20)\d\d)-(?P<month>\d\d)(?:-(?P<day>\d\d))?(?:T[0-9:.+\-Z]+)?")
-_YEAR = re.compile(
-    r"\b(?:in|during|of|for|throughout)\s+(?:the\s+year\s+)?(?P<year>(?:19|20)\d\d)\b(?![-/]\d)", re.I
-)
 LATEST = re.compile(r"\b(latest|most recent|newest|this week|today|yesterday)\b", re.I)
 _NAME = r"(?P<name>[A-Z][\w&.-]*(?:\s+(?:[A-Z][\w&.-]*|of|&))*)"
 _KIND = r"(?:article|report|piece|story|column)"
@@ -135,7 +132,7 @@ class HintParser:
             day = int(m["day"]) if m["day"] else None
             if 1 <= int(m["month"]) <= 12:  # '2023-24 season' names two years, not a month
                 out.append(self._period(int(m["year"]), int(m["month"]), day, now))
-        for m in _YEAR.finditer(text):  # 'in 2017': the whole year
+        for m in NAMED_YEAR.finditer(text):  # 'in 2017': the whole year
             whole = int(m["year"])
             end = datetime(whole, 12, 31, 23, 59, 59, tzinfo=UTC)
             out.append(Period(datetime(whole, 1, 1, tzinfo=UTC), end))

@@ -25,7 +25,11 @@ _RECENT = re.compile(  # 'new' and 'now' in lower case only: 'New York', 'Now Th
     r"\b(?:(?i:recent(?:ly)?|just\s+(?:been\s+)?(?:announced|released|named|launched|reported)|latest|"
     r"newest|most\s+recent|current(?:ly)?|upcoming|ongoing|this\s+(?:week|month|year))|new(?:ly)?|now)\b"
 )
-_HISTORICAL = re.compile(r"\b(?:in|during|of|since)\s+(?:19|20)\d\d\b|\bfirst\b.*\bever\b|\bhistor", re.I)
+# 'in 2017': a year the question is about (hints.py steers to it; here it makes a question historical)
+NAMED_YEAR = re.compile(
+    r"\b(?:in|during|of|for|throughout)\s+(?:the\s+year\s+)?(?P<year>(?:19|20)\d\d)\b(?![-/]\d)", re.I
+)
+_HISTORICAL = re.compile(r"\bsince\s+(?:19|20)\d\d\b|\bfirst\b.*\bever\b|\bhistor", re.I)
 
 
 @dataclass(frozen=True)
@@ -90,20 +94,18 @@ def _window(phrase: str, day: str | None, as_of: datetime) -> Period:
 
 def read_time(question: str, as_of: datetime) -> TimeIntent:
     """The window and recency a question asks for, as of `as_of`."""
-    historical = bool(_HISTORICAL.search(question))
+    historical = bool(NAMED_YEAR.search(question) or _HISTORICAL.search(question))
     m = _WINDOW.search(question)
     window = _window(m["phrase"], m["day"], as_of) if m else None
     recent = not historical and (window is not None or bool(_RECENT.search(question)))
     return TimeIntent(window, " ".join(m["phrase"].split()).lower() if m else "", recent)
 
 
-def widen(intent: TimeIntent, as_of: datetime) -> list[tuple[Period, str]]:
+def widen(window: Period, label: str, as_of: datetime) -> list[tuple[Period, str]]:
     """The question's window, then a month, then a year before as-of (each wider than the last)."""
-    if intent.window is None:
-        return []
-    ladder = [(intent.window, intent.label)]
-    for days, label in ((31, "the past month"), (366, "the past year")):
+    ladder = [(window, label)]
+    for days, wider_label in ((31, "the past month"), (366, "the past year")):
         wider = Period(as_of - timedelta(days=days), as_of)
         if wider.start < ladder[-1][0].start:
-            ladder.append((wider, label))
+            ladder.append((wider, wider_label))
     return ladder
