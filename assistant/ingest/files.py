@@ -15,6 +15,7 @@ from assistant.ingest.text import read_text
 from assistant.types import Article
 
 log = logging.getLogger(__name__)
+BINARY = "binary file, not text (expected .txt, .md, .html, .json, .jsonl or .csv)"
 MAX_STRAY_NULS = 8  # NUL bytes a text dump may carry (a broken export) before it counts as binary
 STREAM_BYTES = 16_000_000  # JSONL and CSV files above this are read as a stream
 TEXT_EXTS = {".txt", ".md", ".markdown", ".text"}
@@ -74,17 +75,20 @@ def decode(data: bytes, origin: str) -> str:
     if not data.strip():
         raise InputError(origin, "the file is empty")
     nuls = data.count(b"\x00")
-    if nuls > MAX_STRAY_NULS and nuls * 1000 > len(data):  # more than a few strays: a binary file
-        raise InputError(origin, "binary file, not text (expected .txt, .md, .html, .json, .jsonl or .csv)")
-    if nuls:  # a stray NUL in a text dump (a broken export): dropped, so the good rows still go in
-        log.warning("%s: %d NUL byte(s) removed", origin, nuls)
-        data = data.replace(b"\x00", b"")
+    text = data.replace(b"\x00", b"")
     try:
-        return data.decode("utf-8-sig")
+        decoded = text.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        if nuls:  # NULs and bytes that are no text: an image, an archive...
+            raise InputError(origin, BINARY) from None
         raise InputError(
             origin, f"invalid UTF-8 at byte {exc.start}: re-save the file as UTF-8 and ingest it again"
         ) from None
+    if nuls > MAX_STRAY_NULS and nuls * 1000 > len(data):  # more than a few strays: not a text dump
+        raise InputError(origin, BINARY)
+    if nuls:  # a stray NUL in a text dump (a broken export): dropped, so the good rows still go in
+        log.warning("%s: %d NUL byte(s) removed", origin, nuls)
+    return decoded
 
 
 def _not_empty(text: str, origin: str) -> str:
