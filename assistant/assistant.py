@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from assistant.answer.extractive import ExtractiveAnswerer
     from assistant.answer.followups import FollowUps
     from assistant.answer.llm import LLMAnswerer
-    from assistant.embedder import Embedder
+    from assistant.embedding import Embedder
     from assistant.retrieval.rerank import Reranker
     from assistant.retrieval.retriever import Retriever
     from assistant.store.chroma import NewsIndex
@@ -60,9 +60,16 @@ class Assistant:
     @cached_property
     def embedder(self) -> Embedder:
         """The embedding model (loaded once, on first use)."""
-        from assistant.embedder import Embedder
+        from assistant.embedding import load_embedder
 
-        return Embedder(self.settings.embedder, self.settings.embed_device, self.settings.embed_batch_size)
+        s = self.settings
+        return load_embedder(
+            s.embedder,
+            backend=s.embed_backend,
+            device=s.embed_device,
+            batch_size=s.embed_batch_size,
+            cache_dir=s.cache_dir,
+        )
 
     @cached_property
     def index(self) -> NewsIndex:

@@ -37,6 +37,8 @@ class Settings:
     embedder: str | None = None  # path of a sentence-transformers model; None = the packaged MiniLM
     embed_batch_size: int = 64
     embed_device: str = "cpu"
+    embed_backend: str = "onnx"  # onnx | onnx-int8 | torch (assistant/embedding)
+    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "newsqa")  # ONNX exports
     chunk_size: int = 250  # word pieces, header included; MiniLM reads at most 256 with [CLS]/[SEP]
     chunk_overlap: int = 32
     k: int = 5

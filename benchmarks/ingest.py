@@ -48,7 +48,7 @@ def main() -> None:
         articles = [a for a in items if isinstance(a, Article)]
         texts = embed_texts([c for a in articles for c in assistant.index.chunker.chunk(a)])
         started = time.perf_counter()
-        embedder.model.encode(texts, batch_size=embedder.batch_size, show_progress_bar=False)
+        embedder.embed(texts)
         raw_s = time.perf_counter() - started
         size_mb = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file()) / 2**20
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from assistant.assistant import Assistant
-from assistant.embedder import Embedder
+from assistant.embedding import Embedder, load_embedder
 from assistant.settings import Settings
 from tests.news_server import NewsServer
 
@@ -32,8 +32,8 @@ def interruptible() -> None:
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The real packaged all-MiniLM-L6-v2, loaded once for the whole run."""
-    return Embedder()
+    """The real packaged all-MiniLM-L6-v2 on the default backend, loaded once for the whole run."""
+    return load_embedder(backend=Settings().embed_backend)
 
 
 @pytest.fixture

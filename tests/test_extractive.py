@@ -12,7 +12,7 @@ import numpy as np
 
 from assistant.answer.extractive import MIN_SENTENCE_CHARS, ExtractiveAnswerer
 from assistant.assistant import Assistant
-from assistant.embedder import Embedder
+from assistant.embedding import Embedder
 from assistant.store.sentences import unpack
 from assistant.text import split_sentences
 from tests.conftest import SEED
@@ -68,7 +68,7 @@ def test_answerer_uses_the_sentence_vectors_stored_at_ingest(
 
 
 def test_embed_cached_remembers_recent_texts_only(embedder: Embedder) -> None:
-    small = Embedder.__new__(Embedder)
+    small = type(embedder).__new__(type(embedder))
     small.__dict__.update(embedder.__dict__)
     small.__dict__.update(cache_size=2, _cache=OrderedDict(), _lock=threading.Lock())  # a cache of its own
     texts = ["first text", "second text", "third text"]

@@ -9,7 +9,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from assistant.embedder import Embedder
+from assistant.embedding import Embedder
 from assistant.text import STOP_WORDS, content_terms, split_sentences, words
 from assistant.types import UNSUPPORTED_MARK, Citation, Passage, SentenceCheck
 

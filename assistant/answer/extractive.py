@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from assistant.embedder import Embedder
+from assistant.embedding import Embedder
 from assistant.retrieval.hints import LATEST
 from assistant.retrieval.when import read_time
 from assistant.store.sentences import unpack

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.embedder import Embedder
+from assistant.embedding import Embedder
 from assistant.retrieval.query import Query, word_ranges
 from assistant.retrieval.tuning import Tuning
 from assistant.store.keywords import KeywordView

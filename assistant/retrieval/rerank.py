@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.embedder import stay_offline
+from assistant.embedding import stay_offline
 from assistant.errors import ConfigError
 
 MIN_CANDIDATES = 20  # retrieved rows the reranker scores at least (k * 3 when that is more)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.embedder import Embedder
+from assistant.embedding import Embedder
 from assistant.errors import StoreReadError
 from assistant.retrieval.candidates import ChunkScorer
 from assistant.retrieval.fusion import Table, fuse_query, time_window

@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.embedder import Embedder
+from assistant.embedding import Embedder
 from assistant.errors import (
     IndexFormatError,
     IndexUnavailableError,

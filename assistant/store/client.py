@@ -12,7 +12,7 @@ from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.config import Settings as ChromaSettings
 
 from assistant.dates import epoch
-from assistant.embedder import Embedder
+from assistant.embedding import Embedder
 from assistant.errors import IndexUnavailableError
 from assistant.formats import COLLECTION, check_format
 from assistant.settings import Settings

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from llama_index.core.schema import BaseNode, MetadataMode, TextNode
 
-from assistant.embedder import Embedder
+from assistant.embedding import Embedder
 from assistant.errors import InputError
 from assistant.ingest.chunking import Chunker, embed_texts
 from assistant.settings import Settings
