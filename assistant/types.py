@@ -155,11 +155,22 @@ class Citation:
     passage: Passage
     sentence: str
     verified: bool = True
+    more: tuple[tuple[Passage, str], ...] = ()  # other cited passages (and sentences) of the same article
 
     @property
     def score(self) -> float:
         """Retrieval score of the cited passage."""
         return self.passage.score
+
+    @property
+    def cited(self) -> list[tuple[Passage, list[str]]]:
+        """Each cited passage of the article once, with the sentences cited from it, in citation order."""
+        grouped: dict[str, tuple[Passage, list[str]]] = {}
+        for passage, sentence in ((self.passage, self.sentence), *self.more):
+            _, sentences = grouped.setdefault(passage.chunk_id, (passage, []))
+            if sentence and sentence not in sentences:
+                sentences.append(sentence)
+        return list(grouped.values())
 
 
 @dataclass(frozen=True)
@@ -229,6 +240,15 @@ class Answer:
                     "verified": c.verified,
                     "chunk_id": c.passage.chunk_id,
                     "also_reported_by": list(c.passage.also_reported_by),
+                    "passages": [
+                        {
+                            "chunk_id": p.chunk_id,
+                            "snippet": p.text,
+                            "sentences": sentences,
+                            "score": round(p.score, 4),
+                        }
+                        for p, sentences in c.cited
+                    ],
                 }
                 for c in self.citations
             ],

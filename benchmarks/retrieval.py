@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from assistant.assistant import Assistant
-from assistant.embedder import Embedder
+from assistant.embedding import Embedder
 from assistant.evaluation.common import Query, load_queries
 from assistant.evaluation.retrieval import METRICS, TOP, EvalReport, evaluate
 from assistant.retrieval.retriever import Retriever

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from assistant.embedder import Embedder
+from assistant.embedding import Embedder
 from assistant.evaluation.answers import (
     benchmark_correct,
     run_answer_eval,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from assistant.answer.followups import FollowUps, is_follow_up, named_entities, turns_from_messages
-from assistant.embedder import Embedder
+from assistant.embedding import Embedder
 from assistant.types import Filters, Turn
 from tests.llm_servers import ScriptedLLM, source_with
 from tests.test_llm import index_dir, llm_assistant, new_assistant

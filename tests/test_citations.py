@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.answer.citations import CitationChecker, facts_of, marker_numbers, normalize_markers
-from assistant.embedder import Embedder
+from assistant.embedding import Embedder
 from assistant.types import UNSUPPORTED_MARK, Passage
 
 REFUSAL = "The indexed articles do not cover this question."

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.assistant import Assistant
-from assistant.embedder import Embedder
+from assistant.embedding import Embedder
 from assistant.errors import InputError
 from assistant.ingest.files import read_file
 from assistant.retrieval.hints import HintParser

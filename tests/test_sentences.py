@@ -11,7 +11,7 @@ import torch
 from transformers import AutoModel, AutoTokenizer
 
 from assistant.assistant import Assistant
-from assistant.embedder import Embedder
+from assistant.embedding import Embedder
 from assistant.retrieval.query import word_ranges
 from assistant.store.sentences import (
     METADATA_KEY,

@@ -23,7 +23,7 @@ from gradio_client import Client, handle_file
 from assistant.assistant import Assistant
 from assistant.cli import main as cli_module
 from assistant.cli.plain import answer_text
-from assistant.embedder import Embedder
+from assistant.embedding import Embedder
 from assistant.errors import ConfigError
 from assistant.flags import FLAGS
 from assistant.settings import Settings

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from assistant.answer.sources import by_article
 from assistant.embedding import Embedder
 from assistant.retrieval.hints import LATEST
 from assistant.retrieval.when import read_time
@@ -122,15 +123,8 @@ class ExtractiveAnswerer:
                 n = numbers[sentence.passage.chunk_id] = len(numbers) + 1
             citations.append(Citation(n=n, passage=sentence.passage, sentence=sentence.text, verified=True))
             parts.append(f"{sentence.text} [{n}]")
-        unique: dict[int, Citation] = {}
-        for citation in citations:
-            unique.setdefault(citation.n, citation)
-        return Answer(
-            question=question,
-            text=" ".join(parts),
-            citations=list(unique.values()),
-            passages=list(passages),
-        )
+        answer = Answer(question=question, text=" ".join(parts), citations=citations, passages=list(passages))
+        return by_article(answer)
 
     def _choose(self, scored: list[ScoredSentence]) -> list[ScoredSentence]:
         best = scored[0].score

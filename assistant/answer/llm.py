@@ -13,6 +13,7 @@ from assistant.answer.backends import MAX_ANSWER_TOKENS, LLMBackend
 from assistant.answer.citations import CitationChecker, marker_numbers, strip_markers
 from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.prompts import load_prompt
+from assistant.answer.sources import by_article
 from assistant.errors import BackendError
 from assistant.types import UNSUPPORTED_MARK, Answer, Citation, Passage
 
@@ -153,7 +154,7 @@ class LLMAnswerer:
             notices.append(
                 f"{len(unsupported)} sentence(s) marked {UNSUPPORTED_MARK}: no retrieved article supports them."
             )
-        return Answer(
+        checked = Answer(
             question=question,
             text=result.text,
             citations=result.citations,
@@ -162,6 +163,7 @@ class LLMAnswerer:
             backend=self.label,
             notices=notices,
         )
+        return by_article(checked)
 
     def _abstain(self, extractive: Answer) -> Answer:
         return replace(extractive, text=self.prompts.refusal, backend=self.label)

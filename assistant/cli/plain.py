@@ -27,10 +27,13 @@ def answer_text(answer: Answer, empty_index: bool = False, include_text: bool = 
             lines.append(f"    also reported by: {', '.join(p.also_reported_by)}")
         if p.url:
             lines.append(f"    {p.url}")
-        snippet = " ".join(p.text.split())
-        sentence = " ".join(c.sentence.split())
-        marked = snippet.replace(sentence, f">>{sentence}<<", 1) if sentence in snippet else snippet
-        lines.append(f"    {_shorten(marked, sentence)}")
+        cited = c.cited
+        for passage, sentences in cited:  # one source per article: each passage cited from it
+            snippet = " ".join(passage.text.split())
+            focus = [" ".join(s.split()) for s in sentences if " ".join(s.split()) in snippet]
+            for sentence in focus:
+                snippet = snippet.replace(sentence, f">>{sentence}<<", 1)
+            lines.append(f"    {_shorten(snippet, focus[0] if focus else '', 600 // len(cited))}")
     return "\n".join(lines)
 
 

@@ -78,6 +78,19 @@ def snippet_html(passage_text: str, sentence: str, width: int = SNIPPET_CHARS) -
     )
 
 
+def passages_html(citation: Citation, width: int, tag: str = "div") -> str:
+    """Each cited passage of the article with its cited sentences highlighted (one source, several spans)."""
+    out = []
+    for passage, sentences in citation.cited:
+        snippet = snippet_html(passage.text, sentences[0] if sentences else "", width)
+        for extra in sentences[1:]:  # further sentences of this passage: marked where the window shows them
+            escaped = text(" ".join(extra.split()))
+            if escaped and escaped in snippet and f"<mark>{escaped}" not in snippet:
+                snippet = snippet.replace(escaped, f"<mark>{escaped}</mark>", 1)
+        out.append(f'<{tag} class="nq-snippet">{snippet}</{tag}>')
+    return "".join(out)
+
+
 def relevance(score: float, best: float | None = None) -> float:
     """A passage's retrieval score as a 0..1 relevance: its share of the best retrieved passage's score.
 
@@ -126,7 +139,7 @@ def marker_html(citation: Citation, checked: bool = True, best: float | None = N
         f'<span class="nq-marker">{label}</span>'
         f'<span class="nq-pop">{title_link(p.title, p.url)}'
         f'<span class="nq-meta">{source_meta(citation, checked, best)}</span>{also_html(citation)}'
-        f'<span class="nq-snippet">{snippet_html(p.text, citation.sentence)}</span></span></span>'
+        f"{passages_html(citation, SNIPPET_CHARS // max(1, len(citation.cited)), 'span')}</span></span>"
     )
 
 
@@ -175,7 +188,7 @@ def sources_html(answer: Answer | None, empty_index: bool = False) -> str:
             f'<div class="nq-card" data-n="{c.n}"><div class="nq-card-head"><span class="nq-n">[{c.n}]</span> '
             f"{title_link(c.passage.title, c.passage.url)}</div>"
             f'<div class="nq-meta">{source_meta(c, not answer.partial, best)}</div>{also_html(c)}'
-            f'<div class="nq-snippet">{snippet_html(c.passage.text, c.sentence, 320)}</div></div>'
+            f"{passages_html(c, 320)}</div>"
         )
     return f'<div class="nq-sources">{"".join(cards)}</div>'
 
@@ -275,6 +288,7 @@ CSS = """
 .nq-pop .nq-title, .nq-card .nq-title { display: block; font-weight: 600; text-align: left; }
 .nq-meta { display: block; color: var(--body-text-color); font-size: 0.85em; margin: 0.15rem 0 0.3rem; }
 .nq-snippet { display: block; }
+.nq-snippet + .nq-snippet { margin-top: .4em; padding-top: .4em; border-top: 1px dashed #9ca3af; }
 .nq-snippet mark { background: #fde68a; color: #1f2937; padding: 0 1px; }  /* dark on yellow, both themes */
 .nq-unsupported { color: #b45309; font-weight: 600; font-size: 0.8em; vertical-align: super; }
 .nq-unverified .nq-marker, .nq-meta .nq-unverified { color: #b45309; text-decoration: underline dotted; }
