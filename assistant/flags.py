@@ -71,7 +71,7 @@ FLAGS: tuple[Flag, ...] = (
         "--embed-backend",
         "embed_backend",
         "How the embedder runs: onnx (ONNX Runtime, same vectors as torch, quick to start), onnx-int8 "
-        "(int8 weights: faster encoding, vectors within ~1% of fp32) or torch (sentence-transformers; "
+        "(int8 weights: faster encoding, vectors within about 1 percent of fp32) or torch (sentence-transformers; "
         "any model and device). The ONNX export is made once per model in the cache folder",
         type=click.Choice(["onnx", "onnx-int8", "torch"]),
         default="onnx",

@@ -26,7 +26,7 @@ from assistant.types import Answer, Filters
 if TYPE_CHECKING:
     from assistant.assistant import Assistant
 
-METRICS = ("accuracy", "strict", "refusal", "cite_precision", "verified_sentences")
+METRICS = ("accuracy", "strict", "refusal", "false_refusal", "cite_precision", "verified_sentences")
 _ANSWER_LINE = re.compile(r'The answer to the question is "(.*?)"')
 
 
@@ -66,7 +66,8 @@ class _Scores:
 
     correct: bool
     strict: bool
-    refused: bool | None = None
+    refused: bool | None = None  # a null question declined
+    false_refusal: bool | None = None  # an answerable question declined
     cites: tuple[int, int] = (0, 0)  # (citing a gold fact, all)
     sentences: tuple[int, int] = (0, 0)  # (with a verified citation, all)
 
@@ -85,6 +86,7 @@ def _values(scores: Sequence[_Scores]) -> dict[str, float | None]:
         "accuracy": mean([s.correct for s in scores]),
         "strict": mean([s.strict for s in scores]),
         "refusal": mean([s.refused for s in scores if s.refused is not None]),
+        "false_refusal": mean([s.false_refusal for s in scores if s.false_refusal is not None]),
         "cite_precision": ratio([s.cites for s in scores]),
         "verified_sentences": ratio([s.sentences for s in scores]),
     }
@@ -96,7 +98,13 @@ def _score(answer: Answer, query: Query) -> _Scores:
     if query.is_null:
         return _Scores(correct, strict, refused=answer.abstained)
     sentences = (0, 0) if answer.abstained else verified_sentences(answer)
-    return _Scores(correct, strict, cites=cited_with_fact(answer, query.facts), sentences=sentences)
+    return _Scores(
+        correct,
+        strict,
+        false_refusal=answer.abstained,
+        cites=cited_with_fact(answer, query.facts),
+        sentences=sentences,
+    )
 
 
 @dataclass
@@ -126,7 +134,8 @@ class AnswerReport:
         lines += failure_lines(self.failed)
         lines.append(
             "accuracy: the benchmark's rule (a shared word with the gold answer); strict: the gold answer in the "
-            "answer (null: abstained); refusal: null questions declined; cite_precision: citations whose passage "
+            "answer (null: abstained); refusal: null questions declined; false_refusal: answerable ones declined; "
+            "cite_precision: citations whose passage "
             "holds a gold fact; verified_sentences: sentences with a verified citation."
         )
         return "\n".join(lines)

@@ -26,13 +26,14 @@ from assistant.retrieval.query import parse_query
 from assistant.retrieval.ranker import LearnedRanker, gather
 from assistant.retrieval.rerank import Reranker, candidate_count
 from assistant.retrieval.rules import rank
+from assistant.retrieval.support import asked, refusal_notice, unsupported
 from assistant.retrieval.terms import SentenceTerms
-from assistant.retrieval.tuning import EXTRA, Tuning
+from assistant.retrieval.tuning import EVIDENCE_UNSUPPORTED, EXTRA, Tuning
 from assistant.store.chroma import NewsIndex
 from assistant.store.keywords import KeywordIndex, KeywordView, Row
 from assistant.store.sentences import SentenceTable
 from assistant.store.stories import StoryInfo, group_stories
-from assistant.types import Filters, Passage
+from assistant.types import Filters, Passage, evidence_found
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +182,15 @@ class Retriever:
             order = self.reranker.order(question, [p.text for p in passages])
             passages = [dataclasses.replace(passages[i], rank=r) for r, i in enumerate(order, 1)]
         passages = passages[:k]
-        return passages, widened_notice(query.hints, label, passages)
+        notices = widened_notice(query.hints, label, passages)
+        if passages:  # 6. do the passages hold what it asks about? If not, say what is missing
+            gaps = unsupported(asked(query.hints.stripped or question), passages)
+            gaps = [f"the outlet {o}" for o in query.hints.unknown_outlets] + gaps
+            if gaps and evidence_found(passages):
+                passages = [dataclasses.replace(p, evidence=EVIDENCE_UNSUPPORTED) for p in passages]
+            if not evidence_found(passages):
+                notices = [*notices, refusal_notice(gaps, passages)]
+        return passages, notices
 
     def story_info(self, article_ids: Sequence[str]) -> dict[str, StoryInfo]:
         """`NewsIndex.story_info` answered from memory (the store is asked for articles not held)."""

@@ -8,6 +8,7 @@ EXTRA = 8  # rows ranked beyond k, so collapsing wire copies still leaves k pass
 # How sure retrieval is that the index covers a question (Passage.evidence), from what the question names:
 EVIDENCE_UNKNOWN_OUTLET = 0.1  # it asks what an outlet we do not hold reported
 EVIDENCE_UNKNOWN_NAME = 0.2  # it names people or things no indexed article mentions
+EVIDENCE_UNSUPPORTED = 0.3  # the passages lack what it asks about (retrieval/support.py)
 EVIDENCE_COVERED = 0.9  # every name it uses is in the index
 # A relative window ('this week') is kept when its best chunk scores at least this share of the best chunk
 # overall; else the next wider window is tried (the past month, the past year, then all time).

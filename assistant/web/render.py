@@ -245,7 +245,9 @@ def filter_chips(
 
 
 # Placing a citation's popover: fixed to the window, below its marker or above it when there is no room,
-# so the chat box's scrolling edge does not clip it and later messages do not cover it.
+# so the chat box's scrolling edge does not clip it and later messages do not cover it. And a new question
+# (Enter in the box, or Ask) scrolls the chat to its end: Gradio's autoscroll follows an answer only while
+# the chat is already at its bottom, so a reader who had scrolled up got the new answer below the fold.
 POPOVER_JS = """
 <script>
 (() => {
@@ -272,6 +274,17 @@ POPOVER_JS = """
   document.addEventListener('mouseover', handler, true);
   document.addEventListener('focusin', handler, true);
   document.addEventListener('click', handler, true);
+  const toEnd = () => {
+    const log = document.querySelector('#nq-chat [role=log]');
+    if (log) log.scrollTop = log.scrollHeight;
+  };
+  document.addEventListener('keydown', (event) => {
+    const box = event.target.closest && event.target.closest('#nq-question');
+    if (box && event.key === 'Enter' && !event.shiftKey && !event.isComposing) toEnd();
+  }, true);
+  document.addEventListener('click', (event) => {
+    if (event.target.closest && event.target.closest('#nq-ask')) toEnd();
+  }, true);
 })();
 </script>
 """
