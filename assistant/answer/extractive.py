@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
 
+from assistant.answer.compose import (
+    Pick,
+    Side,
+    digest_label,
+    digest_topic,
+    in_period,
+    lead_of,
+    reads_as_prose,
+    resolve,
+    sides,
+    wants_digest,
+)
 from assistant.answer.sources import by_article
 from assistant.embedding import Embedder
-from assistant.retrieval.hints import LATEST
+from assistant.retrieval.hints import LATEST, Hints
+from assistant.retrieval.support import asked
 from assistant.retrieval.when import read_time
 from assistant.store.sentences import unpack
 from assistant.text import content_terms, split_sentences
@@ -28,6 +41,8 @@ MIN_ANSWER_SIMILARITY = 0.3  # a best sentence this close to the question answer
 MIN_OVERLAP = 0.25  # otherwise it needs a relevant score and more than this share of the question's terms
 KEEP_SHARE = 0.8  # later sentences must score at least this share of the best one
 MIN_SUPPORT_SIMILARITY = 0.3  # ... and be at least this close to the question
+SIDE_SHARE = 0.6  # a side's statement must be this close to the question, as a share of the best one's
+TOPIC_SHARE = 0.6  # a digest line holds this share of the period question's topic terms
 MAX_REPEAT = 0.5  # ... and share at most this Jaccard of content terms with a sentence already chosen
 
 
@@ -51,8 +66,10 @@ class ExtractiveAnswerer:
         max_sentences: int = 3,
         min_relevance: float = 0.4,
         max_embedded: int = MAX_EMBEDDED,
+        max_digest: int = 5,
     ) -> None:
         self.embedder = embedder
+        self.max_digest = max_digest  # stories in a period digest
         self.max_sentences = max_sentences
         self.min_relevance = min_relevance
         self.max_embedded = max_embedded  # candidates embedded per question (0: all of them)
@@ -105,8 +122,9 @@ class ExtractiveAnswerer:
             return True
         return best.score >= self.min_relevance and best.overlap > MIN_OVERLAP
 
-    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
-        """A cited answer from the passages, or an abstention when they do not cover the question."""
+    def answer(self, question: str, passages: Sequence[Passage], hints: Hints | None = None) -> Answer:
+        """A cited answer from the passages, or an abstention when they do not cover the question
+        (`hints`: what retrieval read in the question: outlets, periods; shapes the answer)."""
         if passages and not evidence_found(passages):  # retrieval judged the index does not cover it
             return Answer(question=question, text=NOT_COVERED, abstained=True, passages=list(passages))
         scored = self.score_sentences(question, passages)
@@ -118,32 +136,98 @@ class ExtractiveAnswerer:
             near = [c for c in scored if c.score >= KEEP_SHARE * scored[0].score]
             lead = max(near, key=lambda c: c.passage.published_at or "")
             scored = [lead, *(c for c in scored if c is not lead)]
-        chosen = self._choose(scored)
+        picks: list[Pick | str] = []
+        if wants_digest(question, hints):
+            topic = digest_topic(hints.stripped if hints and hints.stripped else question)
+            picks = list(self._digest(scored, in_period(hints), topic))
+        else:
+            names = asked(hints.stripped if hints and hints.stripped else question).names
+            side_list = sides(question, hints, names)
+            if side_list:
+                picks = self._per_side(scored, side_list)
+        if not any(isinstance(p, Pick) for p in picks):
+            picks = list(self._choose(scored))
+        return self._compose(question, picks, passages)
+
+    def _compose(self, question: str, picks: Sequence[Pick | str], passages: Sequence[Passage]) -> Answer:
+        """The answer text: each picked sentence (after the sentences it refers back to) with its [n]."""
         numbers: dict[str, int] = {}
         citations: list[Citation] = []
-        parts: list[str] = []
-        for sentence in chosen:
-            n = numbers.get(sentence.passage.chunk_id)
-            if n is None:
-                n = numbers[sentence.passage.chunk_id] = len(numbers) + 1
-            citations.append(Citation(n=n, passage=sentence.passage, sentence=sentence.text, verified=True))
-            parts.append(f"{sentence.text} [{n}]")
-        answer = Answer(question=question, text=" ".join(parts), citations=citations, passages=list(passages))
+        lines: list[str] = []
+        for pick in picks:
+            if isinstance(pick, str):  # a side no article covers: said, not cited
+                lines.append(pick)
+                continue
+            n = numbers.setdefault(pick.passage.chunk_id, len(numbers) + 1)
+            parts = []
+            for sentence in (*pick.context, pick.sentence):
+                citations.append(Citation(n=n, passage=pick.passage, sentence=sentence, verified=True))
+                parts.append(f"{sentence} [{n}]")
+            lines.append(f"{pick.label} {' '.join(parts)}" if pick.label else " ".join(parts))
+        digest = any(isinstance(p, Pick) and p.label.endswith(":") for p in picks)
+        text = "\n".join(f"- {line}" for line in lines) if digest else " ".join(lines)
+        answer = Answer(question=question, text=text, citations=citations, passages=list(passages))
         return by_article(answer)
 
-    def _choose(self, scored: list[ScoredSentence]) -> list[ScoredSentence]:
+    def _choose(self, scored: list[ScoredSentence]) -> list[Pick]:
         best = scored[0].score
-        chosen: list[ScoredSentence] = [scored[0]]
-        for candidate in scored[1:]:
-            if len(chosen) >= self.max_sentences or candidate.score < KEEP_SHARE * best:
+        chosen: list[Pick] = []
+        shown: list[str] = []
+        for candidate in scored:
+            if len(chosen) >= self.max_sentences or (chosen and candidate.score < KEEP_SHARE * best):
                 break
-            if candidate.similarity < MIN_SUPPORT_SIMILARITY:
+            if chosen and candidate.similarity < MIN_SUPPORT_SIMILARITY:
                 continue
             terms = content_terms(candidate.text)
-            if any(_jaccard(terms, content_terms(c.text)) > MAX_REPEAT for c in chosen):
+            if any(_jaccard(terms, content_terms(s)) > MAX_REPEAT for s in shown):
                 continue
-            chosen.append(candidate)
+            context = resolve(candidate.text, candidate.passage, shown)
+            if context is None:  # it refers back to something its passage does not name: skip it
+                continue
+            chosen.append(Pick(candidate.text, candidate.passage, context))
+            shown += [*context, candidate.text]
         return chosen
+
+    def _per_side(self, scored: list[ScoredSentence], side_list: Sequence[Side]) -> list[Pick | str]:
+        """The best statement for each side the question names, in its order (or that none covers it)."""
+        picks: list[Pick | str] = []
+        shown: list[str] = []
+        floor = max(MIN_SUPPORT_SIMILARITY, SIDE_SHARE * scored[0].similarity)
+        for side in side_list:
+            pick: Pick | str = side.uncovered
+            for candidate in scored:
+                if candidate.text in shown or candidate.similarity < floor:
+                    continue
+                if not side.speaks_for(candidate.passage, candidate.text):
+                    continue
+                context = resolve(candidate.text, candidate.passage, shown)
+                if context is not None:
+                    pick = Pick(candidate.text, candidate.passage, context)
+                    shown += [*context, candidate.text]
+                    break
+            picks.append(pick)
+        return picks
+
+    def _digest(
+        self, scored: list[ScoredSentence], within: Callable[[Passage], bool], topic: set[str]
+    ) -> list[Pick]:
+        """One line per story of the period on the topic (its best sentence), dated, oldest first, at
+        most `max_digest`."""
+        best: dict[str, ScoredSentence] = {}
+        for candidate in scored:
+            if not within(candidate.passage):  # retrieval steers to the period; the digest keeps to it
+                continue
+            found = topic & content_terms(f"{candidate.passage.title} {candidate.text}")
+            if topic and len(found) < TOPIC_SHARE * len(topic):  # on the question's topic
+                continue
+            if candidate.similarity < MIN_SUPPORT_SIMILARITY and best:
+                continue
+            story = candidate.passage.story_id or candidate.passage.article_id or candidate.passage.chunk_id
+            if story in best or len(best) >= self.max_digest or not reads_as_prose(candidate.text):
+                continue
+            best[story] = candidate
+        ordered = sorted(best.values(), key=lambda c: c.passage.published_at or "")
+        return [Pick(lead_of(c.passage) or c.text, c.passage, (), digest_label(c.passage)) for c in ordered]
 
 
 def wants_news(question: str) -> bool:

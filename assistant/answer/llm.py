@@ -15,6 +15,7 @@ from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.prompts import load_prompt
 from assistant.answer.sources import by_article
 from assistant.errors import BackendError
+from assistant.retrieval.hints import Hints
 from assistant.types import UNSUPPORTED_MARK, Answer, Citation, Passage
 
 CHARS_PER_TOKEN = 3.5  # conservative for English prose; used to keep the prompt inside the context window
@@ -93,10 +94,16 @@ class LLMAnswerer:
         """The backend spec, e.g. 'openai:gpt-4o-mini'."""
         return self.backend.spec.label
 
-    def answer(self, question: str, passages: Sequence[Passage], as_of: datetime | None = None) -> Answer:
+    def answer(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        as_of: datetime | None = None,
+        hints: Hints | None = None,
+    ) -> Answer:
         """A checked LLM answer (one request), an abstention without any request, or the fallback; the model
         is told the as-of day as today's date."""
-        extractive = self.fallback.answer(question, passages)
+        extractive = self.fallback.answer(question, passages, hints)
         if extractive.abstained:
             return self._abstain(extractive)
         messages, sources = self.prompts.messages(question, passages, as_of.date() if as_of else self.today())
@@ -107,10 +114,14 @@ class LLMAnswerer:
         return self._finish(question, text, sources, extractive)
 
     def stream(
-        self, question: str, passages: Sequence[Passage], as_of: datetime | None = None
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        as_of: datetime | None = None,
+        hints: Hints | None = None,
     ) -> Iterator[Answer]:
         """Partial answers as tokens arrive (partial=True), then the checked answer."""
-        extractive = self.fallback.answer(question, passages)
+        extractive = self.fallback.answer(question, passages, hints)
         if extractive.abstained:
             yield self._abstain(extractive)
             return

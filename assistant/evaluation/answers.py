@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.answer.citations import marker_numbers, normalize_markers, strip_markers
+from assistant.answer.compose import unresolved
 from assistant.evaluation.common import (
     Query,
     attempt,
@@ -21,12 +22,20 @@ from assistant.evaluation.common import (
     squash,
 )
 from assistant.text import split_sentences
-from assistant.types import Answer, Filters
+from assistant.types import Answer, Filters, Passage
 
 if TYPE_CHECKING:
     from assistant.assistant import Assistant
 
-METRICS = ("accuracy", "strict", "refusal", "false_refusal", "cite_precision", "verified_sentences")
+METRICS = (
+    "accuracy",
+    "strict",
+    "refusal",
+    "false_refusal",
+    "cite_precision",
+    "verified_sentences",
+    "dangling",
+)
 _ANSWER_LINE = re.compile(r'The answer to the question is "(.*?)"')
 
 
@@ -70,6 +79,7 @@ class _Scores:
     false_refusal: bool | None = None  # an answerable question declined
     cites: tuple[int, int] = (0, 0)  # (citing a gold fact, all)
     sentences: tuple[int, int] = (0, 0)  # (with a verified citation, all)
+    dangling: tuple[int, int] = (0, 0)  # (opening with a reference nothing before resolves, all)
 
 
 def _values(scores: Sequence[_Scores]) -> dict[str, float | None]:
@@ -89,7 +99,13 @@ def _values(scores: Sequence[_Scores]) -> dict[str, float | None]:
         "false_refusal": mean([s.false_refusal for s in scores if s.false_refusal is not None]),
         "cite_precision": ratio([s.cites for s in scores]),
         "verified_sentences": ratio([s.sentences for s in scores]),
+        "dangling": ratio([s.dangling for s in scores]),
     }
+
+
+def cited_passages(answer: Answer) -> list[Passage]:
+    """Every passage an answer cites."""
+    return [p for c in answer.citations for p, _ in c.cited]
 
 
 def _score(answer: Answer, query: Query) -> _Scores:
@@ -104,6 +120,7 @@ def _score(answer: Answer, query: Query) -> _Scores:
         false_refusal=answer.abstained,
         cites=cited_with_fact(answer, query.facts),
         sentences=sentences,
+        dangling=(0, 0) if answer.abstained else unresolved(answer.text, cited_passages(answer)),
     )
 
 
@@ -136,7 +153,8 @@ class AnswerReport:
             "accuracy: the benchmark's rule (a shared word with the gold answer); strict: the gold answer in the "
             "answer (null: abstained); refusal: null questions declined; false_refusal: answerable ones declined; "
             "cite_precision: citations whose passage "
-            "holds a gold fact; verified_sentences: sentences with a verified citation."
+            "holds a gold fact; verified_sentences: sentences with a verified citation; dangling: sentences opening "
+            "with a reference ('They', 'The company') that nothing before them resolves."
         )
         return "\n".join(lines)
 

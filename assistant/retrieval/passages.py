@@ -3,6 +3,7 @@ wire story, with retrieval's judgement of whether the index covers the question.
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -25,11 +26,19 @@ from assistant.types import Passage, day
 Chunk = tuple[str, Mapping[str, Any]]  # (text, metadata) as stored
 
 
+CALENDAR_WORDS = frozenset(
+    name.lower()
+    for name in (*calendar.month_name, *calendar.month_abbr, *calendar.day_name, *calendar.day_abbr, "Sept")
+    if name
+)
+
+
 def coverage(hints: Hints, knows: Callable[[str], bool]) -> float:
     """How sure we are that the index covers the question (0..1), from what the question names."""
     if hints.unknown_outlets:
         return EVIDENCE_UNKNOWN_OUTLET
-    missing = [t for w in hints.names() for t in tokenize(w) if not knows(t)]
+    names = [w for w in hints.names() if w.lower().rstrip(".") not in CALENDAR_WORDS]  # dates are not names
+    missing = [t for w in names for t in tokenize(w) if not knows(t)]
     return EVIDENCE_UNKNOWN_NAME if missing else EVIDENCE_COVERED
 
 

@@ -20,7 +20,7 @@ from assistant.embedding import Embedder
 from assistant.errors import StoreReadError
 from assistant.retrieval.candidates import ChunkScorer
 from assistant.retrieval.fusion import Table, fuse_query, time_window
-from assistant.retrieval.hints import HintParser
+from assistant.retrieval.hints import HintParser, Hints
 from assistant.retrieval.passages import Chunk, build_passages, coverage, widened_notice
 from assistant.retrieval.query import parse_query
 from assistant.retrieval.ranker import LearnedRanker, gather
@@ -191,6 +191,10 @@ class Retriever:
             if not evidence_found(passages):
                 notices = [*notices, refusal_notice(gaps, passages)]
         return passages, notices
+
+    def hints(self, question: str, as_of: datetime | None = None) -> Hints:
+        """What the question says about outlets and dates, read against the outlets the index holds."""
+        return self.refresh().parser.parse(question, as_of or datetime.now(UTC))
 
     def story_info(self, article_ids: Sequence[str]) -> dict[str, StoryInfo]:
         """`NewsIndex.story_info` answered from memory (the store is asked for articles not held)."""

@@ -32,6 +32,7 @@ _GENERIC_WORDS = """
     mrs ms dr january february march april may june july august september october november december
     jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday
     saturday sunday today yesterday tomorrow week month year yes no not none am pm ceo cfo
+    compare describe explain list summarize summarise tell show give name find please
 """
 _GENERIC = frozenset(_GENERIC_WORDS.split())
 # Events a question may ask about ("who won ..."), each with the words a report of it uses.
@@ -78,6 +79,11 @@ _DATE = re.compile(
     rf"\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}"
     rf"(?:,?\s+\d{{4}})?\b|\b(?:19|20)\d\d(?:-\d\d){{0,2}}\b|\b\d{{1,2}}:\d\d(?::\d\d)?\b"
 )
+
+
+def without_dates(text: str) -> str:
+    """The text with its dates, years and times blanked out."""
+    return _DATE.sub(" ", text)
 
 
 def asked(question: str) -> Asked:

@@ -1,0 +1,84 @@
+"""Extractive answers that read as answers: referents kept, one statement per side, dated digests."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from assistant.answer.compose import refers_back, unresolved
+from assistant.assistant import Assistant
+from assistant.types import Filters
+
+A = "Harbour Gazette"
+B = "Coast Times"
+C = "Valley Sports"
+ARTICLES = [
+    (A, "2024-03-04", "Bridge tolls", "Port Ellis council approved a toll on the harbour bridge on Monday. "
+     "The council said the toll of 2 euros would pay for the repair of the bridge. Drivers were angry."),
+    (B, "2024-03-20", "Toll anger", "Drivers in Port Ellis protested against the new harbour bridge toll. "
+     "They blocked the bridge for two hours on Wednesday and demanded that the toll be scrapped."),
+    (A, "2024-04-10", "Repair begins", "Repair work on the Port Ellis harbour bridge began on Wednesday. "
+     "Engineers expect the repair to take eighteen months."),
+    (B, "2024-05-28", "Bridge reopens lane", "One lane of the Port Ellis harbour bridge reopened after the "
+     "first phase of repairs, the council said."),
+    (C, "2024-03-15", "Ellis FC win", "Ellis FC beat Harbour United 3-1 in the cup on Saturday. "
+     "Their striker scored twice in the second half."),
+    ("Tech Daily", "2024-02-01", "Acme results", "Acme Corp reported a record profit of 4.2 billion dollars for "
+     "the year. The company said it would raise prices for its cloud service by 8 percent in April."),
+]  # fmt: skip
+
+
+@pytest.fixture
+def assistant(make_assistant: Callable[..., Assistant], tmp_path: Path) -> Assistant:
+    path = tmp_path / "news.json"
+    rows = [{"source": s, "published_at": d, "title": t, "body": b} for s, d, t, b in ARTICLES]
+    path.write_text(json.dumps(rows))
+    built = make_assistant()
+    assert not built.ingest(built.read([str(path)])).failed
+    return built
+
+
+def plain_sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"\s*\[[^\]]*\]\s*", text) if s.strip()]
+
+
+def test_a_sentence_that_refers_back_brings_its_referent(assistant: Assistant) -> None:
+    answer = assistant.ask("Will Acme raise prices for its cloud service?", filters=Filters())
+    assert not answer.abstained
+    sentences = plain_sentences(answer.text)
+    at = next(i for i, s in enumerate(sentences) if s.startswith("The company said"))
+    assert at > 0 and sentences[at - 1].startswith("Acme Corp reported")  # the referent comes first
+    cited = [p for c in answer.citations for p, _ in c.cited]
+    assert unresolved(answer.text, cited) == (0, len(sentences))
+    assert refers_back("They blocked the bridge.") and refers_back("But it was late.")
+    assert not refers_back("This year, Acme grew.") and not refers_back("Theyre is no such word.")
+
+
+def test_each_outlet_the_question_names_gets_a_statement_in_its_order(assistant: Assistant) -> None:
+    answer = assistant.ask(f"Compare what {B} and {A} reported about the Port Ellis harbour bridge toll.")
+    outlets = [c.passage.source for c in sorted(answer.citations, key=lambda c: c.n)]
+    assert outlets[:2] == [B, A], answer.text  # the question's order, one statement each
+    missing = assistant.ask(f"Compare what {A} and {C} reported about the harbour bridge toll.")
+    assert f"None of the indexed articles from {C} covers this." in missing.text
+    assert [c.passage.source for c in missing.citations] == [A]
+
+
+def test_a_period_question_gets_a_dated_digest_in_date_order(assistant: Assistant) -> None:
+    answer = assistant.ask("What happened with the harbour bridge between 1 March and 30 April 2024?")
+    lines = answer.text.split("\n")
+    assert len(lines) >= 2 and all(line.startswith("- ") for line in lines), answer.text
+    days = [c.passage.published_at[:10] for c in sorted(answer.citations, key=lambda c: c.n)]
+    assert days == sorted(days) and all("2024-03-01" <= d <= "2024-04-30" for d in days)
+    assert "2024-05-28" not in days  # outside the period, though about the bridge
+    assert re.match(r"- \d{1,2} Mar 2024, (Harbour Gazette|Coast Times): ", lines[0])
+    assert not any("Ellis FC" in line for line in lines)  # in the period, but not about the bridge
+
+
+def test_a_yes_no_question_gets_statements_never_a_bare_yes(assistant: Assistant) -> None:
+    answer = assistant.ask("Did drivers protest against the harbour bridge toll?")
+    assert not answer.abstained and not re.match(r"(?i)(yes|no)\b", answer.text)
+    assert "protested" in answer.text and answer.citations
