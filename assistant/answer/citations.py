@@ -36,6 +36,8 @@ _REFUSAL_HINTS = (
     "do not say",
     "does not say",
     "not mention",
+    "none of the indexed articles",
+    "none of the retrieved articles",
 )
 
 

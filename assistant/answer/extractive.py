@@ -206,6 +206,15 @@ class ExtractiveAnswerer:
                     shown += [*context, candidate.text]
                     break
             picks.append(pick)
+        chosen = [p for p in picks if isinstance(p, Pick)]
+        if chosen:  # room left: the best other sentences, as a plain answer would have them
+            extra = [
+                p
+                for p in self._choose(scored)
+                if p.sentence not in shown
+                and any(side.speaks_for(p.passage, p.sentence) for side in side_list)
+            ]
+            picks += extra[: max(0, self.max_sentences - len(chosen))]
         return picks
 
     def _digest(

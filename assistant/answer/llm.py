@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,17 +16,20 @@ from assistant.answer.prompts import load_prompt
 from assistant.answer.sources import by_article
 from assistant.errors import BackendError
 from assistant.retrieval.hints import Hints
+from assistant.text import split_sentences
 from assistant.types import UNSUPPORTED_MARK, Answer, Citation, Passage
 
+EXCERPT_SENTENCES = 2  # best sentences per source, each with the sentences around it
 CHARS_PER_TOKEN = 3.5  # conservative for English prose; used to keep the prompt inside the context window
 
 
 class PromptBuilder:
     """Renders the answer prompt: today's date, the refusal wording, and numbered sources that fit."""
 
-    def __init__(self, prompts_dir: Path, context_window: int) -> None:
+    def __init__(self, prompts_dir: Path, context_window: int, source_chars: int = 0) -> None:
         self.prompts_dir = prompts_dir
         self.context_window = context_window
+        self.source_chars = source_chars  # excerpt length per source (0: whole passages)
 
     @property
     def refusal(self) -> str:
@@ -44,9 +47,14 @@ class PromptBuilder:
         )
 
     def messages(
-        self, question: str, passages: Sequence[Passage], today: date
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        today: date,
+        excerpts: Mapping[str, str] | None = None,
     ) -> tuple[list[ChatMessage], list[Passage]]:
-        """The chat messages, and the passages that fit the context window (source n = passages[n-1])."""
+        """The chat messages, and the passages that fit the context window (source n = passages[n-1]);
+        `excerpts` (by chunk id) stand in for whole passage texts."""
         system = load_prompt("answer_system", self.prompts_dir).render(
             today=today.isoformat(), refusal=self.refusal
         )
@@ -56,7 +64,7 @@ class PromptBuilder:
         blocks: list[str] = []
         used: list[Passage] = []
         for n, passage in enumerate(passages, 1):
-            block = self.source(n, passage)
+            block = self.source(n, passage, (excerpts or {}).get(passage.chunk_id))
             if len(block) > budget and not used and budget > 400:
                 block = self.source(n, passage, passage.text[: budget - 200])  # one long source: cut it
             if len(block) + 2 > budget:
@@ -104,14 +112,8 @@ class LLMAnswerer:
         """A checked LLM answer (one request), an abstention without any request, or the fallback; the model
         is told the as-of day as today's date."""
         extractive = self.fallback.answer(question, passages, hints)
-        if extractive.abstained:
-            return self._abstain(extractive)
-        messages, sources = self.prompts.messages(question, passages, as_of.date() if as_of else self.today())
-        try:
-            text = self.backend.chat(messages)
-        except BackendError as exc:
-            return self._fall_back(extractive, exc)
-        return self._finish(question, text, sources, extractive)
+        *_, final = self.stream(question, passages, as_of, hints, extractive)  # streamed: llm_timeout
+        return final  # bounds a stall between pieces, not the whole reply
 
     def stream(
         self,
@@ -119,13 +121,16 @@ class LLMAnswerer:
         passages: Sequence[Passage],
         as_of: datetime | None = None,
         hints: Hints | None = None,
+        extractive: Answer | None = None,
     ) -> Iterator[Answer]:
         """Partial answers as tokens arrive (partial=True), then the checked answer."""
-        extractive = self.fallback.answer(question, passages, hints)
+        extractive = extractive or self.fallback.answer(question, passages, hints)
         if extractive.abstained:
             yield self._abstain(extractive)
             return
-        messages, sources = self.prompts.messages(question, passages, as_of.date() if as_of else self.today())
+        today = as_of.date() if as_of else self.today()
+        excerpts = self.excerpts(question, passages) if self.prompts.source_chars else None
+        messages, sources = self.prompts.messages(question, passages, today, excerpts)
         text = ""
         try:
             for delta in self.backend.stream(messages):
@@ -142,6 +147,38 @@ class LLMAnswerer:
             yield self._fall_back(extractive, exc, interrupted=bool(text))
             return
         yield self._finish(question, text, sources, extractive)
+
+    def excerpts(self, question: str, passages: Sequence[Passage]) -> dict[str, str]:
+        """Each passage cut to its sentences that best answer the question, with their neighbours, in
+        passage order, up to `source_chars`: a small model reads less and better (a few hundred tokens
+        for five sources instead of ~1,500)."""
+        best: dict[str, list[str]] = {}
+        for s in self.fallback.score_sentences(question, passages):
+            best.setdefault(s.passage.chunk_id, []).append(s.text)
+        out: dict[str, str] = {}
+        for passage in passages:
+            sentences = split_sentences(passage.text)
+            keep: set[int] = set()
+            for top in best.get(passage.chunk_id, [])[:EXCERPT_SENTENCES]:
+                if top in sentences:
+                    at = sentences.index(top)
+                    wanted = {at - 1, at, at + 1} & set(range(len(sentences)))
+                    if (
+                        keep
+                        and len(" ".join(sentences[i] for i in keep | wanted)) > self.prompts.source_chars
+                    ):
+                        break
+                    keep |= wanted
+            if not keep:
+                out[passage.chunk_id] = passage.text[: self.prompts.source_chars]
+                continue
+            pieces: list[str] = []
+            last = -2
+            for i in sorted(keep):
+                pieces.append(("" if i == last + 1 or not pieces else "… ") + sentences[i])
+                last = i
+            out[passage.chunk_id] = " ".join(pieces)[: self.prompts.source_chars * 2]
+        return out
 
     def _finish(self, question: str, text: str, sources: list[Passage], extractive: Answer) -> Answer:
         refusal = self.prompts.refusal

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.answer.citations import marker_numbers, normalize_markers, strip_markers
+from assistant.answer.citations import is_refusal, marker_numbers, normalize_markers, strip_markers
 from assistant.answer.compose import unresolved
 from assistant.evaluation.common import (
     Query,
@@ -22,7 +22,7 @@ from assistant.evaluation.common import (
     squash,
 )
 from assistant.text import split_sentences
-from assistant.types import Answer, Filters, Passage
+from assistant.types import NOT_COVERED, Answer, Filters, Passage
 
 if TYPE_CHECKING:
     from assistant.assistant import Assistant
@@ -63,9 +63,11 @@ def cited_with_fact(answer: Answer, facts: Sequence[str]) -> tuple[int, int]:
 
 
 def verified_sentences(answer: Answer) -> tuple[int, int]:
-    """(sentences carrying at least one verified citation, all sentences) of an answer that did not abstain."""
+    """(sentences carrying at least one verified citation, all sentences) of an answer that did not abstain;
+    a sentence saying no article covers a part ("None of the indexed articles from X covers this.") is no
+    claim and is not counted."""
     verified = {c.n for c in answer.citations if c.verified}
-    sentences = split_sentences(normalize_markers(answer.text))
+    sentences = [s for s in split_sentences(normalize_markers(answer.text)) if not is_refusal(s, NOT_COVERED)]
     return sum(1 for s in sentences if set(marker_numbers(s)) & verified), len(sentences)
 
 
