@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from assistant.answer.followups import FollowUps
     from assistant.answer.llm import LLMAnswerer
     from assistant.embedding import Embedder
+    from assistant.retrieval.hints import Hints
     from assistant.retrieval.rerank import Reranker
     from assistant.retrieval.retriever import Retriever
     from assistant.store.chroma import NewsIndex
@@ -99,9 +100,8 @@ class Assistant:
         """The no-LLM answerer."""
         from assistant.answer.extractive import ExtractiveAnswerer
 
-        return ExtractiveAnswerer(
-            self.embedder, self.settings.max_answer_sentences, self.settings.min_relevance
-        )
+        s = self.settings
+        return ExtractiveAnswerer(self.embedder, s.max_answer_sentences, s.min_relevance, max_digest=s.k)
 
     @cached_property
     def llm(self) -> LLMBackend | None:
@@ -121,7 +121,8 @@ class Assistant:
         from assistant.answer.citations import CitationChecker
         from assistant.answer.llm import LLMAnswerer, PromptBuilder
 
-        prompts = PromptBuilder(self.settings.prompts_dir, self.settings.llm_context_window)
+        s = self.settings
+        prompts = PromptBuilder(s.prompts_dir, s.llm_context_window, s.llm_source_chars)
         checker = CitationChecker(self.embedder, prompts.refusal)
         return LLMAnswerer(self.llm, checker, self.answerer, prompts)
 
@@ -198,15 +199,34 @@ class Assistant:
         """Passages for a question."""
         return self.search(question, k, filters)[0]
 
+    def _evidence(
+        self, question: str, k: int | None, filters: Filters
+    ) -> tuple[list[Passage], list[str], Hints | None]:
+        """Passages, notices and the question's hints; a period digest ("what happened between 1 Oct and
+        15 Nov?") searches inside the period, where retrieval otherwise only leans toward it."""
+        passages, notices = self.search(question, k, filters)
+        if not passages:
+            return passages, notices, None
+        hints = self.retriever.hints(question, filters.as_of)
+        from assistant.answer.compose import digest_span, wants_digest
+
+        period = digest_span(hints) if wants_digest(question, hints) else None
+        if period is not None and filters.since is None and filters.until is None:
+            inside = dataclasses.replace(filters, since=period.start, until=period.end)
+            found, more = self.search(question, 2 * (k or self.settings.k), inside)  # stories to list
+            if found:
+                return found, more, hints
+        return passages, notices, hints
+
     def ask(self, question: str, k: int | None = None, filters: Filters | None = None) -> Answer:
         """A cited answer to a question (or an abstention)."""
         filters = self.filters(filters)
-        passages, notices = self.search(question, k, filters)
+        passages, notices, hints = self._evidence(question, k, filters)
         if self.llm_answerer is not None:
-            answer = self.llm_answerer.answer(question, passages, filters.as_of)
+            answer = self.llm_answerer.answer(question, passages, filters.as_of, hints)
         else:
-            answer = self.answerer.answer(question, passages)
-        return with_notices(answer, notices)
+            answer = self.answerer.answer(question, passages, hints)
+        return with_notices(dataclasses.replace(answer, filters=filters), notices)
 
     def ask_stream(
         self, question: str, k: int | None = None, filters: Filters | None = None
@@ -214,8 +234,8 @@ class Assistant:
         """Growing snapshots of the answer, the last one complete (extractive: one sentence at a time)."""
         if self.llm_answerer is not None:  # LLM: token by token (partial=True), then the checked answer
             filters = self.filters(filters)
-            passages, notices = self.search(question, k, filters)
-            for answer in self.llm_answerer.stream(question, passages, filters.as_of):
+            passages, notices, hints = self._evidence(question, k, filters)
+            for answer in self.llm_answerer.stream(question, passages, filters.as_of, hints):
                 yield with_notices(answer, notices)
             return
         yield from answer_prefixes(self.ask(question, k, filters))
@@ -227,9 +247,12 @@ class Assistant:
         k: int | None = None,
         filters: Filters | None = None,
     ) -> Answer:
-        """Answer a chat turn: a follow-up is rewritten to stand alone (Answer.standalone_question) first."""
+        """Answer a chat turn: a follow-up is rewritten to stand alone (Answer.standalone_question) first.
+        The answer records the filters it ran with (Answer.filters): exactly those given, never earlier
+        turns' (with the `as_of` setting's moment when none is given)."""
         rewrite = self.followups.rewrite(question, history, filters)
-        return rewrite.apply(self.ask(rewrite.question, k, rewrite.filters))
+        used = self.filters(rewrite.filters)
+        return dataclasses.replace(rewrite.apply(self.ask(rewrite.question, k, used)), filters=used)
 
     def chat_stream(
         self,
@@ -238,10 +261,11 @@ class Assistant:
         k: int | None = None,
         filters: Filters | None = None,
     ) -> Iterator[Answer]:
-        """`chat`, streamed like `ask_stream`."""
+        """`chat`, streamed like `ask_stream` (each snapshot records the filters it ran with)."""
         rewrite = self.followups.rewrite(question, history, filters)
-        for answer in self.ask_stream(rewrite.question, k, rewrite.filters):
-            yield rewrite.apply(answer)
+        used = self.filters(rewrite.filters)
+        for answer in self.ask_stream(rewrite.question, k, used):
+            yield dataclasses.replace(rewrite.apply(answer), filters=used)
 
     def watch(
         self,

@@ -146,6 +146,20 @@ class Filters:
     sources: tuple[str, ...] = field(default_factory=tuple)
     as_of: datetime | None = None  # the moment the question is asked (None: now); later articles unused
 
+    @property
+    def active(self) -> bool:
+        """Whether any restriction is set (else the whole index, as of now)."""
+        return bool(self.since or self.until or self.sources or self.as_of)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data: ISO dates (or None) and the outlets as a list."""
+        return {
+            "since": iso(self.since),
+            "until": iso(self.until),
+            "sources": list(self.sources),
+            "as_of": iso(self.as_of),
+        }
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -206,6 +220,7 @@ class Answer:
     backend: str = "extractive"  # "extractive" or the LLM spec, e.g. "ollama:llama3.1"
     partial: bool = False  # a streaming snapshot: citations not yet checked
     standalone_question: str | None = None  # a chat follow-up as rewritten for retrieval
+    filters: Filters | None = None  # the filters the question ran with (None: not recorded)
 
     @property
     def citation_days(self) -> dict[int, str]:
@@ -255,6 +270,7 @@ class Answer:
             "backend": self.backend,
             "partial": self.partial,
             "standalone_question": self.standalone_question,
+            "filters": self.filters.to_dict() if self.filters is not None else None,
             "sentences": [s.to_dict() for s in self.sentences],
         }
 

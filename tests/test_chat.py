@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import html
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +13,10 @@ import pytest
 
 from assistant.answer.followups import FollowUps, is_follow_up, named_entities, turns_from_messages
 from assistant.embedding import Embedder
-from assistant.types import Filters, Turn
+from assistant.types import Answer, Filters, Turn
+from assistant.web.handlers import App
+from assistant.web.render import answer_html
+from assistant.web.searched import ASK_WITHOUT_CONTEXT, searched_line
 from tests.llm_servers import ScriptedLLM, source_with
 from tests.test_llm import index_dir, llm_assistant, new_assistant
 
@@ -121,3 +128,72 @@ def test_turns_from_chat_messages() -> None:
 def test_no_history_no_rewrite(question: str) -> None:
     rewrite = FollowUps(None, PROMPTS).rewrite(question, [])
     assert rewrite.question == question and rewrite.method == "none"
+
+
+def test_chat_answers_record_the_filters_they_ran_with(index_dir: Path, embedder: Embedder) -> None:
+    """Answer.filters is what the question really ran with (the API gets it as plain data); a follow-up
+    after a filtered turn runs with the filters sent now, and a cleared filter is off."""
+    assistant = new_assistant(index_dir, embedder, as_of="2030-01-01")
+    since = datetime(2020, 1, 1, tzinfo=UTC)
+    first = assistant.chat(FIRST, filters=Filters(since=since, sources=("Nowhere Daily",)))
+    end = datetime(2030, 1, 1, 23, 59, 59, tzinfo=UTC)  # the as_of setting, a bare day counted to its end
+    assert first.filters == Filters(since=since, sources=("Nowhere Daily",), as_of=end)
+    assert json.loads(json.dumps(first.to_dict()))["filters"] == {
+        "since": "2020-01-01T00:00:00Z",
+        "until": None,
+        "sources": ["Nowhere Daily"],
+        "as_of": "2030-01-01T23:59:59Z",
+    }
+    assert not first.citations  # the outlet filter was applied: no article is from it
+    *_, follow = assistant.chat_stream(FOLLOW, [Turn.of(first, first.filters)], filters=Filters())
+    assert follow.filters == Filters(as_of=end) and follow.citations  # nothing carried from the first turn
+    assert searched_line(follow) == f"Searched for: {follow.standalone_question} · As of 1 Jan 2030"
+    plain = new_assistant(index_dir, embedder).chat(FIRST)
+    assert plain.filters == Filters() and not plain.filters.active and searched_line(plain) == ""
+    assert plain.to_dict()["filters"] == {"since": None, "until": None, "sources": [], "as_of": None}
+
+
+def test_searched_line_says_what_was_searched_and_is_escaped() -> None:
+    day1, day2 = datetime(2023, 11, 1, tzinfo=UTC), datetime(2023, 12, 31, 23, 59, 59, tzinfo=UTC)
+    asked = Answer(question="What did Apple say?", text="...", filters=Filters())
+    assert searched_line(asked) == "" and "nq-searched" not in answer_html(asked)
+    filtered = replace(asked, filters=Filters(since=day1, until=day2, sources=("TechCrunch", "The Verge")))
+    line = "Searched with filters: Outlets: TechCrunch, The Verge · From 1 Nov 2023 to 31 Dec 2023"
+    assert searched_line(filtered) == line
+    assert (
+        searched_line(replace(asked, filters=Filters(since=day1))) == "Searched with filters: From 1 Nov 2023"
+    )
+    assert (
+        searched_line(replace(asked, filters=Filters(until=day2)))
+        == "Searched with filters: Up to 31 Dec 2023"
+    )
+    follow = replace(asked, question="and why?", standalone_question="and why? (Apple)", filters=None)
+    assert searched_line(follow) == "Searched for: and why? (Apple)"
+    markup = "<img src=x onerror=alert(1)>"
+    evil = replace(follow, standalone_question=f"and {markup}?", filters=Filters(sources=("<b>x</b>",)))
+    shown = answer_html(evil)
+    assert "<img" not in shown and "<b>" not in shown  # inert text
+    assert f"Searched for: and {markup}? · Outlets: <b>x</b>" in html.unescape(shown)
+
+
+def test_ask_without_context_re_asks_the_follow_up_alone(index_dir: Path, embedder: Embedder) -> None:
+    app = App(new_assistant(index_dir, embedder))
+    *_, (_, history, _, turns) = app.chat(FIRST, [], [], 5, None, None, None)
+    assert "options" not in history[-1]  # asked as typed: nothing to undo
+    *_, (_, history, _, turns) = app.chat(FOLLOW, history, turns, 5, None, None, None)
+    assert history[-1]["options"] == [{"label": ASK_WITHOUT_CONTEXT, "value": FOLLOW}]
+    assert "Searched for: " in html.unescape(history[-1]["content"])
+    *_, (history, cards, turns) = app.ask_without_context(history, turns, 5, None, None, ["Nowhere Daily"])
+    assert len(history) == 6 and html.unescape(history[-2]["content"]) == FOLLOW  # the user's own words
+    last = html.unescape(history[-1]["content"])
+    assert "Searched for" not in last and "Searched with filters: Outlets: Nowhere Daily" in last
+    assert "options" not in history[-1] and "nq-card" not in cards  # the panel's outlet filter was used
+    assert len(turns) == 3 and turns[-1].question == FOLLOW and turns[-1].standalone is None
+    [(unchanged, _, same)] = list(app.ask_without_context(history, turns, 5, None, None, None))
+    assert unchanged == history and same == turns  # the last answer was not rewritten: nothing to do
+
+
+def test_the_ask_api_returns_the_filters_it_ran_with(index_dir: Path, embedder: Embedder) -> None:
+    result = App(new_assistant(index_dir, embedder)).ask_api(FIRST, 5, "2020-01-01", None, None, None)
+    assert result["filters"] == {"since": "2020-01-01T00:00:00Z", "until": None, "sources": [], "as_of": None}
+    assert result["citations"] and result["standalone_question"] is None

@@ -12,6 +12,7 @@ import pytest
 from assistant.answer.compose import refers_back, unresolved
 from assistant.assistant import Assistant
 from assistant.types import Filters
+from assistant.web.render import answer_html
 
 A = "Harbour Gazette"
 B = "Coast Times"
@@ -76,6 +77,7 @@ def test_a_period_question_gets_a_dated_digest_in_date_order(assistant: Assistan
     assert "2024-05-28" not in days  # outside the period, though about the bridge
     assert re.match(r"- \d{1,2} Mar 2024, (Harbour Gazette|Coast Times): ", lines[0])
     assert not any("Ellis FC" in line for line in lines)  # in the period, but not about the bridge
+    assert answer_html(answer).count("<br>") == len(lines) - 1  # one line per story in the chat too
 
 
 def test_a_yes_no_question_gets_statements_never_a_bare_yes(assistant: Assistant) -> None:

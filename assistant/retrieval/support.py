@@ -37,7 +37,8 @@ _GENERIC_WORDS = """
 _GENERIC = frozenset(_GENERIC_WORDS.split())
 # Events a question may ask about ("who won ..."), each with the words a report of it uses.
 _EVENTS: dict[str, str] = {  # word forms (regex, whole words)
-    "won": r"won|wins?|winning|winners?|(?:re-?)?elected|beat(?:s|en)?|defeat(?:s|ed)|champions?"
+    "won": r"won|wins?|winning|winners?|(?:re-?)?elected|beat(?:s|en)?|defeat(?:s|ed)|champions?|awarded"
+    r"|took home|crowned"
     r"|triumph(?:s|ed)|clinch(?:es|ed)",
     "bankrupt": r"bankrupt(?:cy|cies)?|chapter 11|insolven(?:t|cy)|receivership|administration",
     "fined": r"fines?|fined|penalt(?:y|ies)|settle(?:d|ment|s)?|ordered to pay|sanction(?:s|ed)?",

@@ -64,13 +64,18 @@ def build_app(assistant: Assistant, app: App | None = None) -> gr.Blocks:
                 chips = gr.HTML(render.filter_chips(), elem_id="nq-chips")  # the filters in force
                 with gr.Accordion("Filters (apply to the next question)", open=False):
                     with gr.Row():
-                        since = gr.DateTime(label="From", include_time=False, type="string")
-                        until = gr.DateTime(label="To", include_time=False, type="string")
-                    outlets = gr.Dropdown(label="Outlets", multiselect=True, choices=[], value=[])
+                        since = gr.DateTime(
+                            label="From", include_time=False, type="string", elem_id="nq-since"
+                        )
+                        until = gr.DateTime(label="To", include_time=False, type="string", elem_id="nq-until")
+                    outlets = gr.Dropdown(
+                        label="Outlets", multiselect=True, choices=[], value=[], elem_id="nq-outlets"
+                    )
                     as_of = gr.DateTime(
                         label="As of (default: now; 'this week' means the week before it)",
                         include_time=False,
                         type="string",
+                        elem_id="nq-as-of",
                     )
                     k = gr.Slider(1, MAX_K, value=assistant.settings.k, step=1, label="Passages")
             with gr.Column(scale=2):
@@ -126,6 +131,14 @@ def build_app(assistant: Assistant, app: App | None = None) -> gr.Blocks:
                 concurrency_limit=4,
                 concurrency_id="answer",
             )
+        chatbot.option_select(  # "Ask without context" under a rewritten follow-up's answer
+            user_errors(app.ask_without_context),
+            chat_inputs[1:],
+            chat_outputs[1:],
+            api_visibility="private",
+            concurrency_limit=4,
+            concurrency_id="answer",
+        )
         gr.api(
             user_errors(app.ask_api),
             api_name="ask",

@@ -13,6 +13,7 @@ import gradio as gr
 from assistant.assistant import Assistant
 from assistant.types import UNKNOWN_OUTLET, Answer, Filters, ReadResult, Turn
 from assistant.web import render
+from assistant.web.searched import ASK_WITHOUT_CONTEXT, rewritten
 from assistant.web.util import Rejected, check_uploads, parse_filters, short_origin, timeline_plot, url_lines
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,8 @@ class App:
         return self.assistant.is_empty()
 
     def answer(self, question: str, k: int, filters: Filters, turns: Sequence[Turn] = ()) -> Iterator[Answer]:
-        """Answer snapshots (a follow-up is read in the light of earlier turns); on an empty index, advice."""
+        """Answer snapshots (a follow-up is read in the light of earlier turns); on an empty index, advice.
+        Each records the filters it ran with (Answer.filters)."""
         question = (question or "").strip()
         if not question:
             raise gr.Error("Type a question first.")
@@ -56,10 +58,7 @@ class App:
             yield Answer(question=question, text=EMPTY_ANSWER, abstained=True, notices=[EMPTY_NOTICE])
             return
         k = max(1, min(int(k or self.assistant.settings.k), MAX_K))
-        if turns:
-            yield from self.assistant.chat_stream(question, list(turns), k=k, filters=filters)
-        else:
-            yield from self.assistant.ask_stream(question, k=k, filters=filters)
+        yield from self.assistant.chat_stream(question, list(turns), k=k, filters=filters)  # no turns: ask
 
     def chat(
         self,
@@ -78,7 +77,40 @@ class App:
             yield message or "", list(history or []), render.sources_html(None), list(turns or [])
             return
         filters = parse_filters(since, until, outlets, as_of)
+        yield from self.converse(message, history, list(turns or []), k, filters, context=True)
+
+    def ask_without_context(
+        self,
+        history: ChatHistory | None,
+        turns: list[Turn] | None,
+        k: int,
+        since: str | None,
+        until: str | None,
+        outlets: list[str] | None,
+        as_of: str | None = None,
+    ) -> Iterator[tuple[ChatHistory, Any, list[Turn]]]:
+        """'Ask without context' on the last answer: the user's own words of that follow-up asked again as a
+        new question, with no earlier turns and the filters the panel shows now."""
         turns = list(turns or [])
+        if not turns or not turns[-1].standalone:
+            gr.Warning("The last answer was asked as typed: there is no context to leave out.")
+            yield list(history or []), gr.skip(), turns
+            return
+        filters = parse_filters(since, until, outlets, as_of)
+        for _, shown, cards, kept in self.converse(turns[-1].question, history, turns, k, filters, False):
+            yield shown, cards, kept
+
+    def converse(
+        self,
+        message: str,
+        history: ChatHistory | None,
+        turns: list[Turn],
+        k: int,
+        filters: Filters,
+        context: bool,
+    ) -> Iterator[tuple[str, ChatHistory, str, list[Turn]]]:
+        """One chat turn (read with the earlier turns when `context`): the box's text, the chat, the source
+        cards and the turns, as the answer grows. A rewritten answer offers 'Ask without context'."""
         history = list(history or [])
         history.append({"role": "user", "content": render.text(message)})
         history.append(
@@ -96,7 +128,7 @@ class App:
         final: Answer | None = None
         try:
             empty = self.is_empty()
-            for final in self.answer(message, k, filters, turns):
+            for final in self.answer(message, k, filters, turns if context else ()):
                 history[-1] = {"role": "assistant", "content": render.answer_html(final, pending=True)}
                 yield "", list(history), render.sources_html(final, empty_index=empty), turns
         except Exception:  # leave no dangling "Searching…" behind the error message
@@ -108,6 +140,8 @@ class App:
             raise
         if final is not None:
             history[-1] = {"role": "assistant", "content": render.answer_html(final)}
+            if rewritten(final):  # one click asks the user's own words again, without earlier turns
+                history[-1]["options"] = [{"label": ASK_WITHOUT_CONTEXT, "value": final.question}]
             turns.append(Turn.of(final, filters))
             yield "", list(history), render.sources_html(final, empty_index=empty), turns
 

@@ -6,6 +6,7 @@ import re
 from urllib.parse import urlsplit
 
 from assistant.types import Answer, Citation, IndexStats, IngestReport, day
+from assistant.web.searched import searched_line
 
 MARKER = re.compile(r"\[(\d+|unsupported)\]")  # citation markers, and the checker's UNSUPPORTED_MARK
 _SPACES = re.compile(r"\s+")
@@ -78,11 +79,14 @@ def snippet_html(passage_text: str, sentence: str, width: int = SNIPPET_CHARS) -
     )
 
 
-def passages_html(citation: Citation, width: int, tag: str = "div") -> str:
-    """Each cited passage of the article with its cited sentences highlighted (one source, several spans)."""
+def passages_html(citation: Citation, width: int, tag: str = "div", rest: int | None = None) -> str:
+    """Each cited passage of the article with its cited sentences highlighted (one source, several spans);
+    `rest`: a narrower window for the passages after the first (default: `width` too)."""
     out = []
-    for passage, sentences in citation.cited:
-        snippet = snippet_html(passage.text, sentences[0] if sentences else "", width)
+    for i, (passage, sentences) in enumerate(citation.cited):
+        snippet = snippet_html(
+            passage.text, sentences[0] if sentences else "", (rest or width) if i else width
+        )
         for extra in sentences[1:]:  # further sentences of this passage: marked where the window shows them
             escaped = text(" ".join(extra.split()))
             if escaped and escaped in snippet and f"<mark>{escaped}" not in snippet:
@@ -139,7 +143,7 @@ def marker_html(citation: Citation, checked: bool = True, best: float | None = N
         f'<span class="nq-marker">{label}</span>'
         f'<span class="nq-pop">{title_link(p.title, p.url)}'
         f'<span class="nq-meta">{source_meta(citation, checked, best)}</span>{also_html(citation)}'
-        f"{passages_html(citation, SNIPPET_CHARS // max(1, len(citation.cited)), 'span')}</span></span>"
+        f"{passages_html(citation, SNIPPET_CHARS, 'span', SNIPPET_CHARS // 2)}</span></span>"
     )
 
 
@@ -150,18 +154,23 @@ def answer_html(answer: Answer, pending: bool = False) -> str:
     pieces: list[str] = []
     last = 0
     for match in MARKER.finditer(answer.text):
-        pieces.append(text(answer.text[last : match.start()]))
+        pieces.append(_lines(answer.text[last : match.start()]))
         pieces.append(_marker(match.group(1), by_n, not answer.partial, best, days))
         last = match.end()
-    pieces.append(text(answer.text[last:]))
+    pieces.append(_lines(answer.text[last:]))
     body = "".join(pieces)
     if pending:
         body += ' <span class="nq-typing">…</span>'
     notes = "".join(f'<div class="nq-notice">{text(n)}</div>' for n in answer.notices)
-    if answer.standalone_question and answer.standalone_question != answer.question:
-        notes += f'<div class="nq-notice">Searched for: {text(answer.standalone_question)}</div>'
+    if line := searched_line(answer):  # what it searched: a follow-up's rewrite, the filters it ran with
+        notes += f'<div class="nq-notice nq-searched">{text(line)}</div>'
     css = "nq-answer nq-abstained" if answer.abstained else "nq-answer"
     return f'<div class="{css}">{body}{notes}</div>'
+
+
+def _lines(value: str) -> str:
+    """Answer text escaped, its line breaks kept (a digest is one line per story)."""
+    return "<br>".join(text(line) for line in value.split("\n"))
 
 
 def _marker(
@@ -318,6 +327,8 @@ CSS = """
 .nq-banner { padding: 0.6rem 0.8rem; border-radius: 8px; background: #fef3c7; color: #78350f; }
 #nq-chat .message-wrap, #nq-chat .message { overflow: visible !important; }
 #nq-chat { position: relative; z-index: 20; }  /* an open popover stays above the input row below it */
+/* Gradio dims each message (opacity .8), which would trap an open popover under the messages after it */
+#nq-chat .prose.chatbot.md:has(.nq-cite:hover, .nq-cite:focus-within) { opacity: 1; }
 .nq-chips { font-size: 0.85em; margin: 0.2rem 0; }
 .nq-chip { display: inline-block; margin: 0 0.3rem 0.2rem 0.2rem; padding: 0.05rem 0.5rem; border-radius: 999px;
   border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary); }
