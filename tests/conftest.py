@@ -22,6 +22,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 SEED = ROOT / "examples" / "putin-trump-talks.txt"
 CORPUS = SHARED_DATA / "multihop-rag" / "corpus.json"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's, installed by scripts/test.sh
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 
 
 def interruptible() -> None:
@@ -89,3 +97,18 @@ def chroma_server_at() -> Iterator[Callable[[Path, int], subprocess.Popen[bytes]
         if server.poll() is None:
             server.terminate()
             server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright, one per test module (skips only when it is not installed)."""
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"{CHROMIUM} is absent: `apt-get install chromium chromium-driver` (scripts/test.sh does)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

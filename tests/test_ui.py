@@ -36,14 +36,6 @@ from tests.conftest import SEED
 from tests.llm_servers import ScriptedLLM, source_with
 from tests.news_server import NewsServer
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 XSS_TITLE = "<img src=x onerror=alert(1)>"
 SEED_QUESTION = "How long did one of the Putin-Trump calls last?"
 ARTICLES = [
@@ -453,21 +445,6 @@ def test_auth_turns_on_the_login(tmp_path: Path, embedder: Embedder) -> None:
 
 
 # -- the browser ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright (skips only when it is not installed)."""
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"{CHROMIUM} is absent: `apt-get install chromium chromium-driver` (scripts/test.sh does)"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def ask_in_browser(page: Any, url: str, question: str) -> Any:

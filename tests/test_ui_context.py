@@ -12,10 +12,8 @@ from typing import Any
 import pytest
 
 from assistant.embedding import Embedder
-from tests.test_ui import browser, launch, make
+from tests.test_ui import launch, make
 from tests.test_ui_scroll import ask
-
-__all__ = ["browser"]  # the module-scoped Chromium fixture of tests/test_ui.py
 
 ARTICLES = [
     {

@@ -11,7 +11,7 @@ import pytest
 
 from assistant.embedding import Embedder
 from tests.conftest import SEED
-from tests.test_ui import CHROMIUM, CHROMIUM_ARGS, SEED_QUESTION, launch, make
+from tests.test_ui import SEED_QUESTION, launch, make
 
 QUESTIONS = [
     SEED_QUESTION,
@@ -53,21 +53,6 @@ def chat_app(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> It
     demo, url = launch(assistant)
     yield url
     demo.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright, as in tests/test_ui.py (skips only when it is absent)."""
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"{CHROMIUM} is absent: `apt-get install chromium chromium-driver` (scripts/test.sh does)"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def ask(page: Any, question: str, answers: int, button: bool = False) -> None:
