@@ -98,15 +98,20 @@ def test_app_two_ingests_and_watch_on_one_index(
         shared["chroma_url"] = f"http://127.0.0.1:{chroma_port}"
         env["NEWSQA_CHROMA_URL"] = shared["chroma_url"]
     newsqa = [sys.executable, "-m", "assistant", "--index", str(index)]
-    port = free_port()
-    log = (tmp_path / "app.log").open("w")
-    app = subprocess.Popen(
-        [sys.executable, "ui.py", "--index", str(index), "--port", str(port)],
-        cwd=Path(__file__).resolve().parents[1],
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
+    port, port2 = free_port(), free_port()
+    apps = []
+    for n, p in enumerate((port, port2)):  # two app processes on the one store
+        log = (tmp_path / f"app{n}.log").open("w")
+        apps.append(
+            subprocess.Popen(
+                [sys.executable, "ui.py", "--index", str(index), "--port", str(p)],
+                cwd=Path(__file__).resolve().parents[1],
+                env=env,
+                stdout=log,
+                stderr=log,
+            )
+        )
+    app = apps[0]
     errors: list[str] = []
     answered: list[int] = []
     stop = threading.Event()
@@ -122,7 +127,8 @@ def test_app_two_ingests_and_watch_on_one_index(
             time.sleep(0.3)
 
     try:
-        wait_for_port(port, app, tmp_path / "app.log")
+        wait_for_port(port, app, tmp_path / "app0.log")
+        wait_for_port(port2, apps[1], tmp_path / "app1.log")
         asker = threading.Thread(target=ask_throughout)
         asker.start()
         commands = [
@@ -139,28 +145,42 @@ def test_app_two_ingests_and_watch_on_one_index(
         outputs = [w.communicate(timeout=600)[0] for w in writers]
         assert [w.returncode for w in writers] == [0, 0, 0], outputs
         assert all("Traceback" not in out for out in outputs), outputs
-        done = time.monotonic()
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        while True:  # the last writer's articles are answerable from the running app within 5 s
+        clients = [Client(f"http://127.0.0.1:{p}/", verbose=False) for p in (port, port2)]
+
+        def cites_ferry(client: Client) -> bool:
             result = client.predict("When does the Sallow ferry leave?", api_name="/ask")
-            if any(c["title"] == "Ferry timetable changes" for c in result["citations"]):
-                break
-            assert time.monotonic() - done < 5, result
-            time.sleep(0.5)
+            return any(c["title"] == "Ferry timetable changes" for c in result["citations"])
+
+        done = time.monotonic()
+        for client in clients:  # the last writer's articles are answerable from both apps within 5 s
+            while not cites_ferry(client):
+                assert time.monotonic() - done < 5, "an app did not pick up the new article within 5 s"
+                time.sleep(0.5)
+        removed = subprocess.run(
+            [*newsqa, "remove", server.url("/s0")], env=env, capture_output=True, text=True
+        )
+        assert removed.returncode == 0, removed.stdout + removed.stderr
+        done = time.monotonic()
+        for client in clients:  # ... and a removed article stops being cited by both within 5 s
+            while cites_ferry(client):
+                assert time.monotonic() - done < 5, "an app still cites a removed article after 5 s"
+                time.sleep(0.5)
         stop.set()
         asker.join(timeout=60)
     finally:
         stop.set()
-        app.terminate()
-        app.wait(timeout=30)
+        for process in apps:
+            process.terminate()
+            process.wait(timeout=30)
     assert not errors, errors[:3]
     assert len(answered) >= 3  # it answered throughout, not just once
 
     reference = make_assistant(index=tmp_path / "one-process", allow_private_urls=True)
     reference.ingest(reference.read(files))
     reference.watch([feed], once=True, say=lambda _: None, warn=lambda _: None)
+    reference.remove(server.url("/s0"))
     built, expected = _state(make_assistant(**shared)), _state(reference)
-    assert len(expected["chunks"]) >= 32
+    assert len(expected["chunks"]) >= 31  # 32 written, the ferry article removed
     assert all(sentences for _, sentences in expected["rows"])
     assert {k: v for k, v in built.items() if k != "rows"} == {
         k: v for k, v in expected.items() if k != "rows"
