@@ -156,28 +156,25 @@ class LLMAnswerer:
         for s in self.fallback.score_sentences(question, passages):
             best.setdefault(s.passage.chunk_id, []).append(s.text)
         out: dict[str, str] = {}
+        budget = self.prompts.source_chars
         for passage in passages:
             sentences = split_sentences(passage.text)
             keep: set[int] = set()
             for top in best.get(passage.chunk_id, [])[:EXCERPT_SENTENCES]:
-                if top in sentences:
-                    at = sentences.index(top)
-                    wanted = {at - 1, at, at + 1} & set(range(len(sentences)))
-                    if (
-                        keep
-                        and len(" ".join(sentences[i] for i in keep | wanted)) > self.prompts.source_chars
-                    ):
-                        break
-                    keep |= wanted
-            if not keep:
-                out[passage.chunk_id] = passage.text[: self.prompts.source_chars]
-                continue
+                if top not in sentences:
+                    continue
+                at = sentences.index(top)
+                for i in (at, at - 1, at + 1):  # the sentence first, then its neighbours, while they fit
+                    if not 0 <= i < len(sentences):
+                        continue
+                    if not keep or len(" ".join(sentences[j] for j in keep | {i})) <= budget:
+                        keep.add(i)
             pieces: list[str] = []
             last = -2
             for i in sorted(keep):
                 pieces.append(("" if i == last + 1 or not pieces else "… ") + sentences[i])
                 last = i
-            out[passage.chunk_id] = " ".join(pieces)[: self.prompts.source_chars * 2]
+            out[passage.chunk_id] = (" ".join(pieces) or passage.text)[:budget]
         return out
 
     def _finish(self, question: str, text: str, sources: list[Passage], extractive: Answer) -> Answer:
