@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import logging
@@ -288,26 +289,29 @@ needs_gguf = pytest.mark.skipif(
 def assert_shown_claims_hold(answer: Any, label: str, embedder: Embedder) -> None:
     """What holds whatever a (maybe tiny) model writes: the model's checked answer is shown, or its answer
     could not be verified and the extractive one is (no other failure); and every shown sentence carrying
-    [n] is supported by exactly the passages its markers point at (checked again here from the shown text)."""
+    [n] is supported by article n's cited passages (checked again here from the shown text alone)."""
     assert answer.text and not answer.partial
     if answer.backend == "extractive":  # the model ran, but no sentence of its answer held
         assert answer.notices[-1] == (
             f"The {label} answer could not be verified against the articles; extractive answer shown."
         ), answer.notices
-        sources = [c.passage for c in sorted(answer.citations, key=lambda c: c.n)]  # numbered 1..k
     else:
         assert answer.backend == label, answer.notices
         assert all(s.supported or UNSUPPORTED_MARK in answer.text for s in answer.sentences)
-        sources = answer.passages  # [n] is the prompt's source n
-    shown = set(marker_numbers(answer.text))
-    assert shown == {c.n for c in answer.citations}, answer.text
-    assert all(c.verified and c.passage == sources[c.n - 1] for c in answer.citations)
+    by_n = {c.n: c for c in answer.citations}
+    assert set(marker_numbers(answer.text)) == set(by_n), answer.text
+    assert all(c.verified for c in answer.citations)
+    order = sorted(by_n)  # source i = all cited passages of the article marked order[i - 1]
+    number = {n: i for i, n in enumerate(order, 1)}
+    text = re.sub(r"\[(\d+)\]", lambda m: f"[{number[int(m.group(1))]}]", answer.text)
+    sources = [
+        dataclasses.replace(by_n[n].passage, text="\n".join(p.text for p, _ in by_n[n].cited)) for n in order
+    ]
     refusal = (ROOT / "prompts" / "refusal.txt").read_text(encoding="utf-8").strip()
-    again = CitationChecker(embedder, refusal).check(answer.text, sources)
-    marked = [s for s in again.sentences if s.claimed]
-    assert len(marked) >= (1 if shown else 0)
-    for sentence in marked:
-        assert sentence.supported and set(sentence.cited) == set(sentence.claimed), sentence
+    marked = [s for s in CitationChecker(embedder, refusal).check(text, sources).sentences if s.claimed]
+    assert len(marked) >= min(1, len(order))
+    for s in marked:  # held by articles it names (the same ones, or fewer when one alone says it all)
+        assert s.supported and s.cited and set(s.cited) <= set(s.claimed), s
 
 
 @needs_gguf
@@ -371,3 +375,18 @@ def test_the_llm_is_told_the_as_of_day_as_today(index_dir: Path, embedder: Embed
     assert "Today's date is 2025-06-20" in server.requests[0].text
     assert datetime.now(UTC).date().isoformat() not in server.requests[0].text
     assert answer.backend == "openai:test-model" and "50 minutes" in answer.text
+
+
+def test_each_source_is_its_best_sentences_within_the_budget(index_dir: Path, embedder: Embedder) -> None:
+    """The model reads each source's best sentences (and neighbours) up to llm_source_chars, not whole
+    passages; with 0 it reads whole passages."""
+    with ScriptedLLM("openai", good_reply) as server:
+        cut = llm_assistant(index_dir, embedder, server, llm_source_chars=200).ask(CALL_Q)
+        whole = llm_assistant(index_dir, embedder, server, llm_source_chars=0).ask(CALL_Q)
+    short, full = (sources_in(r.body) for r in server.requests)
+    assert not cut.abstained and not whole.abstained
+    n = source_with(server.requests[0].body, "50 minutes")  # the sentence that answers is kept
+    text_of = lambda block: block.split("\n", 2)[1]  # noqa: E731 (line 1: outlet, date, title; 2: text)
+    assert all(len(text_of(block)) <= 200 for block in short.values())
+    assert sum(len(text_of(b)) for b in full.values()) > 2 * sum(len(text_of(b)) for b in short.values())
+    assert "50 minutes" in text_of(short[n])
