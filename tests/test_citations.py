@@ -111,3 +111,17 @@ def test_lists_and_source_lines_keep_their_shape(checker: CitationChecker) -> No
         "Key points:\n\n- One call lasted about 50 minutes [1].\n- Powell said inflation was still too high [2]"
     )
     assert [s.cited for s in result.sentences] == [(), (1,), (2,)]
+
+
+def test_a_hyphenated_name_is_found_in_its_source(checker: CitationChecker) -> None:
+    trial = Passage(
+        "c4",
+        "a4",
+        "FTX founder on trial",
+        "Sam Bankman-Fried was tried in New York on Tuesday. Prosecutors said he misused customer funds.",
+        source="Wire",
+    )
+    result = checker.check("Bankman-Fried was tried in New York on Tuesday [1].", [trial])
+    assert result.sentences[0].supported and [c.verified for c in result.citations] == [True]
+    wrong = checker.check("Bankman-Fried was tried in Paris on Tuesday [1].", [trial])
+    assert not wrong.sentences[0].supported  # the name alone does not carry a wrong place

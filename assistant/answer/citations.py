@@ -22,6 +22,7 @@ _MARKER = re.compile(r"\[\s*(?:sources?\s*)?(\d+(?:\s*[,;]\s*(?:sources?\s*)?\d+
 _MARKER_RUN = r"(?:\s*\[\s*(?:sources?\s*)?\d+(?:\s*[,;]\s*(?:sources?\s*)?\d+)*\s*\])+"
 _AFTER_PUNCT = re.compile(r"([.!?])(" + _MARKER_RUN + ")", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_HYPHENATED = re.compile(r"\w+(?:-\w+)+")
 _NAME = re.compile(r"\b(?:[A-Z][\w’'-]*[a-z0-9][\w’'-]*|[A-Z]{2,}s?)\b")
 _NUMBER_WORDS = {
     "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
@@ -77,7 +78,8 @@ class Evidence:
         both = f"{header}\n{text}"
         return cls(
             numbers_in(text),
-            frozenset(_name_key(w) for w in words(both)),
+            # hyphenated words whole too: a name like "Bankman-Fried" is one fact of a sentence
+            frozenset(_name_key(w) for w in [*words(both), *_HYPHENATED.findall(both)]),
             frozenset(_name_key(m.group(0)) for m in _NAME.finditer(both)),
             frozenset(content_terms(text)),
         )
