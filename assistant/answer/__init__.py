@@ -1,6 +1,7 @@
 """Answer: retrieved Passages -> a cited `Answer`.
 
-`extractive` composes the default no-LLM answer from the best-supported sentences; `llm` asks an LLM
+`extractive` scores sentences and `compose` shapes the default no-LLM answer from them (referents kept, one
+statement per side, dated digests); `sources` numbers citations by article; `llm` asks an LLM
 backend (`backends`: a registry of name -> factory, one module per backend) with the prompts of `prompts`
 and falls back to the extractive answer on any failure; `citations` checks every [n] marker against its
 passage; `followups` rewrites chat follow-ups into standalone questions. Nothing here knows Chroma or Gradio.
