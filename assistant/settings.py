@@ -51,7 +51,7 @@ class Settings:
     llm_api_key: str | None = field(default=None, repr=False)
     llm_timeout: float = 60.0
     llm_context_window: int = 8192
-    llm_source_chars: int = 450  # each source given to the LLM: its best sentences and neighbours (0: whole)
+    llm_source_chars: int = 250  # each source given to the LLM: its best sentences and neighbours (0: whole)
     prompts_dir: Path = field(default_factory=lambda: default_prompts_dir())
     host: str = "127.0.0.1"
     port: int = 7860
