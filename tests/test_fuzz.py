@@ -15,11 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from assistant.answer.compose import digest_topic, refers_back, sides, wants_digest
 from assistant.assistant import Assistant
 from assistant.embedding import Embedder
 from assistant.errors import InputError
 from assistant.ingest.files import read_file
 from assistant.retrieval.hints import HintParser
+from assistant.retrieval.support import asked
 from assistant.settings import Settings
 from assistant.types import Article
 from tests.conftest import SEED
@@ -134,6 +136,21 @@ def test_hint_parsing_never_raises(question: str) -> None:
     parser = HintParser(["Reuters", "BBC News", "The Verge"])
     hints = parser.parse(question)
     assert all(p.start <= p.end for p in hints.periods)
+
+
+@FUZZ
+@given(question=TEXT)
+def test_reading_what_a_question_asks_never_raises(question: str) -> None:
+    """The support check and the answer's shaping read every question (retrieval/support, answer/compose)."""
+    hints = HintParser(["Reuters", "BBC News", "The Verge"]).parse(question)
+    what = asked(hints.stripped or question)
+    assert all(name.strip() for name in what.names) and all(
+        n.replace(".", "").isdigit() for n in what.numbers
+    )
+    sides(question, hints, what.names)
+    wants_digest(question, hints)
+    digest_topic(question)
+    refers_back(question)
 
 
 @pytest.fixture(scope="module")
