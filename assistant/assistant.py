@@ -299,6 +299,10 @@ class Assistant:
         """Remove an article by id or url; returns the number of chunks removed."""
         return self.index.remove(key)
 
+    def remove_many(self, keys: Sequence[str]) -> dict[str, int | None]:
+        """Remove several articles by id or url at once: chunks removed per key, None where none matched."""
+        return self.index.remove_many(keys)
+
 
 def build_assistant(settings: Settings | None = None, **components: Any) -> Assistant:
     """The factory front ends call (`components`: as `Assistant` takes them)."""

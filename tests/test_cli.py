@@ -83,6 +83,10 @@ def test_ingest_ask_json_stats_remove(tmp_path: Path) -> None:
     assert json.loads(newsqa("stats", "--json", index=index).stdout)["articles"] == 0
     missing = newsqa("remove", first["article_id"], index=index, check=False)
     assert missing.returncode == 1 and "No article" in missing.stderr and "Traceback" not in missing.stderr
+    newsqa("ingest", "--quiet", str(SEED), index=index)
+    several = newsqa("remove", "https://nowhere.example/x", first["article_id"], index=index, check=False)
+    assert f"removed {first['article_id']}" in several.stdout  # the rest still goes
+    assert several.returncode == 1 and "'https://nowhere.example/x'" in several.stderr
 
 
 def test_failures_are_listed_and_exit_code_is_nonzero(tmp_path: Path) -> None:

@@ -169,6 +169,19 @@ def test_remove_by_url_and_by_id(make_assistant: Make, tmp_path: Path) -> None:
         assistant.remove("https://port.example/bridge")
 
 
+def test_remove_many_in_one_write_and_the_missing_ones_named(make_assistant: Make, tmp_path: Path) -> None:
+    assistant = make_assistant()
+    assistant.ingest(assistant.read([str(_news(tmp_path)), str(SEED)]))
+    seed_id = next(m for m in _all_chunks(assistant)[2] if m["title"].startswith("Putin"))["article_id"]
+    removed = assistant.remove_many(
+        ["https://port.example/bridge", "https://nowhere.example/x", str(seed_id)]
+    )
+    assert removed["https://port.example/bridge"] == 1 and (removed[str(seed_id)] or 0) > 1
+    assert removed["https://nowhere.example/x"] is None  # named, and the others still went
+    assert {m["title"] for m in _all_chunks(assistant)[2]} == {"Robot wins chess title"}
+    assert "chess robot" in assistant.ask("Who won the chess title?").text  # the keyword index is in step
+
+
 def test_filters_by_date_and_outlet(make_assistant: Make, tmp_path: Path) -> None:
     from assistant.dates import parse_date
 

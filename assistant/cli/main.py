@@ -204,13 +204,26 @@ def stats(assistant: Assistant, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("key")
+@click.argument("keys", nargs=-1, required=True, metavar="ID_OR_URL...")
 @click.pass_obj
 @domain_errors
-def remove(assistant: Assistant, key: str) -> None:
-    """Remove one article, given its id (see `ask --json`) or its url."""
-    removed = assistant.remove(key)
-    click.echo(f"removed {key} ({removed} chunks)")
+def remove(assistant: Assistant, keys: tuple[str, ...]) -> None:
+    """Remove articles, given their ids (see `ask --json`) or urls; several at once are one write."""
+    if len(keys) == 1:
+        removed = assistant.remove(keys[0])  # one key: its own error message when nothing matches
+        click.echo(f"removed {keys[0]} ({removed} chunks)")
+        return
+    missing = []
+    for key, chunks in assistant.remove_many(keys).items():
+        if chunks is None:
+            missing.append(key)
+        else:
+            click.echo(f"removed {key} ({chunks} chunks)")
+    if missing:
+        raise click.ClickException(
+            f"No article with id or url {', '.join(map(repr, missing))} is indexed (the others were removed). "
+            "`newsqa ask --json` shows article ids."
+        )
 
 
 cli.add_command(watch)

@@ -190,6 +190,18 @@ class NewsIndex:
         with self.writing():
             return self._remove(key)
 
+    def remove_many(self, keys: Sequence[str]) -> dict[str, int | None]:
+        """Remove articles by id or url in one write (one keyword-index save for all); chunks removed per
+        key, None for a key that matches no article (the others still go)."""
+        removed: dict[str, int | None] = {}
+        with self.writing():
+            for key in dict.fromkeys(keys):
+                try:
+                    removed[key] = self._remove(key)
+                except NotFoundError:
+                    removed[key] = None
+        return removed
+
     def _remove(self, key: str) -> int:
         candidates = {key}
         if canonical_url(key):
