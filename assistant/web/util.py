@@ -20,7 +20,7 @@ from assistant.dates import parse_date
 from assistant.errors import ConfigError, InputError, NewsqaError
 from assistant.settings import Settings
 from assistant.types import Filters
-from assistant.web import render
+from assistant.web import assets
 
 log = logging.getLogger("newsqa.ui")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -107,9 +107,9 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "server_port": settings.port,
         "auth": parse_auth(settings.auth),
         "max_file_size": f"{settings.max_upload_mb}mb",
-        "css": render.CSS,
+        "css": assets.CSS,
         "theme": offline_theme(),
-        "head": render.POPOVER_JS,
+        "head": assets.POPOVER_JS,
         "show_error": False,
         "footer_links": ["api"],
     }
