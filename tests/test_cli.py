@@ -140,8 +140,8 @@ def test_interrupted_ingest_then_rerun_equals_one_clean_run(tmp_path: Path, sig:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:
         done = [int(m) for m in re.findall(rb"\b(\d+)/48\b", bytes(seen))]
-        if done and 0 < max(done) < 48:
-            break
+        if done and 0 < max(done) <= 24:  # half or more still to do: tqdm's display lags the work, so a
+            break  # late "36/48" can come from a run already saving its last batch (seen under load)
         time.sleep(0.05)
     assert proc.poll() is None, "ingest finished before it could be interrupted"
     proc.send_signal(sig)
