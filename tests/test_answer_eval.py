@@ -76,6 +76,17 @@ def test_eval_answers_with_an_llm(index_dir: Path, embedder: Embedder, questions
     assert values["cite_precision"] == 1.0 and values["verified_sentences"] == 0.5
 
 
+def test_eval_answers_says_why_llm_answers_fell_back(
+    index_dir: Path, embedder: Embedder, questions: Path
+) -> None:
+    with ScriptedLLM("openai", lambda body: "Nothing I can say about that.") as server:  # no citation at all
+        unverifiable = run_answer_eval(llm_assistant(index_dir, embedder, server), questions)
+    with ScriptedLLM("openai", lambda body: "Late.", delay=3.0) as server:
+        slow = run_answer_eval(llm_assistant(index_dir, embedder, server, llm_timeout=0.5), questions)
+    assert unverifiable.fallback_reasons == {"unverifiable": 1} and slow.fallback_reasons == {"timeout": 1}
+    assert "LLM failures answered extractively: 1 (timeout 1)" in slow.table()
+
+
 def test_cli_eval_answers(index_dir: Path, questions: Path) -> None:
     from click.testing import CliRunner
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +136,7 @@ class AnswerReport:
     metrics: dict[str, dict[str, float | None]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     fallbacks: int = 0  # answers where the LLM failed and the extractive answer was used
+    fallback_reasons: dict[str, int] = field(default_factory=dict)  # unverifiable / timeout / error
     seconds_per_answer: float = 0.0
     failed: list[str] = field(default_factory=list)  # "id: error" of questions answering failed on
 
@@ -149,7 +151,8 @@ class AnswerReport:
             markdown_table(self.metrics, self.counts, METRICS),
         ]
         if self.fallbacks:
-            lines.append(f"LLM failures answered extractively: {self.fallbacks}")
+            why = ", ".join(f"{reason} {n}" for reason, n in sorted(self.fallback_reasons.items()))
+            lines.append(f"LLM failures answered extractively: {self.fallbacks} ({why})")
         lines += failure_lines(self.failed)
         lines.append(
             "accuracy: the benchmark's rule (a shared word with the gold answer); strict: the gold answer in the "
@@ -161,6 +164,14 @@ class AnswerReport:
         return "\n".join(lines)
 
 
+def fallback_reason(answer: Answer) -> str:
+    """Why an LLM answer was shown extractively, from its last notice: unverifiable, timeout or error."""
+    note = answer.notices[-1] if answer.notices else ""
+    if "could not be verified" in note:
+        return "unverifiable"
+    return "timeout" if "did not answer within" in note else "error"
+
+
 def evaluate_answers(
     queries: Sequence[Query],
     ask: Callable[[Query], Answer],
@@ -170,15 +181,22 @@ def evaluate_answers(
     """Answer every question with `ask` and score the answers."""
     scored: list[tuple[Query, _Scores]] = []
     started = time.perf_counter()
-    fallbacks = 0
+    reasons: Counter[str] = Counter()
     failed: list[str] = []
     for query in queries:
         answer = attempt(query, ask, failed) or Answer(question=query.text, text="")
         if progress:
             progress()
-        fallbacks += int(backend != "extractive" and answer.backend == "extractive" and not answer.abstained)
+        if backend != "extractive" and answer.backend == "extractive" and not answer.abstained:
+            reasons[fallback_reason(answer)] += 1
         scored.append((query, _score(answer, query)))
-    report = AnswerReport(backend=backend, questions=len(queries), fallbacks=fallbacks, failed=failed)
+    report = AnswerReport(
+        backend=backend,
+        questions=len(queries),
+        fallbacks=sum(reasons.values()),
+        fallback_reasons=dict(reasons),
+        failed=failed,
+    )
     report.seconds_per_answer = (time.perf_counter() - started) / len(queries) if queries else 0.0
     for group, scores in per_type(scored).items():
         report.metrics[group] = _values(scores)
