@@ -159,7 +159,8 @@ def unsupported(question: Asked, passages: Sequence[Passage]) -> list[str]:
             for sentence in split_sentences(p.text)
         )
         if not said:
-            gaps.append(f'"{event}" with {" or ".join(question.years or question.names)}')
+            with_what = " or ".join(question.years or question.names)
+            gaps.append(f'"{event}" with {with_what}' if with_what else f'"{event}"')
     return gaps
 
 
@@ -169,8 +170,12 @@ def refusal_notice(gaps: Sequence[str], passages: Sequence[Passage]) -> str:
     for p in passages:  # each article once, best first
         articles.setdefault(p.article_id or p.chunk_id, p)
     closest = "; ".join(f"{p.title} ({p.outlet}, {p.day})" for p in list(articles.values())[:3])
-    what = f"mentions {', '.join(gaps)}" if gaps else "answers it"
-    return f"None of the {len(passages)} closest articles {what}. Closest: {closest}."
+    missing = ", ".join(gaps)
+    if len(articles) == 1:
+        what = f"mention {missing}" if gaps else "answer it"
+        return f"The closest article does not {what}: {closest}."
+    what = f"mentions {missing}" if gaps else "answers it"
+    return f"None of the {len(articles)} closest articles {what}. Closest: {closest}."
 
 
 def _key_text(sentence: str) -> str:
