@@ -101,7 +101,9 @@ def _export(path: Path, target: Path) -> None:
 
     import torch
     from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # a one-time step; its weight-loading bar is noise on a user's terminal
     model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
 
     class TokenStates(torch.nn.Module):
