@@ -25,10 +25,16 @@ COLLECTION = Format(
     1,
     "Upgrade newsqa, or build a new index from your sources: `newsqa --index NEW_DIR ingest SOURCES...`.",
 )
-KEYWORDS = Format(  # 1: rows as positional lists; 2: rows under named fields
+KEYWORDS = Format(  # 1: rows as positional lists; 2: rows under named fields; 3: segments
     "keyword index",
-    2,
+    3,
     "Upgrade newsqa, or rebuild the keyword index from the Chroma store: `newsqa reindex-keywords`.",
+)
+WIRE_TABLE = Format(  # stories/COLLECTION.sqlite3: MinHash bands of the stored articles (store/wire.py)
+    "wire-copy table",
+    1,
+    "Upgrade newsqa, or rebuild it from the Chroma store: `newsqa reindex-keywords` (or delete the file; the "
+    "next ingest rebuilds it).",
 )
 FEED_STATE = Format(
     "feed state (feeds.json)",

@@ -73,7 +73,7 @@ def state(index: Path) -> dict[str, Any]:
     """Chunk ids, stories, keyword rows with their sentence vectors, and the fixed questions' answers."""
     assistant = build_assistant(Settings.load(env={}, index=index))
     got = assistant.index.collection.get(include=["metadatas"])
-    rows = {r.id: r.sentences for r in assistant.index.keywords.rows}
+    rows = assistant.index.keywords.blobs()
     return {
         "chunks": sorted(got["ids"]),
         "stories": sorted((str(m["article_id"]), str(m.get("story_id"))) for m in got["metadatas"] or []),

@@ -21,32 +21,57 @@ from tests.conftest import SEED
 Make = Callable[..., Assistant]
 
 
-def _keyword_file(assistant: Assistant) -> Path:
+def _manifest(assistant: Assistant) -> Path:
     folder = keyword_folder(assistant.settings)
-    return folder / (folder / "CURRENT").read_text().strip() / "chunks.gz"
+    return folder / f"{(folder / 'CURRENT').read_text().strip()}.manifest"
 
 
-def _rewrite(path: Path, change: Callable[[dict], dict]) -> None:
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        data = json.load(fh)
-    with gzip.open(path, "wt", encoding="utf-8") as fh:
-        json.dump(change(data), fh)
+def _legacy(assistant: Assistant, data: dict) -> None:
+    """Point the keyword index at a version folder as newsqa wrote them before segments (gzip JSON)."""
+    folder = keyword_folder(assistant.settings)
+    (folder / "old").mkdir()
+    with gzip.open(folder / "old" / "chunks.gz", "wt", encoding="utf-8") as fh:
+        json.dump(data, fh)
+    (folder / "CURRENT").write_text("old")
+    for journal in folder.glob("journal-*"):
+        journal.unlink()
 
 
-def test_keyword_index_is_versioned_reads_format_1_and_refuses_a_newer_one(make_assistant: Make) -> None:
+def test_keyword_index_is_versioned_reads_formats_1_and_2_and_refuses_a_newer_one(
+    make_assistant: Make,
+) -> None:
     assistant = make_assistant()
     assistant.ingest(assistant.read([str(SEED)]))
-    path = _keyword_file(assistant)
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        saved = json.load(fh)
-    assert saved["format"] == 2 and isinstance(saved["rows"][0], dict)  # rows under named fields
+    saved = json.loads(_manifest(assistant).read_text())
+    assert saved["format"] == 3 and saved["segments"]  # segments named by a manifest
     rows = KeywordIndex(keyword_folder(assistant.settings))
     assert rows.load()
-    # an index written before formats were named: rows as positional lists, no "format" key
-    _rewrite(path, lambda d: {"rows": [list(r.values()) for r in d["rows"]], "tokens": d["tokens"]})
+    blobs = rows.blobs()
+    fields = ["id", "article_id", "source", "ts", "title", "chunk_index"]
+    named = [
+        {**{f: getattr(r, f) for f in fields}, "sentences": blobs[r.id], "term_counts": s.term_counts(int(i))}
+        for s, live in rows.parts()
+        for i, r in zip(live, (s.rows[j] for j in live), strict=True)
+    ]
+    tokens = [[rows.terms[t] for t in s.terms(int(i))] for s, live in rows.parts() for i in live]
+    _legacy(assistant, {"format": 2, "rows": named, "tokens": tokens})  # rows under named fields
     old = KeywordIndex(keyword_folder(assistant.settings))
-    assert old.load() and old.rows == rows.rows
-    _rewrite(path, lambda d: {**d, "format": 99})
+    assert old.load() and old.rows == rows.rows and old.blobs() == blobs
+    assert [s.term_counts(int(i)) for s, live in old.parts() for i in live] == [
+        r["term_counts"] for r in named
+    ]
+    # an index written before formats were named: rows as positional lists, no "format" key
+    positional = [[r[f] for f in [*fields, "sentences", "term_counts"]] for r in named]
+    (keyword_folder(assistant.settings) / "old" / "chunks.gz").unlink()
+    (keyword_folder(assistant.settings) / "old").rmdir()
+    _legacy(assistant, {"rows": positional, "tokens": tokens})
+    older = KeywordIndex(keyword_folder(assistant.settings))
+    assert older.load() and older.rows == rows.rows and older.blobs() == blobs
+    assert assistant.reindex_keywords() == len(rows)  # saved again as segments, vectors kept
+    again = KeywordIndex(keyword_folder(assistant.settings))
+    assert again.load() and again.rows == rows.rows and again.blobs() == blobs
+    manifest = _manifest(assistant)
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "format": 99}))
     with pytest.raises(IndexFormatError) as err:
         KeywordIndex(keyword_folder(assistant.settings)).load()
     assert "format 99" in str(err.value) and "newsqa reindex-keywords" in str(err.value)

@@ -59,7 +59,7 @@ def _state(assistant: Assistant) -> dict[str, Any]:
     return {
         "chunks": sorted(got["ids"]),
         "stories": sorted((str(m["article_id"]), str(m.get("story_id"))) for m in got["metadatas"] or []),
-        "rows": sorted((r.id, r.sentences) for r in keywords.rows),
+        "rows": sorted(keywords.blobs().items()),
         "feeds": sorted((url, sorted(state["entries"])) for url, state in entries.items()),
     }
 

@@ -17,7 +17,7 @@ from assistant.retrieval.retriever import Retriever
 from assistant.retrieval.terms import SentenceTerms
 from assistant.retrieval.tuning import Tuning
 from assistant.store.sentences import SentenceTable, unpack
-from assistant.text import tokenize
+from assistant.text import sentence_starts, tokenize, tokenize_pieces
 
 Make = Callable[..., Assistant]
 
@@ -29,7 +29,7 @@ TEXTS = [
 
 
 def _terms() -> SentenceTerms:
-    return SentenceTerms([tokenize(t) for t in TEXTS], lambda row: TEXTS[row])
+    return SentenceTerms.of_texts(TEXTS)
 
 
 def test_sentence_terms_match_by_hand() -> None:
@@ -148,13 +148,15 @@ def test_term_counts_stored_at_ingest_give_the_same_sentences_as_the_text(
     rows = keywords.rows
     got = assistant.index.collection.get(include=["documents"])
     texts = dict(zip(got["ids"], got["documents"] or [], strict=True))
-    assert all(r.term_counts for r in rows)
-    stored = SentenceTerms(keywords.tokens, lambda i: texts[rows[i].id], lambda i: rows[i].term_counts)
-    from_text = SentenceTerms(keywords.tokens, lambda i: texts[rows[i].id])  # an index built before
-    for i in range(len(rows)):
-        a, b = stored.sentences(i), from_text.sentences(i)
-        assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
-        assert len(a[1]) >= 2  # every article here has several sentences
+    stored = SentenceTerms(keywords.view())
+    for i, row in enumerate(rows):  # each sentence's distinct terms, as the text's own sentences give them
+        terms, per, _, _ = stored.sentences(i)
+        text = texts[row.id]
+        pieces = tokenize_pieces(text, sentence_starts(text))
+        expected = [sorted({0, *(keywords.vocab[w] + 1 for w in piece)}) for piece in pieces]
+        found = np.split(terms, np.cumsum(per)[:-1])
+        assert [sorted(x.tolist()) for x in found] == expected
+        assert len(per) >= 2  # every article here has several sentences
 
 
 def test_best_sentence_cosine_matches_the_unpacked_vectors(make_assistant: Make, tmp_path: Path) -> None:
@@ -166,9 +168,10 @@ def test_best_sentence_cosine_matches_the_unpacked_vectors(make_assistant: Make,
     got = assistant.index.collection.get(include=["documents"])
     texts = dict(zip(got["ids"], got["documents"] or [], strict=True))
     query = assistant.embedder.embed(["Who pays for the bridge repair?", "rail delays"])
-    best = SentenceTable([r.sentences for r in rows]).best(np.arange(len(rows)), query)
+    best = SentenceTable(assistant.index.keywords.parts()).best(np.arange(len(rows)), query)
+    blobs = assistant.index.keywords.blobs()
     for i, row in enumerate(rows):
-        vectors = np.stack(list(unpack(row.sentences, texts[row.id]).values()))
+        vectors = np.stack(list(unpack(blobs[row.id], texts[row.id]).values()))
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         assert best[i].tolist() == pytest.approx((vectors @ query.T).max(axis=0).tolist(), abs=1e-4)
     assert rows[int(np.argmax(best[:, 1]))].title == "Rail line delayed"

@@ -11,7 +11,7 @@ from typing import Any
 from assistant.assistant import Assistant
 from assistant.retrieval.hints import HintParser
 from assistant.retrieval.retriever import Retriever
-from assistant.retrieval.tuning import Tuning
+from assistant.retrieval.tuning import EXTRA, Tuning
 from assistant.store.keywords import KeywordIndex, keyword_folder
 from assistant.types import Filters, evidence_found
 
@@ -179,21 +179,23 @@ def test_evidence_signal_is_carried_on_passages(make_assistant: Make, tmp_path: 
 
 
 class _CountingCollection:
-    """A real Chroma collection that counts the `get` calls made through it."""
+    """A real Chroma collection that records what each `get` call asked for."""
 
     def __init__(self, collection: Any) -> None:
         self.collection = collection
-        self.gets = 0
+        self.gets: list[tuple[int, tuple[str, ...]]] = []  # (ids asked for, include)
 
     def get(self, *args: Any, **kwargs: Any) -> Any:
-        self.gets += 1
+        self.gets.append((len(kwargs.get("ids") or ()), tuple(kwargs.get("include") or ())))
         return self.collection.get(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.collection, name)
 
 
-def test_passages_from_memory_equal_chromas_and_need_no_get(make_assistant: Make, tmp_path: Path) -> None:
+def test_start_up_reads_only_vectors_and_passages_read_only_their_chunks(
+    make_assistant: Make, tmp_path: Path
+) -> None:
     assistant = make_assistant()
     wire = "The port of Tilbury closed for two days after a storm, stranding 40 cargo ships at anchor."
     copies = [
@@ -201,21 +203,19 @@ def test_passages_from_memory_equal_chromas_and_need_no_get(make_assistant: Make
         _article("Tilbury closed by storm", wire, "Business Daily", "2023-11-02T10:00:00Z", "storm"),
     ]
     _ingest(assistant, tmp_path / "news.json", [*ARTICLES, *copies])
-    retriever = assistant.retriever
     questions = ["How many ships did the Tilbury storm strand?", "Who supplies the bridge parts?"]
-    retriever.retrieve(questions[0])  # loads the chunk table, vectors and texts
-    counting = _CountingCollection(assistant.index.collection)
-    assistant.index.__dict__["collection"] = counting
-    from_memory = [retriever.retrieve(q, k=5) for q in questions]
-    assert counting.gets == 0  # texts, metadata and stories came from memory
-    storm = from_memory[0][0]
+    before = [assistant.retrieve(q, k=5) for q in questions]
+    fresh = make_assistant()  # a new process over the same index
+    counting = _CountingCollection(fresh.index.collection)
+    fresh.index.__dict__["collection"] = counting
+    after = [fresh.retrieve(q, k=5) for q in questions]
+    assert after == before
+    storm = after[0][0]
     assert "40 cargo ships" in storm.text and len(storm.also_reported_by) == 1  # the copy, collapsed
-    articles = sorted(retriever.snapshot.firsts)
-    assert retriever.story_info(articles) == assistant.index.story_info(articles)
-    retriever.snapshot.chunks.clear()
-    retriever.snapshot.firsts.clear()  # now every text, metadata and story comes from Chroma
-    assert [retriever.retrieve(q, k=5) for q in questions] == from_memory
-    assert counting.gets > 0
+    texts = [(n, include) for n, include in counting.gets if "documents" in include]
+    vectors = [n for n, include in counting.gets if include == ("embeddings",)]
+    assert sum(vectors) == fresh.index.count()  # every chunk's vector once, at start-up
+    assert texts and all(0 < n <= 5 + EXTRA for n, _ in texts)  # texts: only the rows a question ranks
 
 
 def test_questions_with_season_ranges_and_calendar_edges_parse() -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
+import shutil
 from collections.abc import Callable
 
 import numpy as np
@@ -13,6 +13,7 @@ from transformers import AutoModel, AutoTokenizer
 from assistant.assistant import Assistant
 from assistant.embedding import Embedder
 from assistant.retrieval.query import word_ranges
+from assistant.store.keywords import keyword_folder
 from assistant.store.sentences import (
     METADATA_KEY,
     SentenceTable,
@@ -53,6 +54,7 @@ def test_stored_vectors_equal_pooling_an_independent_forward_pass(
     assistant = make_assistant()
     assert not assistant.ingest(assistant.read([str(SEED)])).failed
     rows = assistant.index.keywords.rows
+    blobs = assistant.index.keywords.blobs()
     got = assistant.index.collection.get(
         ids=[r.id for r in rows], include=["documents", "metadatas", "embeddings"]
     )
@@ -64,7 +66,7 @@ def test_stored_vectors_equal_pooling_an_independent_forward_pass(
     for row, doc, meta, stored in zip(
         rows, got["documents"], got["metadatas"], got["embeddings"], strict=True
     ):
-        vectors = unpack(row.sentences, doc)
+        vectors = unpack(blobs[row.id], doc)
         assert vectors and all(s in doc for s in vectors)
         header = " | ".join(str(meta[k]) for k in ("title", "source", "date") if k in meta)
         read = f"{header}\n\n{doc}"  # what the model read for this chunk
@@ -85,9 +87,9 @@ def test_stored_vectors_equal_pooling_an_independent_forward_pass(
             checked += 1
     assert checked >= 20
     assistant.reindex_keywords()  # rebuilt from Chroma: the vectors stay
-    assert [r.sentences for r in assistant.index.keywords.rows] == [r.sentences for r in rows]
+    assert assistant.index.keywords.blobs() == blobs
     shown = json.dumps(assistant.ask("How long did one of the Putin-Trump calls last?").to_dict())
-    assert "50 minutes" in shown and str(rows[0].sentences)[:40] not in shown
+    assert "50 minutes" in shown and str(blobs[rows[0].id])[:40] not in shown
 
 
 def test_word_ranges_find_a_pieces_words_in_order() -> None:
@@ -119,7 +121,7 @@ def test_sentence_table_blends_each_close_chunks_best_sentence() -> None:
         None,  # chunk 1: stored without sentence vectors
         pack(spans[:1], [unit(1, 1)]),  # chunk 2
     ]
-    table = SentenceTable(blobs)
+    table = SentenceTable.of_blobs(blobs)
     assert len(table) == 3
     query = unit(0, 1)[None, :]
     chunk = np.array([[0.2], [0.9], [0.1]], dtype=np.float32)
@@ -132,11 +134,9 @@ def test_sentence_table_blends_each_close_chunks_best_sentence() -> None:
 def test_reembed_gives_an_older_index_its_sentence_vectors(make_assistant: Callable[..., Assistant]) -> None:
     assistant = make_assistant()
     assert not assistant.ingest(assistant.read([str(SEED)])).failed
-    keywords = assistant.index.keywords
     chunks = assistant.index.count()
-    keywords.rows = [dataclasses.replace(r, sentences=None) for r in keywords.rows]  # as an older newsqa
-    keywords.dirty = True
-    keywords.save()
+    shutil.rmtree(keyword_folder(assistant.settings))  # as an older newsqa left it: no sentence vectors
+    assert assistant.reindex_keywords() == chunks
     assert not any(unpack(p.sentence_blob, p.text) for p in make_assistant().retrieve("Putin Trump call"))
     again = make_assistant()
     assert again.ingest(again.read([str(SEED)])).unchanged == 1  # a plain ingest leaves it as it is

@@ -19,7 +19,8 @@ from assistant.retrieval.tuning import (
 from assistant.store.chroma import NewsIndex
 from assistant.store.client import passage_from_row
 from assistant.store.keywords import Row
-from assistant.store.stories import StoryInfo, collapse_stories
+from assistant.store.sentences import SentenceTable
+from assistant.store.stories import collapse_stories
 from assistant.text import tokenize
 from assistant.types import Passage, day
 
@@ -47,25 +48,21 @@ def build_passages(
     table_rows: Sequence[Row],
     scores: np.ndarray,
     evidence: float,
-    chunks: Mapping[str, Chunk],
     index: NewsIndex,
-    story_info: Callable[[Sequence[str]], dict[str, StoryInfo]],
+    sentences: SentenceTable,
 ) -> list[Passage]:
-    """Passages for the ranked rows (scored by `scores`), each wire story once."""
+    """Passages for the ranked rows (scored by `scores`), each wire story once; their texts and metadata
+    are read from the store (one call), not held in memory."""
     ids = [table_rows[r].id for r in rows]
-    found = {cid: chunks[cid] for cid in ids if cid in chunks}
-    missing = [cid for cid in ids if cid not in found]
-    if missing:  # not in memory (the store changed since the last refresh): ask the store
-        found.update((cid, (text, meta)) for cid, text, meta, _ in index.chunks(missing))
+    found = {cid: (text, meta) for cid, text, meta, _ in index.chunks(ids)}
     passages: list[Passage] = []
     for row, cid in zip(rows, ids, strict=True):
         if cid in found:
             text, meta = found[cid]
-            sentences = table_rows[row].sentences
             passages.append(
-                passage_from_row(cid, text, meta, float(scores[row]), len(passages) + 1, sentences)
+                passage_from_row(cid, text, meta, float(scores[row]), len(passages) + 1, sentences.blob(row))
             )
-    collapsed = collapse_stories(passages, story_info)  # each wire story once
+    collapsed = collapse_stories(passages, index.story_info)  # each wire story once
     return [dataclasses.replace(p, evidence=evidence) for p in collapsed]
 
 

@@ -4,96 +4,62 @@ pairs), encoded once, matched against a question's texts with numpy."""
 from __future__ import annotations
 
 import itertools
-import math
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
-from assistant.text import sentence_starts, tokenize_pieces
+from assistant.store.bm25 import KeywordView
+from assistant.store.segments import PAIR_WIDTH
 
 Encoded = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 class SentenceTerms:
-    """Stemmed terms of each chunk's sentences as id arrays, with corpus idf. Rows whose per-sentence
-    token counts the keyword index stored at ingest are encoded at once, up front (~0.3 s per 10k
-    chunks); others from their text on first use."""
+    """Stemmed terms of each chunk's sentences as id arrays, with corpus idf: read from the keyword index's
+    segments, where they were encoded once when the segment was written (store/segments.py)."""
 
-    def __init__(
-        self,
-        tokens: Sequence[Sequence[str]],
-        text: Callable[[int], str],
-        counts: Callable[[int], Sequence[int] | None] = lambda row: None,
-    ) -> None:
-        df: Counter[str] = Counter()
-        for words in tokens:
-            df.update(set(words))
-        n = len(tokens)
-        # sorted: ids (and so the order sums run in) must not follow set order, which the hash seed changes
-        self.vocab = {w: i for i, w in enumerate(sorted(df), start=1)}  # 0: no term (an empty sentence)
-        self.idf = np.zeros(len(self.vocab) + 1)
-        for w, k in df.items():
-            self.idf[self.vocab[w]] = math.log(1 + (n - k + 0.5) / (k + 0.5))
-        self._text = text
-        self._rows: dict[int, Encoded] = {}
-        sentences: list[Sequence[str]] = []
-        spans: dict[int, tuple[int, int]] = {}
-        for row in range(n):
-            sizes = counts(row)
-            if sizes:
-                ends = list(itertools.accumulate(sizes))
-                first = len(sentences)
-                sentences += [tokens[row][a:b] for a, b in itertools.pairwise(ends)] or [[]]
-                spans[row] = (first, len(sentences))
-        self._all = self._encode(sentences)
-        self._spans = spans
-        self._term_at = np.r_[0, np.cumsum(self._all[1])]
-        self._pair_at = np.r_[0, np.cumsum(self._all[3])]
+    def __init__(self, view: KeywordView) -> None:
+        self._parts = view.parts
+        self._first = np.r_[0, np.cumsum([len(live) for _, live in view.parts])].astype(np.int64)
+        self._ids = view.vocab
+        self.idf = np.r_[0.0, view.idf()]  # by encoded id: term id + 1 (0: no term)
+        self._known = view.knows
 
-    def _encode(self, words: Sequence[Sequence[str]]) -> Encoded:
-        """(term ids, terms per sentence, pair codes, pairs per sentence) of these sentences; each
-        sentence holds at least one entry (term 0, pair 0: no term)."""
-        width = len(self.vocab) + 1
-        count = len(words)
-        sentence = np.repeat(np.arange(count), [len(ws) for ws in words])
-        ids = np.fromiter((self.vocab.get(w, 0) for ws in words for w in ws), np.int64, len(sentence))
-        key = np.unique(np.r_[sentence * width + ids, np.arange(count) * width])
-        same = sentence[:-1] == sentence[1:]
-        span = width * width
-        pair = ids[:-1][same] * width + ids[1:][same]
-        pair_key = np.unique(np.r_[sentence[:-1][same] * span + pair, np.arange(count) * span])
-        return (
-            key % width,
-            np.bincount(key // width, minlength=count),
-            pair_key % span,
-            np.bincount(pair_key // span, minlength=count),
-        )
+    @classmethod
+    def of_texts(cls, texts: Sequence[str]) -> SentenceTerms:
+        """Terms of untitled texts, one row each (tests)."""
+        from assistant.store.keywords import KeywordIndex
+
+        index = KeywordIndex(Path("/nonexistent"))
+        index.add((str(i), text, {}) for i, text in enumerate(texts))
+        return cls(index.view())
+
+    def _code(self, word: str) -> int:
+        """A word's encoded id (0 when no live chunk holds it)."""
+        return self._ids[word] + 1 if self._known(word) else 0
 
     def _pairs(self, words: Sequence[str]) -> np.ndarray:
         """Codes of adjacent term pairs (pairs with a term no chunk holds left out: none can match)."""
-        width = len(self.vocab) + 1
-        ids = [self.vocab.get(w, 0) for w in words]
+        ids = [self._code(w) for w in words]
         return np.array(
-            sorted({a * width + b for a, b in itertools.pairwise(ids) if a and b}), dtype=np.int64
+            sorted({a * PAIR_WIDTH + b for a, b in itertools.pairwise(ids) if a and b}), dtype=np.int64
         )
 
     def sentences(self, row: int) -> Encoded:
-        """A row's sentences, encoded as by `_encode`."""
-        if row in self._spans:
-            first, end = self._spans[row]
-            terms, per, pairs, pairs_per = self._all
-            return (
-                terms[self._term_at[first] : self._term_at[end]],
-                per[first:end],
-                pairs[self._pair_at[first] : self._pair_at[end]],
-                pairs_per[first:end],
-            )
-        found = self._rows.get(row)
-        if found is None:
-            text = self._text(row)
-            found = self._rows[row] = self._encode(tokenize_pieces(text, sentence_starts(text)))
-        return found
+        """A row's sentences: (term ids, terms per sentence, pair codes, pairs per sentence)."""
+        p = int(np.searchsorted(self._first, row, side="right")) - 1
+        segment, live = self._parts[p]
+        a = segment.a
+        local = int(live[row - self._first[p]])
+        first, end = int(a["enc_at"][local]), int(a["enc_at"][local + 1])
+        term_at, pair_at = a["enc_term_at"], a["enc_pair_at"]
+        return (
+            np.asarray(a["enc_terms"][term_at[first] : term_at[end]]),
+            np.diff(term_at[first : end + 1]),
+            np.asarray(a["enc_pairs"][pair_at[first] : pair_at[end]]),
+            np.diff(pair_at[first : end + 1]),
+        )
 
     def match(self, rows: Sequence[int], queries: Sequence[Sequence[str]]) -> np.ndarray:
         """rows x queries x 3: the best sentence's idf share of the query's terms, the two best shares
@@ -108,15 +74,20 @@ class SentenceTerms:
         starts = np.r_[0, np.cumsum(per_sentence)[:-1]]
         pair_starts = np.r_[0, np.cumsum(pairs_per)[:-1]]
         row_starts = np.r_[0, np.cumsum(counts)[:-1]]
-        weight = np.zeros((len(self.idf), len(queries)))  # idf of each query's terms, one column each
+        # in the query's own order: a set's order changes with the process's string hash seed, and so
+        # would the float sum below, flipping near-ties between runs of the same question
+        known = [[c for c in (self._code(w) for w in dict.fromkeys(query)) if c] for query in queries]
+        asked = np.unique(np.array([c for k in known for c in k], dtype=np.int64))
+        weight = np.zeros((len(asked) + 1, len(queries)))  # idf of each query's terms (row 0: none)
         total = np.ones(len(queries))
-        for j, query in enumerate(queries):
-            # in the query's own order: a set's order changes with the process's string hash seed, and so
-            # would the float sum below, flipping near-ties between runs of the same question
-            known = [self.vocab[w] for w in dict.fromkeys(query) if w in self.vocab]
-            weight[known, j] = self.idf[known]
-            total[j] = self.idf[known].sum() or 1.0
-        shares = np.add.reduceat(weight[ids], starts, axis=0) / total
+        for j, codes in enumerate(known):
+            weight[np.searchsorted(asked, codes) + 1, j] = self.idf[codes]
+            total[j] = self.idf[codes].sum() or 1.0
+        slot = np.zeros(len(ids), dtype=np.int64)  # each term's row in `weight`
+        if len(asked):
+            at = np.minimum(np.searchsorted(asked, ids), len(asked) - 1)
+            slot = np.where(asked[at] == ids, at + 1, 0)
+        shares = np.add.reduceat(weight[slot], starts, axis=0) / total
         best = np.maximum.reduceat(shares, row_starts, axis=0)  # rows x queries
         top = shares == best[owner]
         ties = np.add.reduceat(top.astype(np.int64), row_starts, axis=0)

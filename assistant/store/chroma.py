@@ -27,7 +27,7 @@ from assistant.store.client import (
     open_client,
     where_clause,
 )
-from assistant.store.keywords import KeywordIndex, keyword_folder
+from assistant.store.keywords import SEGMENT_ROWS, KeywordIndex, keyword_folder
 from assistant.store.lock import WriteLock
 from assistant.store.stories import StoryInfo, story_info
 from assistant.types import (
@@ -95,7 +95,8 @@ class NewsIndex:
                 keywords.sync(self.collection)
             try:
                 yield
-                if save and self.keywords.dirty:
+                big = len(self.keywords.pending) >= SEGMENT_ROWS  # a segment's worth waits in the journal
+                if (save or big) and self.keywords.dirty:
                     self.keywords.save()
             except NewsqaError:
                 raise
@@ -236,6 +237,12 @@ class NewsIndex:
             embeddings = got["embeddings"] if vectors else [None] * len(got["ids"])
             for cid, doc, meta, vector in zip(got["ids"], docs, metas, embeddings, strict=True):
                 yield cid, doc or "", dict(meta or {}), vector
+
+    def vectors(self, ids: Sequence[str]) -> Iterable[tuple[str, Any]]:
+        """(id, embedding) of the stored chunks among ids, read in batches (no texts: 10x faster)."""
+        for start in range(0, len(ids), READ_BATCH):
+            got = self._get(list(ids[start : start + READ_BATCH]), ["embeddings"])
+            yield from zip(got["ids"], got["embeddings"], strict=True)
 
     def _get(self, ids: list[str], include: list[str]) -> Any:
         """`collection.get`, opening the local store afresh once when another process's rows are not

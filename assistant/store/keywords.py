@@ -1,39 +1,54 @@
-"""The keyword (BM25) index beside Chroma: bm25s over chunk texts, persisted, kept in step with the store.
+"""The keyword index beside Chroma: BM25 over chunk texts, with each chunk's row, search terms and sentence
+vectors (Chroma does not hold these), kept in step with the store and never rewritten whole.
 
-Its rows also carry what retrieval and answering need per chunk without asking Chroma, including the
-sentence vectors computed at ingest (chunks backfilled from Chroma have none: the answerer embeds those).
-
-On disk: a version folder named by `CURRENT`, plus a journal of the changes made since (one JSON line per
-change, flushed and fsynced before the matching Chroma write). A writer killed mid-ingest leaves its rows
-in the journal, so the next load has every chunk Chroma holds with its sentence vectors; `save` folds the
-journal into a new version. Only a writer holding the index's write lock changes either.
+On disk (one folder per collection):
+- `vocab.terms`: every search term, one per line, append-only; a term's line number is its id;
+- segments (store/segments.py): immutable batches of chunks as .npy files, read memory-mapped;
+- `<version>.manifest`: the manifest naming the segments, their removed rows and how much of `vocab.terms`
+  counts; `CURRENT` names the manifest and is switched atomically;
+- `journal-<version>.jsonl`: the changes since (one JSON line per change, fsynced before the matching
+  Chroma write), so a writer killed mid-ingest loses nothing.
+A save writes only the rows added since the last one as a new segment (merging the newest segments while
+the one before is no bigger, so there are O(log n) of them and a row is rewritten O(log n) times).
+Only a writer holding the index's write lock saves.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import gzip
+import contextlib
 import json
 import os
 import shutil
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-import bm25s
 import numpy as np
-from bm25s.tokenization import Tokenized
 
 from assistant.formats import KEYWORDS, check_format
 from assistant.settings import Settings
-from assistant.store.sentences import METADATA_KEY
+from assistant.store.bm25 import KeywordView
+from assistant.store.legacy import legacy_rows
+from assistant.store.segments import RowInfo, Segment
+from assistant.store.sentences import METADATA_KEY, decode, encode
 from assistant.text import sentence_starts, tokenize, tokenize_pieces
 
 FETCH_BATCH = 2000  # rows read from Chroma per call while backfilling
-# bm25s's files, named so that ingesting a folder that holds the index never reads them as articles
-BM25_FILES = {"vocab_name": "vocab.bm25s", "params_name": "params.bm25s"}
+SEGMENT_ROWS = 2048  # a writer saves a segment once this many rows wait in the journal
+VOCAB = "vocab.terms"  # no article extension: ingesting a folder that holds the index skips it
+MANIFEST = ".manifest"
+
+Row = RowInfo  # what retrieval reads per chunk
+
+
+class Pending(NamedTuple):
+    """A row added since the last save, as a segment will hold it."""
+
+    row: RowInfo
+    terms: np.ndarray
+    counts: tuple[int, ...]
+    block: tuple[np.ndarray, np.ndarray, np.ndarray] | None
 
 
 def keyword_folder(settings: Settings) -> Path:
@@ -41,50 +56,36 @@ def keyword_folder(settings: Settings) -> Path:
     return Path(settings.index) / "keywords" / settings.collection
 
 
-@dataclass(frozen=True)
-class Row:
-    """What retrieval needs to know about a chunk without asking Chroma."""
-
-    id: str
-    article_id: str
-    source: str
-    ts: int | None  # publication time, epoch seconds
-    title: str
-    chunk_index: int
-    sentences: str | None = None  # sentence vectors pooled at ingest (store/sentences.py)
-    term_counts: Sequence[int] | None = None  # tokens of the title, then of each sentence of the text
-
-    @classmethod
-    def from_meta(cls, chunk_id: str, meta: Mapping[str, Any]) -> Row:
-        """From a chunk's Chroma metadata."""
-        ts = meta.get("published_ts")
-        return cls(
-            id=chunk_id,
-            article_id=str(meta.get("article_id", "")),
-            source=str(meta.get("source") or ""),
-            ts=int(ts) if isinstance(ts, int | float) else None,
-            title=str(meta.get("title") or ""),
-            chunk_index=int(meta.get("chunk_index") or 0),
-            sentences=meta.get(METADATA_KEY) or None,
-        )
-
-
-ROW_FIELDS = tuple(f.name for f in dataclasses.fields(Row))
+def row_from_meta(chunk_id: str, meta: Mapping[str, Any]) -> RowInfo:
+    """A chunk's row from its Chroma metadata."""
+    ts = meta.get("published_ts")
+    return RowInfo(
+        id=chunk_id,
+        article_id=str(meta.get("article_id", "")),
+        source=str(meta.get("source") or ""),
+        ts=int(ts) if isinstance(ts, int | float) else None,
+        title=str(meta.get("title") or ""),
+        chunk_index=int(meta.get("chunk_index") or 0),
+    )
 
 
 class KeywordIndex:
-    """BM25 over every chunk (title + text), with a row table of chunk metadata, saved in a folder."""
+    """BM25 over every chunk (title + text), its rows and sentence data, saved as segments in a folder."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.rows: list[Row] = []
-        self.tokens: list[list[str]] = []
-        self.bm25: bm25s.BM25 | None = None
+        self.terms: list[str] = []
+        self.vocab: dict[str, int] = {}
+        self.saved_terms = 0  # terms (and bytes of vocab.terms) the loaded manifest counts
+        self.saved_bytes = 0
+        self.segments: list[Segment] = []
+        self.dead: dict[str, set[int]] = {}  # segment name -> its removed rows
+        self.pending: dict[str, Pending] = {}  # rows added since the last save, by chunk id
+        self.located: dict[str, str] = {}  # chunk id -> segment name ("" while pending)
         self.stamp = ""  # what is on disk as last read or written; readers reload when the disk's differs
         self.generation = 0  # counts changes in memory (snapshots of the rows are keyed by it)
         self.dirty = False  # changed since the last save
-        self._stale = False  # changed since the BM25 model was last built
-        self._position: dict[str, int] = {}
+        self._cache: tuple[int, list[tuple[Segment, np.ndarray]], KeywordView | None] = (-1, [], None)
 
     # -- persistence --------------------------------------------------------------------------
 
@@ -107,35 +108,65 @@ class KeywordIndex:
         return f"{version}:{size}" if version or size else ""
 
     def load(self) -> bool:
-        """Read the saved version and replay its journal; False when there is neither (or it is unreadable)."""
+        """Read the saved version and replay its journal; False when there is neither (or it is unreadable).
+        Segments already open stay open: a reload reads only what is new."""
         stamp, version = self.disk_stamp(), self._version()
         if not stamp:
             return False
-        if not version:  # nothing saved yet, only a journal (a first ingest was interrupted)
-            self.rows, self.tokens, self._position, self.bm25 = [], [], {}, None
-            self._replay(self._journal(version))
-            self.stamp, self.dirty = stamp, False
-            self.generation += 1
-            return True
-        try:
-            with gzip.open(self.folder / version / "chunks.gz", "rt", encoding="utf-8") as fh:
-                data = json.load(fh)
-            bm25 = bm25s.BM25.load(str(self.folder / version / "bm25"), **BM25_FILES)
-        except (OSError, ValueError, KeyError):
-            return False
-        check_format(KEYWORDS, data.get("format", 1), str(self.folder))
-        if data.get("format", 1) == 1:  # rows as positional lists, written before formats were named
-            self.rows = [Row(*r) for r in data["rows"]]
-        else:
-            self.rows = [Row(**{f: r.get(f) for f in ROW_FIELDS}) for r in data["rows"]]
-        self.tokens = data["tokens"]
-        self.bm25 = bm25 if self.rows else None
-        self._position = {r.id: i for i, r in enumerate(self.rows)}
-        self._stale = False
+        if version and not (self.folder / f"{version}{MANIFEST}").is_file():
+            legacy = legacy_rows(self.folder / version)  # a version folder written before segments
+            if legacy is None:
+                return False
+            self._reset()
+            self.add(Pending(row, self._ids(words), counts, block) for row, words, counts, block in legacy)
+        elif version:
+            try:
+                manifest = json.loads((self.folder / f"{version}{MANIFEST}").read_text(encoding="utf-8"))
+                check_format(KEYWORDS, manifest.get("format"), str(self.folder))
+                self._read_vocab(int(manifest["vocab_terms"]), int(manifest["vocab_bytes"]))
+                known = {s.name: s for s in self.segments}
+                self.segments = [known.get(n) or Segment.open(self.folder, n) for n in manifest["segments"]]
+            except (OSError, ValueError, KeyError):
+                return False
+            self.dead = {n: set(rows) for n, rows in manifest.get("dead", {}).items()}
+            self.pending = {}
+            self.located = {r.id: s.name for s in self.segments for r in s.rows}
+            for name, rows in self.dead.items():
+                segment = next(s for s in self.segments if s.name == name)
+                for i in rows:
+                    self.located.pop(segment.rows[i].id, None)
+        else:  # nothing saved yet, only a journal (a first ingest was interrupted)
+            self._reset()
         self._replay(self._journal(version))
-        self.stamp, self.dirty = stamp, False
+        self.stamp, self.dirty = (
+            stamp,
+            bool(self.pending) and not (self.folder / f"{version}{MANIFEST}").is_file(),
+        )
         self.generation += 1
         return True
+
+    def _reset(self) -> None:
+        self.terms, self.vocab, self.saved_terms, self.saved_bytes = [], {}, 0, 0
+        self.segments, self.dead, self.pending, self.located = [], {}, {}, {}
+
+    def _read_vocab(self, terms: int, size: int) -> None:
+        """Take the saved vocabulary up to `terms` terms: terms numbered in memory since the last read (by
+        rows not saved yet) are dropped first, as the writer may have saved others under those numbers."""
+        if size < self.saved_bytes:  # another vocabulary (the index was rebuilt): read it all
+            self._reset()
+        for term in self.terms[self.saved_terms :]:
+            del self.vocab[term]
+        del self.terms[self.saved_terms :]
+        if size > self.saved_bytes:
+            with (self.folder / VOCAB).open("rb") as fh:
+                fh.seek(self.saved_bytes)
+                new = fh.read(size - self.saved_bytes).decode("utf-8").split("\n")[:-1]
+            for term in new:
+                self.vocab[term] = len(self.terms)
+                self.terms.append(term)
+        if len(self.terms) != terms:
+            raise ValueError(f"{VOCAB} holds {len(self.terms)} terms, the manifest {terms}")
+        self.saved_terms, self.saved_bytes = terms, size
 
     def _replay(self, journal: Path) -> None:
         """Apply the journal's changes (a torn last line, from a writer killed mid-append, is skipped)."""
@@ -173,93 +204,144 @@ class KeywordIndex:
         self.stamp = self.disk_stamp()
 
     def save(self) -> None:
-        """Write a new version beside the old one, then switch to it atomically."""
-        if self._stale or self.bm25 is None:
-            self._rebuild()
+        """Write the rows added since the last save as a segment (merging the newest ones while the one
+        before is no bigger), then a manifest, and switch to it atomically."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._write_vocab()
+        segments = list(self.segments)
+        written: list[Segment] = []
+        if self.pending:
+            written.append(self._write(Segment.build(*_columns(self.pending.values()))))
+            segments.append(written[-1])
+        dead = self.dead
+        while len(segments) >= 2 and _live(segments[-2], dead) <= _live(segments[-1], dead):
+            written.append(self._write(Segment.merge([(s, _alive(s, dead)) for s in segments[-2:]])))
+            segments[-2:] = [written[-1]]
+        for i, segment in enumerate(segments):  # a segment mostly removed is rewritten alone
+            if 2 * len(dead.get(segment.name, ())) > len(segment):
+                written.append(self._write(Segment.merge([(segment, _alive(segment, dead))])))
+                segments[i] = written[-1]
+        names = {s.name for s in segments}
+        self.dead = {n: r for n, r in dead.items() if n in names and r}
         stamp = uuid.uuid4().hex[:12]
-        target = self.folder / stamp
-        target.mkdir(parents=True, exist_ok=True)
-        data = {"format": KEYWORDS.version, "rows": [r.__dict__ for r in self.rows], "tokens": self.tokens}
-        with gzip.open(target / "chunks.gz", "wt", encoding="utf-8", compresslevel=3) as fh:
-            json.dump(data, fh)
-        model = self.bm25 or bm25s.BM25()
-        if self.bm25 is None:
-            model.index(Tokenized(ids=[[0]], vocab={"": 0}), show_progress=False)
-        model.save(str(target / "bm25"), show_progress=False, **BM25_FILES)
+        manifest = {
+            "format": KEYWORDS.version,
+            "segments": [s.name for s in segments],
+            "dead": {n: sorted(r) for n, r in self.dead.items()},
+            "vocab_terms": self.saved_terms,
+            "vocab_bytes": self.saved_bytes,
+        }
+        _write_durably(self.folder / f"{stamp}{MANIFEST}", json.dumps(manifest))
+        previous = self._version()
         pointer = self.folder / f"CURRENT.{stamp}"
         pointer.write_text(stamp, encoding="utf-8")
-        previous = self._version()
         pointer.replace(self.folder / "CURRENT")  # the switch: readers see the old version or the new one
-        for old in self.folder.iterdir():  # the journal is folded in; the previous version stays a while
-            if old.is_dir() and old.name not in (stamp, previous):  # for readers that just opened it
-                shutil.rmtree(old, ignore_errors=True)
-            elif old.name.startswith("journal-") and old.name != self._journal(stamp).name:
-                old.unlink(missing_ok=True)
+        self.segments, self.pending = segments, {}
+        for segment in written:  # rows of merged segments move; only these are looked at
+            if segment.name in names:
+                self.located.update((r.id, segment.name) for r in segment.rows)
+        self._clean(stamp, previous)
         self.stamp, self.dirty = self.disk_stamp(), False
+        self.generation += 1
+
+    def _write(self, segment: Segment) -> Segment:
+        """Write a segment built in memory and map it back (its arrays leave memory)."""
+        segment.write(self.folder)
+        return Segment.open(self.folder, segment.name)
+
+    def _write_vocab(self) -> None:
+        """Append the terms numbered since the last save to vocab.terms (cutting what a killed writer left
+        past the saved end first) and make them durable."""
+        path = self.folder / VOCAB
+        with path.open("ab") as fh:
+            fh.truncate(self.saved_bytes)
+            fh.write("".join(t + "\n" for t in self.terms[self.saved_terms :]).encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+            self.saved_bytes = fh.tell()
+        self.saved_terms = len(self.terms)
+
+    def _clean(self, stamp: str, previous: str) -> None:
+        """Remove files neither the new version nor the previous one (readers may have just opened it) uses."""
+        keep = {s.name for s in self.segments}
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            keep |= set(
+                json.loads((self.folder / f"{previous}{MANIFEST}").read_text(encoding="utf-8"))["segments"]
+            )
+        for item in self.folder.iterdir():
+            if item.is_dir() and item.name not in keep:
+                shutil.rmtree(item, ignore_errors=True)
+            elif (item.suffix == MANIFEST and item.stem not in (stamp, previous)) or (
+                item.name.startswith("journal-") and item.name != self._journal(stamp).name
+            ):
+                item.unlink(missing_ok=True)
 
     # -- changes ------------------------------------------------------------------------------
 
-    def add(self, items: Iterable[tuple[str, str, Mapping[str, Any]]]) -> None:
-        """Add or replace chunks given as (chunk id, text, Chroma metadata)."""
-        for chunk_id, text, meta in items:
-            row = Row.from_meta(chunk_id, meta)
-            heading = tokenize(row.title)  # title tokens, then the text's
-            pieces = tokenize_pieces(text, sentence_starts(text))
-            tokens = heading + [t for piece in pieces for t in piece]
-            row = dataclasses.replace(row, term_counts=(len(heading), *map(len, pieces)))
-            at = self._position.get(chunk_id)
-            if at is None:
-                self._position[chunk_id] = len(self.rows)
-                self.rows.append(row)
-                self.tokens.append(tokens)
-            else:
-                self.rows[at], self.tokens[at] = row, tokens
-            self.dirty = self._stale = True
+    def add(self, items: Iterable[tuple[str, str, Mapping[str, Any]] | Pending]) -> None:
+        """Add or replace chunks given as (chunk id, text, Chroma metadata), or rows already made."""
+        for item in items:
+            pending = item if isinstance(item, Pending) else self._prepare(*item)
+            chunk_id = pending.row.id
+            if chunk_id in self.located:
+                self.remove_ids([chunk_id])
+            self.pending[chunk_id] = pending
+            self.located[chunk_id] = ""
+            self.dirty = True
         self.generation += 1
+
+    def _prepare(self, chunk_id: str, text: str, meta: Mapping[str, Any]) -> Pending:
+        row = row_from_meta(chunk_id, meta)
+        heading = tokenize(row.title)  # title terms, then the text's
+        pieces = tokenize_pieces(text, sentence_starts(text))
+        words = heading + [t for piece in pieces for t in piece]
+        return Pending(
+            row, self._ids(words), (len(heading), *map(len, pieces)), decode(meta.get(METADATA_KEY))
+        )
+
+    def _ids(self, words: Sequence[str]) -> np.ndarray:
+        return np.fromiter((self._term_id(w) for w in words), np.int32, len(words))
+
+    def _term_id(self, term: str) -> int:
+        found = self.vocab.get(term)
+        if found is None:
+            found = self.vocab[term] = len(self.terms)
+            self.terms.append(term)
+        return found
 
     def remove_articles(self, article_ids: Iterable[str]) -> None:
         """Drop every chunk of these articles."""
         gone = set(article_ids)
-        self._keep([i for i, r in enumerate(self.rows) if r.article_id not in gone])
+        self.remove_ids([r.id for r in self.rows if r.article_id in gone])
 
     def remove_ids(self, chunk_ids: Iterable[str]) -> None:
         """Drop these chunks."""
-        gone = set(chunk_ids)
-        self._keep([i for i, r in enumerate(self.rows) if r.id not in gone])
-
-    def _keep(self, keep: list[int]) -> None:
-        if len(keep) == len(self.rows):
-            return
-        self.rows = [self.rows[i] for i in keep]
-        self.tokens = [self.tokens[i] for i in keep]
-        self._position = {r.id: i for i, r in enumerate(self.rows)}
-        self.dirty = self._stale = True
-        self.generation += 1
-
-    def _rebuild(self) -> None:
-        self._stale = False
-        if not self.rows:
-            self.bm25 = None
-            return
-        vocab: dict[str, int] = {}
-        ids = [[vocab.setdefault(t, len(vocab)) for t in tokens] for tokens in self.tokens]
-        if not vocab:
-            vocab[""] = 0
-        model = bm25s.BM25()
-        model.index(Tokenized(ids=ids, vocab=vocab), show_progress=False)
-        self.bm25 = model
+        changed = False
+        for chunk_id in chunk_ids:
+            name = self.located.pop(chunk_id, None)
+            if name is None:
+                continue
+            changed = True
+            if name == "":
+                del self.pending[chunk_id]
+                continue
+            segment = next(s for s in self.segments if s.name == name)
+            self.dead.setdefault(name, set()).add(segment.positions[chunk_id])
+        if changed:
+            self.dirty = True
+            self.generation += 1
 
     def sync(self, collection: Any, full: bool = False, save: bool = True) -> bool:
         """Bring the index in step with a Chroma collection, reading only chunks it lacks; True if changed
         (`save`: write the result; readers keep it in memory, only a writer holding the lock saves)."""
-        kept = {r.id: r.sentences for r in self.rows if r.sentences}  # Chroma does not hold these
+        kept = self.blobs() if full else {}  # Chroma does not hold sentence vectors
         if full:
-            self.rows, self.tokens, self._position = [], [], {}
-            self.dirty = self._stale = True
+            self._reset()
+            self.dirty = True
         stored = list(collection.get(include=[])["ids"])
         wanted = set(stored)
-        self.remove_ids([r.id for r in self.rows if r.id not in wanted])
-        missing = [i for i in stored if i not in self._position]
+        self.remove_ids([cid for cid in self.located if cid not in wanted])
+        missing = [i for i in stored if i not in self.located]
         for start in range(0, len(missing), FETCH_BATCH):
             got = collection.get(ids=missing[start : start + FETCH_BATCH], include=["documents", "metadatas"])
             docs, metas = got["documents"] or [], got["metadatas"] or []
@@ -273,13 +355,40 @@ class KeywordIndex:
     # -- reading ------------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.located)
+
+    def parts(self) -> list[tuple[Segment, np.ndarray]]:
+        """The live rows in order: each segment with its live row numbers, the unsaved rows last."""
+        if self._cache[0] != self.generation:
+            parts = [(s, _alive(s, self.dead)) for s in self.segments]
+            if self.pending:
+                fresh = Segment.build(*_columns(self.pending.values()))
+                parts.append((fresh, np.arange(len(fresh))))
+            self._cache = (self.generation, parts, None)
+        return self._cache[1]
+
+    @property
+    def rows(self) -> list[RowInfo]:
+        """Every live chunk's row, in the order of `parts` (the order scores come in)."""
+        return [segment.rows[i] for segment, live in self.parts() for i in live]
+
+    def blobs(self) -> dict[str, str | None]:
+        """Chunk id -> its stored sentence vectors as one string (store/sentences.py's `pack` format)."""
+        out: dict[str, str | None] = {}
+        for segment, live in self.parts():
+            for i in live:
+                block = segment.sentence_block(int(i))
+                out[segment.rows[i].id] = None if block is None else encode(*block)
+        return out
 
     def view(self) -> KeywordView:
-        """The BM25 model as it is now, for one snapshot of the rows (later changes build a new model)."""
-        if self._stale:
-            self._rebuild()
-        return KeywordView(self.bm25, len(self.rows))
+        """BM25 as it is now, for one snapshot of the rows (later changes make a new view)."""
+        parts = self.parts()
+        generation, _, view = self._cache
+        if view is None:
+            view = KeywordView(parts, self.vocab, len(self.terms))
+            self._cache = (generation, parts, view)
+        return view
 
     def scores(self, query: str | Sequence[str]) -> np.ndarray:
         """BM25 score of every row for a query (text, or tokens already made by `tokenize`)."""
@@ -290,24 +399,33 @@ class KeywordIndex:
         return self.view().knows(token)
 
 
-@dataclass(frozen=True)
-class KeywordView:
-    """A BM25 model with the number of rows it was built over: what one snapshot of retrieval scores with,
-    unchanged while a writer in the same process adds rows (a new model is built, this one stays)."""
+def _alive(segment: Segment, dead: Mapping[str, set[int]]) -> np.ndarray:
+    gone = dead.get(segment.name)
+    if not gone:
+        return np.arange(len(segment))
+    return np.setdiff1d(np.arange(len(segment)), np.fromiter(gone, np.int64))
 
-    bm25: bm25s.BM25 | None
-    rows: int
 
-    def scores(self, query: str | Sequence[str]) -> np.ndarray:
-        """BM25 score of every row for a query (text, or tokens already made by `tokenize`)."""
-        if self.bm25 is None:
-            return np.zeros(0, dtype=np.float32)
-        tokens = tokenize(query) if isinstance(query, str) else list(query)
-        known = [t for t in tokens if t in self.bm25.vocab_dict]
-        if not known:
-            return np.zeros(self.rows, dtype=np.float32)
-        return np.asarray(self.bm25.get_scores(known), dtype=np.float32)
+def _live(segment: Segment, dead: Mapping[str, set[int]]) -> int:
+    return len(segment) - len(dead.get(segment.name, ()))
 
-    def knows(self, token: str) -> bool:
-        """Whether any chunk contains this (stemmed) token."""
-        return self.bm25 is not None and token in self.bm25.vocab_dict
+
+def _columns(
+    rows: Iterable[Pending],
+) -> tuple[list[RowInfo], list[np.ndarray], list[tuple[int, ...]], list[Any]]:
+    items = list(rows)
+    return (
+        [p.row for p in items],
+        [p.terms for p in items],
+        [p.counts for p in items],
+        [p.block for p in items],
+    )
+
+
+def _write_durably(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    with temporary.open("w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    temporary.replace(path)

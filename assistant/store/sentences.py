@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from assistant.text import split_sentences
+
+if TYPE_CHECKING:
+    from assistant.store.segments import Segment
 
 METADATA_KEY = "sentence_vectors"
 _VERSION = 1
@@ -51,13 +55,22 @@ def pack(spans: Sequence[tuple[int, int]], vectors: Sequence[np.ndarray | None])
     scales = np.abs(matrix).max(axis=1) / 127.0
     scales[scales == 0] = 1.0
     quantised = np.round(matrix / scales[:, None]).astype(np.int8)
-    head = np.array([_VERSION, len(kept), matrix.shape[1]], dtype="<u2")
-    offsets = np.array([s for s, _ in kept], dtype="<u2")
-    raw = head.tobytes() + offsets.tobytes() + scales.astype("<f4").tobytes() + quantised.tobytes()
+    return encode(np.array([s for s, _ in kept]), scales, quantised)
+
+
+def encode(spans: np.ndarray, scales: np.ndarray, quantised: np.ndarray) -> str:
+    """The `pack` string of decoded sentence vectors (spans, scales, int8 matrix)."""
+    head = np.array([_VERSION, len(quantised), quantised.shape[1]], dtype="<u2")
+    raw = (
+        head.tobytes()
+        + np.asarray(spans, dtype="<u2").tobytes()
+        + np.asarray(scales, dtype="<f4").tobytes()
+        + np.asarray(quantised, dtype=np.int8).tobytes()
+    )
     return base64.b64encode(raw).decode("ascii")
 
 
-def _decode(blob: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def decode(blob: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(spans, scales, int8 vectors) from a string made by `pack`; None if empty or unusable."""
     if not blob:
         return None
@@ -79,7 +92,7 @@ def _decode(blob: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | Non
 
 def vectors_by_span(blob: str | None) -> dict[tuple[int, int], np.ndarray]:
     """Character span -> unit vector, from a string made by `pack` ({} if unusable)."""
-    decoded = _decode(blob)
+    decoded = decode(blob)
     if decoded is None:
         return {}
     offsets, scales, quantised = decoded
@@ -94,32 +107,66 @@ def unpack(blob: str | None, text: str) -> dict[str, np.ndarray]:
 
 
 class SentenceTable:
-    """Every chunk's stored sentence vectors in one int8 matrix, rows in the chunk table's order."""
+    """Every chunk's stored sentence vectors, rows in the keyword index's order, read from its segments
+    (memory-mapped) only for the rows asked about."""
 
-    def __init__(self, blobs: Sequence[str | None]) -> None:
-        blocks = [_decode(b) for b in blobs]
-        sizes = np.array([0 if b is None else len(b[2]) for b in blocks], dtype=np.int64)
-        self.end = np.cumsum(sizes)
-        self.begin = self.end - sizes
-        found = [b[2] for b in blocks if b is not None and len(b[2])]
-        self.matrix = np.concatenate(found) if found else np.zeros((0, 0), np.int8)
-        norms = np.linalg.norm(self.matrix.astype(np.float32), axis=1) if found else np.zeros(0)
-        self.inverse_norm = 1.0 / np.maximum(norms, 1e-12)  # int8 rows -> unit vectors (scales cancel)
+    def __init__(self, parts: Sequence[tuple[Segment, np.ndarray]]) -> None:
+        self.parts = [(s, live) for s, live in parts]
+        self.first = np.r_[0, np.cumsum([len(live) for _, live in parts])].astype(np.int64)
+        self.count = sum(int(s.a["sent_at"][-1]) for s, _ in parts)
+
+    @classmethod
+    def of_blobs(cls, blobs: Sequence[str | None]) -> SentenceTable:
+        """A table of `pack` strings, one per row (tests, and rows not in a keyword index)."""
+        from assistant.store.segments import RowInfo, Segment
+
+        rows = [RowInfo(str(i), "", "", None, "", 0) for i in range(len(blobs))]
+        empty = np.zeros(0, dtype=np.int32)
+        segment = Segment.build(rows, [empty] * len(rows), [(0,)] * len(rows), [decode(b) for b in blobs])
+        return cls([(segment, np.arange(len(rows)))])
 
     def __len__(self) -> int:
-        return len(self.matrix)
+        return self.count
 
     def best(self, rows: np.ndarray, queries: np.ndarray) -> np.ndarray:
         """rows x queries: the best sentence cosine of each chunk (0 for chunks stored without vectors)."""
+        rows = np.asarray(rows, dtype=np.int64)
         out = np.zeros((len(rows), queries.shape[0]), dtype=np.float32)
-        sizes = self.end[rows] - self.begin[rows]
-        have = np.flatnonzero(sizes > 0)
-        if not len(have):
-            return out
-        starts = np.r_[0, np.cumsum(sizes[have])[:-1]]
-        index = np.repeat(self.begin[rows[have]] - starts, sizes[have]) + np.arange(int(sizes[have].sum()))
-        sims = (self.matrix[index].astype(np.float32) @ queries.T) * self.inverse_norm[index][:, None]
-        out[have] = np.maximum.reduceat(sims, starts, axis=0)
+        part = np.searchsorted(self.first, rows, side="right") - 1
+        for p in np.unique(part):
+            segment, live = self.parts[p]
+            mine = np.flatnonzero(part == p)
+            local = live[rows[mine] - self.first[p]]
+            begin, end = segment.a["sent_at"][local], segment.a["sent_at"][local + 1]
+            sizes = end - begin
+            have = np.flatnonzero(sizes > 0)
+            if not len(have):
+                continue
+            starts = np.r_[0, np.cumsum(sizes[have])[:-1]]
+            index = np.repeat(begin[have] - starts, sizes[have]) + np.arange(int(sizes[have].sum()))
+            matrix = np.asarray(segment.a["sent_vec"][index], dtype=np.float32)
+            inverse = 1.0 / np.maximum(np.linalg.norm(matrix, axis=1), 1e-12)  # scales cancel in a cosine
+            sims = (matrix @ queries.T) * inverse[:, None]
+            out[mine[have]] = np.maximum.reduceat(sims, starts, axis=0)
+        return out
+
+    def blob(self, row: int) -> str | None:
+        """A row's sentence vectors as one `pack` string (None without)."""
+        p = int(np.searchsorted(self.first, row, side="right")) - 1
+        segment, live = self.parts[p]
+        block = segment.sentence_block(int(live[row - self.first[p]]))
+        return None if block is None else encode(*block)
+
+    def has(self, rows: np.ndarray) -> np.ndarray:
+        """Whether each row has stored sentence vectors."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.zeros(len(rows), dtype=bool)
+        part = np.searchsorted(self.first, rows, side="right") - 1
+        for p in np.unique(part):
+            segment, live = self.parts[p]
+            mine = np.flatnonzero(part == p)
+            local = live[rows[mine] - self.first[p]]
+            out[mine] = segment.a["sent_at"][local + 1] > segment.a["sent_at"][local]
         return out
 
     def blend(self, chunk: np.ndarray, queries: np.ndarray, weight: float, candidates: int) -> np.ndarray:
@@ -131,7 +178,7 @@ class SentenceTable:
         else:
             near = np.tile(np.arange(len(chunk))[:, None], (1, chunk.shape[1]))
         rows = np.unique(near)  # each chunk's sentences are read once for all queries
-        rows = rows[self.end[rows] > self.begin[rows]]  # chunks without stored sentences keep their cosine
+        rows = rows[self.has(rows)]  # chunks without stored sentences keep their cosine
         best = self.best(rows, queries)
         position = np.full(len(chunk), -1)
         position[rows] = np.arange(len(rows))
