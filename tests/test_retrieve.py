@@ -216,6 +216,9 @@ def test_start_up_reads_only_vectors_and_passages_read_only_their_chunks(
     vectors = [n for n, include in counting.gets if include == ("embeddings",)]
     assert sum(vectors) == fresh.index.count()  # every chunk's vector once, at start-up
     assert texts and all(0 < n <= 5 + EXTRA for n, _ in texts)  # texts: only the rows a question ranks
+    assert all(n > 0 for n, _ in counting.gets)  # by id only: wire stories came from the rows in memory
+    articles = sorted({r.article_id for r in fresh.index.keywords.rows})
+    assert fresh.retriever.story_info(articles) == fresh.index.story_info(articles)
 
 
 def test_questions_with_season_ranges_and_calendar_edges_parse() -> None:

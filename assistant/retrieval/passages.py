@@ -20,7 +20,7 @@ from assistant.store.chroma import NewsIndex
 from assistant.store.client import passage_from_row
 from assistant.store.keywords import Row
 from assistant.store.sentences import SentenceTable
-from assistant.store.stories import collapse_stories
+from assistant.store.stories import StoryInfo, collapse_stories
 from assistant.text import tokenize
 from assistant.types import Passage, day
 
@@ -50,6 +50,7 @@ def build_passages(
     evidence: float,
     index: NewsIndex,
     sentences: SentenceTable,
+    story_info: Callable[[Sequence[str]], dict[str, StoryInfo]],
 ) -> list[Passage]:
     """Passages for the ranked rows (scored by `scores`), each wire story once; their texts and metadata
     are read from the store (one call), not held in memory."""
@@ -62,7 +63,7 @@ def build_passages(
             passages.append(
                 passage_from_row(cid, text, meta, float(scores[row]), len(passages) + 1, sentences.blob(row))
             )
-    collapsed = collapse_stories(passages, index.story_info)  # each wire story once
+    collapsed = collapse_stories(passages, story_info)  # each wire story once
     return [dataclasses.replace(p, evidence=evidence) for p in collapsed]
 
 

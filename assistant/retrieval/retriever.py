@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -31,6 +32,7 @@ from assistant.store.bm25 import KeywordView
 from assistant.store.chroma import NewsIndex
 from assistant.store.keywords import KeywordIndex, Row
 from assistant.store.sentences import SentenceTable
+from assistant.store.stories import StoryInfo
 from assistant.types import Filters, Passage, evidence_found
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,8 @@ class Snapshot:
     rows: list[Row] = field(default_factory=list)
     parser: HintParser = field(default_factory=lambda: HintParser(()))
     sentences: SentenceTable = field(default_factory=lambda: SentenceTable([]))
+    stories: dict[str, tuple[str, str]] = field(default_factory=dict)  # article id -> (story, outlet)
+    carried: dict[str, tuple[str, ...]] = field(default_factory=dict)  # story -> outlets that carried it
     terms: SentenceTerms = field(default_factory=lambda: SentenceTerms(KeywordView([], {}, 0)))
     bm25: KeywordView = field(default_factory=lambda: KeywordView([], {}, 0))
 
@@ -113,7 +117,13 @@ class Retriever:
         dated = table.ts[np.isfinite(table.ts)]
         newest = datetime.fromtimestamp(float(dated.max()), UTC) if dated.size else None
         view = kw.view()
+        stories = {r.article_id: (r.story, r.outlet) for r in rows if r.chunk_index == 0 and r.story}
+        carried: dict[str, set[str]] = {}
+        for story, name in stories.values():
+            carried.setdefault(story, set()).add(name)
         return Snapshot(
+            stories=stories,
+            carried={story: tuple(sorted(names)) for story, names in carried.items()},
             generation=kw.generation,
             table=table,
             vectors=vectors,
@@ -169,7 +179,7 @@ class Retriever:
             rows = self.ranker.order(c, query.texts, snap.terms)[:n]
         evidence = coverage(query.hints, snap.bm25.knows) if rows else 0.0
         passages = build_passages(  # 5. passages
-            rows, snap.rows, fused.base, evidence, self.index, snap.sentences
+            rows, snap.rows, fused.base, evidence, self.index, snap.sentences, self.story_info
         )
         if self.reranker is not None:  # reorder only; scores stay retrieval's (answer thresholds use them)
             order = self.reranker.order(question, [p.text for p in passages])
@@ -188,3 +198,11 @@ class Retriever:
     def hints(self, question: str, as_of: datetime | None = None) -> Hints:
         """What the question says about outlets and dates, read against the outlets the index holds."""
         return self.refresh().parser.parse(question, as_of or datetime.now(UTC))
+
+    def story_info(self, article_ids: Sequence[str]) -> dict[str, StoryInfo]:
+        """`NewsIndex.story_info` answered from the rows in memory (the store is asked when an article's
+        story is not known there: its Chroma query costs ~28 ms at 11k chunks)."""
+        snap = self.snapshot
+        if any(aid not in snap.stories for aid in article_ids):
+            return self.index.story_info(article_ids)
+        return {aid: (snap.stories[aid][0], snap.carried[snap.stories[aid][0]]) for aid in article_ids}

@@ -32,6 +32,7 @@ from assistant.store.bm25 import KeywordView
 from assistant.store.legacy import legacy_rows
 from assistant.store.segments import RowInfo, Segment
 from assistant.store.sentences import METADATA_KEY, decode, encode
+from assistant.store.stories import outlet
 from assistant.text import sentence_starts, tokenize, tokenize_pieces
 
 FETCH_BATCH = 2000  # rows read from Chroma per call while backfilling
@@ -66,6 +67,8 @@ def row_from_meta(chunk_id: str, meta: Mapping[str, Any]) -> RowInfo:
         ts=int(ts) if isinstance(ts, int | float) else None,
         title=str(meta.get("title") or ""),
         chunk_index=int(meta.get("chunk_index") or 0),
+        story=str(meta.get("story_id") or meta.get("article_id") or ""),
+        outlet=outlet(meta),
     )
 
 

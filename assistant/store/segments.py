@@ -52,6 +52,8 @@ class RowInfo:
     ts: int | None  # publication time, epoch seconds
     title: str
     chunk_index: int
+    story: str = ""  # its wire story (store/stories.py; "" when not known: ask the store)
+    outlet: str = ""  # the outlet as stories name it (source, else the url's host)
 
 
 class Segment:
@@ -120,7 +122,9 @@ class Segment:
                 np.save(fh, np.ascontiguousarray(self.a[key]))
                 fh.flush()
                 os.fsync(fh.fileno())
-        table = [[r.id, r.article_id, r.source, r.ts, r.title, r.chunk_index] for r in self.rows]
+        table = [
+            [r.id, r.article_id, r.source, r.ts, r.title, r.chunk_index, r.story, r.outlet] for r in self.rows
+        ]
         with (target / ROWS).open("w", encoding="utf-8") as fh:
             json.dump({"format": KEYWORDS.version, "rows": table}, fh, ensure_ascii=False)
             fh.flush()
@@ -134,7 +138,8 @@ class Segment:
             data = json.load(fh)
         check_format(KEYWORDS, data.get("format"), str(target))
         rows = [RowInfo(*r) for r in data["rows"]]
-        arrays = {key: np.load(target / f"{key}.npy", mmap_mode="r") for key in ARRAYS}
+        # plain ndarray views of the maps: slicing a np.memmap makes a memmap object each time (slow)
+        arrays = {key: np.asarray(np.load(target / f"{key}.npy", mmap_mode="r")) for key in ARRAYS}
         return cls(name, rows, arrays)
 
     # -- reading --------------------------------------------------------------------------------
