@@ -10,7 +10,9 @@ import bm25s
 import numpy as np
 from bm25s.tokenization import Tokenized
 
-from assistant.store.keywords import VOCAB, KeywordIndex
+from assistant.store.keywords import KeywordIndex
+from assistant.store.rows import VECTOR_KEY, vector_text
+from assistant.store.vocab import VOCAB
 from assistant.text import sentence_starts, tokenize, tokenize_pieces
 
 WORDS = [
@@ -40,8 +42,16 @@ def _text(i: int) -> str:
     )
 
 
+def _vector(i: int) -> np.ndarray:
+    return np.random.default_rng(i).standard_normal(8).astype(np.float32)
+
+
 def _item(i: int) -> tuple[str, str, dict[str, object]]:
-    return f"c{i}", _text(i), {"title": f"{WORDS[i % len(WORDS)]} news {i}", "article_id": f"a{i // 2}"}
+    """A chunk as the writer journals it (every third without a vector, as rows of older indexes)."""
+    meta = {"title": f"{WORDS[i % len(WORDS)]} news {i}", "article_id": f"a{i // 2}"}
+    if i % 3:
+        meta[VECTOR_KEY] = vector_text(_vector(i))
+    return f"c{i}", _text(i), meta
 
 
 def _reference(index: KeywordIndex) -> bm25s.BM25:
@@ -94,6 +104,11 @@ def test_saves_write_only_new_rows_and_rewrite_each_row_a_few_times(tmp_path: Pa
         assert len(index.segments) <= math.log2(i + 1) + 1  # O(log n) segments
     assert max(len(s) for s in homes.values()) <= math.log2(saves) + 1  # each row rewritten O(log n) times
     assert len(index.segments) == 1  # 64 single rows merged like a binary counter
+    segment = index.segments[0]
+    for i, row in enumerate(segment.rows):  # each row's vector survived every merge (or is still absent)
+        n = int(row.id[1:])
+        vector = segment.vector(i)
+        assert (vector is None) if n % 3 == 0 else np.array_equal(vector, _vector(n))
     before = [s.name for s in index.segments]
     index.remove_ids(["c5"])
     index.save()  # a removal writes no segment: the manifest names the removed row

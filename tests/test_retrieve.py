@@ -193,7 +193,7 @@ class _CountingCollection:
         return getattr(self.collection, name)
 
 
-def test_start_up_reads_only_vectors_and_passages_read_only_their_chunks(
+def test_start_up_reads_nothing_from_chroma_and_passages_read_only_their_chunks(
     make_assistant: Make, tmp_path: Path
 ) -> None:
     assistant = make_assistant()
@@ -213,12 +213,40 @@ def test_start_up_reads_only_vectors_and_passages_read_only_their_chunks(
     storm = after[0][0]
     assert "40 cargo ships" in storm.text and len(storm.also_reported_by) == 1  # the copy, collapsed
     texts = [(n, include) for n, include in counting.gets if "documents" in include]
-    vectors = [n for n, include in counting.gets if include == ("embeddings",)]
-    assert sum(vectors) == fresh.index.count()  # every chunk's vector once, at start-up
+    assert not [n for n, include in counting.gets if "embeddings" in include]  # vectors: from the segments
     assert texts and all(0 < n <= 5 + EXTRA for n, _ in texts)  # texts: only the rows a question ranks
     assert all(n > 0 for n, _ in counting.gets)  # by id only: wire stories came from the rows in memory
     articles = sorted({r.article_id for r in fresh.index.keywords.rows})
     assert fresh.retriever.story_info(articles) == fresh.index.story_info(articles)
+
+
+def test_segments_written_before_chunk_vectors_were_kept_read_them_from_chroma_once(
+    make_assistant: Make, tmp_path: Path
+) -> None:
+    assistant = make_assistant()
+    _ingest(assistant, tmp_path / "news.json", ARTICLES)
+    questions = ["Who supplies the bridge parts?", "What did economists say about the chip plant jobs?"]
+    before = [assistant.retrieve(q, k=5) for q in questions]
+    for item in keyword_folder(assistant.settings).glob("*/vec*.npy"):
+        item.unlink()  # as segments were written before they kept chunk vectors
+    fresh = make_assistant()
+    counting = _CountingCollection(fresh.index.collection)
+    fresh.index.__dict__["collection"] = counting
+    assert fresh.retrieve(questions[0], k=5) == before[0]
+    read = [n for n, include in counting.gets if "embeddings" in include]
+    assert sum(read) == fresh.index.count()  # every vector once, from the store
+    _ingest(
+        fresh,
+        tmp_path / "more.json",
+        [
+            _article(
+                "Ferry strike ends", "The ferry strike ended.", "Port News", "2023-12-01T09:00:00Z", "ferry"
+            )
+        ],
+    )
+    assert fresh.retrieve(questions[1], k=5)[0].title == before[1][0].title
+    again = [n for n, include in counting.gets if "embeddings" in include][len(read) :]
+    assert sum(again) == 0  # the new article's vector came with its segment; the old ones were kept
 
 
 def test_questions_with_season_ranges_and_calendar_edges_parse() -> None:

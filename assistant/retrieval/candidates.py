@@ -11,7 +11,8 @@ import numpy as np
 from assistant.embedding import Embedder
 from assistant.retrieval.query import Query, word_ranges
 from assistant.retrieval.tuning import Tuning
-from assistant.store.keywords import KeywordView
+from assistant.store.bm25 import KeywordView
+from assistant.store.dense import DenseMatrix
 from assistant.store.sentences import SentenceTable
 
 
@@ -31,7 +32,7 @@ class ChunkScorer:
         self,
         embedder: Embedder,
         keywords: KeywordView,
-        vectors: np.ndarray,
+        vectors: DenseMatrix,
         sentences: SentenceTable,
         tuning: Tuning,
     ) -> None:
@@ -52,7 +53,7 @@ class ChunkScorer:
     def _dense(self, queries: np.ndarray) -> np.ndarray:
         """Cosine of every chunk with each query, blended (`Tuning.sentence_weight`) with the chunk's best
         sentence for the closest chunks: a fact is usually one sentence of a longer chunk."""
-        chunk = self.vectors @ queries.T
+        chunk = self.vectors.scores(queries)
         t = self.tuning
         if not t.sentence_weight or not len(self.sentences):
             return chunk

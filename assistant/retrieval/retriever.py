@@ -30,6 +30,7 @@ from assistant.retrieval.terms import SentenceTerms
 from assistant.retrieval.tuning import EVIDENCE_UNSUPPORTED, EXTRA, Tuning
 from assistant.store.bm25 import KeywordView
 from assistant.store.chroma import NewsIndex
+from assistant.store.dense import DenseMatrix
 from assistant.store.keywords import KeywordIndex, Row
 from assistant.store.sentences import SentenceTable
 from assistant.store.stories import StoryInfo
@@ -46,7 +47,7 @@ class Snapshot:
     table: Table = field(
         default_factory=lambda: Table(np.zeros(0, int), [], np.zeros(0), np.zeros(0, int), np.zeros(0, bool))
     )
-    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    vectors: DenseMatrix = field(default_factory=lambda: DenseMatrix([], 0, lambda ids: []))
     ids: list[str] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
     parser: HintParser = field(default_factory=lambda: HintParser(()))
@@ -103,20 +104,12 @@ class Retriever:
             lead=np.array([r.chunk_index == 0 for r in rows], dtype=bool),
         )
         ids = [r.id for r in rows]
-        known = {cid: i for i, cid in enumerate(old.ids)}
-        vectors = np.zeros((len(ids), self.embedder.dimension), dtype=np.float32)
-        held = [(i, known[cid]) for i, cid in enumerate(ids) if cid in known]
-        if held:
-            new, before = np.array(held).T
-            vectors[new] = old.vectors[before]
-        position = {cid: i for i, cid in enumerate(ids)}
-        # only the vectors: texts and metadata are read for the passages a question returns (reading
-        # them all made start-up 10x slower: 7.2 s against 0.8 s for 33k chunks)
-        for cid, vector in self.index.vectors([cid for cid in ids if cid not in known]):
-            vectors[position[cid]] = np.asarray(vector, dtype=np.float32)
+        view = kw.view()
+        # chunk vectors from the segments (mapped); the store is asked only for rows whose segment lacks
+        # theirs. Texts and metadata are read for the passages a question returns.
+        vectors = DenseMatrix(view.parts, self.embedder.dimension, self.index.vectors, old.vectors.fetched)
         dated = table.ts[np.isfinite(table.ts)]
         newest = datetime.fromtimestamp(float(dated.max()), UTC) if dated.size else None
-        view = kw.view()
         stories = {r.article_id: (r.story, r.outlet) for r in rows if r.chunk_index == 0 and r.story}
         carried: dict[str, set[str]] = {}
         for story, name in stories.values():

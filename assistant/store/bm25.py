@@ -74,7 +74,7 @@ class KeywordView:
                     continue
                 idf = np.log(1 + (self.rows - self.df[term] + 0.5) / (self.df[term] + 0.5))
                 norm = K1 * ((1 - B) + B * segment.length[rows] / self.average)
-                np.add.at(local, rows, idf * tf / (norm + tf))
+                local += np.bincount(rows, weights=idf * tf / (norm + tf), minlength=len(segment))
             out.append(local[live])
         return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
 

@@ -22,7 +22,7 @@ import shutil
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -30,26 +30,26 @@ from assistant.formats import KEYWORDS, check_format
 from assistant.settings import Settings
 from assistant.store.bm25 import KeywordView
 from assistant.store.legacy import legacy_rows
+from assistant.store.rows import (
+    VECTOR_KEY,
+    Pending,
+    alive,
+    columns,
+    live_count,
+    row_from_meta,
+    vector_of,
+    write_durably,
+)
 from assistant.store.segments import RowInfo, Segment
 from assistant.store.sentences import METADATA_KEY, decode, encode
-from assistant.store.stories import outlet
+from assistant.store.vocab import Vocabulary
 from assistant.text import sentence_starts, tokenize, tokenize_pieces
 
 FETCH_BATCH = 2000  # rows read from Chroma per call while backfilling
 SEGMENT_ROWS = 2048  # a writer saves a segment once this many rows wait in the journal
-VOCAB = "vocab.terms"  # no article extension: ingesting a folder that holds the index skips it
 MANIFEST = ".manifest"
 
 Row = RowInfo  # what retrieval reads per chunk
-
-
-class Pending(NamedTuple):
-    """A row added since the last save, as a segment will hold it."""
-
-    row: RowInfo
-    terms: np.ndarray
-    counts: tuple[int, ...]
-    block: tuple[np.ndarray, np.ndarray, np.ndarray] | None
 
 
 def keyword_folder(settings: Settings) -> Path:
@@ -57,30 +57,12 @@ def keyword_folder(settings: Settings) -> Path:
     return Path(settings.index) / "keywords" / settings.collection
 
 
-def row_from_meta(chunk_id: str, meta: Mapping[str, Any]) -> RowInfo:
-    """A chunk's row from its Chroma metadata."""
-    ts = meta.get("published_ts")
-    return RowInfo(
-        id=chunk_id,
-        article_id=str(meta.get("article_id", "")),
-        source=str(meta.get("source") or ""),
-        ts=int(ts) if isinstance(ts, int | float) else None,
-        title=str(meta.get("title") or ""),
-        chunk_index=int(meta.get("chunk_index") or 0),
-        story=str(meta.get("story_id") or meta.get("article_id") or ""),
-        outlet=outlet(meta),
-    )
-
-
 class KeywordIndex:
     """BM25 over every chunk (title + text), its rows and sentence data, saved as segments in a folder."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.terms: list[str] = []
-        self.vocab: dict[str, int] = {}
-        self.saved_terms = 0  # terms (and bytes of vocab.terms) the loaded manifest counts
-        self.saved_bytes = 0
+        self.words = Vocabulary(folder)
         self.segments: list[Segment] = []
         self.dead: dict[str, set[int]] = {}  # segment name -> its removed rows
         self.pending: dict[str, Pending] = {}  # rows added since the last save, by chunk id
@@ -121,12 +103,14 @@ class KeywordIndex:
             if legacy is None:
                 return False
             self._reset()
-            self.add(Pending(row, self._ids(words), counts, block) for row, words, counts, block in legacy)
+            self.add(
+                Pending(row, self.words.encode(words), counts, block) for row, words, counts, block in legacy
+            )
         elif version:
             try:
                 manifest = json.loads((self.folder / f"{version}{MANIFEST}").read_text(encoding="utf-8"))
                 check_format(KEYWORDS, manifest.get("format"), str(self.folder))
-                self._read_vocab(int(manifest["vocab_terms"]), int(manifest["vocab_bytes"]))
+                self.words.read(int(manifest["vocab_terms"]), int(manifest["vocab_bytes"]))
                 known = {s.name: s for s in self.segments}
                 self.segments = [known.get(n) or Segment.open(self.folder, n) for n in manifest["segments"]]
             except (OSError, ValueError, KeyError):
@@ -149,27 +133,8 @@ class KeywordIndex:
         return True
 
     def _reset(self) -> None:
-        self.terms, self.vocab, self.saved_terms, self.saved_bytes = [], {}, 0, 0
+        self.words.reset()
         self.segments, self.dead, self.pending, self.located = [], {}, {}, {}
-
-    def _read_vocab(self, terms: int, size: int) -> None:
-        """Take the saved vocabulary up to `terms` terms: terms numbered in memory since the last read (by
-        rows not saved yet) are dropped first, as the writer may have saved others under those numbers."""
-        if size < self.saved_bytes:  # another vocabulary (the index was rebuilt): read it all
-            self._reset()
-        for term in self.terms[self.saved_terms :]:
-            del self.vocab[term]
-        del self.terms[self.saved_terms :]
-        if size > self.saved_bytes:
-            with (self.folder / VOCAB).open("rb") as fh:
-                fh.seek(self.saved_bytes)
-                new = fh.read(size - self.saved_bytes).decode("utf-8").split("\n")[:-1]
-            for term in new:
-                self.vocab[term] = len(self.terms)
-                self.terms.append(term)
-        if len(self.terms) != terms:
-            raise ValueError(f"{VOCAB} holds {len(self.terms)} terms, the manifest {terms}")
-        self.saved_terms, self.saved_bytes = terms, size
 
     def _replay(self, journal: Path) -> None:
         """Apply the journal's changes (a torn last line, from a writer killed mid-append, is skipped)."""
@@ -210,19 +175,19 @@ class KeywordIndex:
         """Write the rows added since the last save as a segment (merging the newest ones while the one
         before is no bigger), then a manifest, and switch to it atomically."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._write_vocab()
+        self.words.write()
         segments = list(self.segments)
         written: list[Segment] = []
         if self.pending:
-            written.append(self._write(Segment.build(*_columns(self.pending.values()))))
+            written.append(self._write(Segment.build(*columns(self.pending.values()))))
             segments.append(written[-1])
         dead = self.dead
-        while len(segments) >= 2 and _live(segments[-2], dead) <= _live(segments[-1], dead):
-            written.append(self._write(Segment.merge([(s, _alive(s, dead)) for s in segments[-2:]])))
+        while len(segments) >= 2 and live_count(segments[-2], dead) <= live_count(segments[-1], dead):
+            written.append(self._write(Segment.merge([(s, alive(s, dead)) for s in segments[-2:]])))
             segments[-2:] = [written[-1]]
         for i, segment in enumerate(segments):  # a segment mostly removed is rewritten alone
             if 2 * len(dead.get(segment.name, ())) > len(segment):
-                written.append(self._write(Segment.merge([(segment, _alive(segment, dead))])))
+                written.append(self._write(Segment.merge([(segment, alive(segment, dead))])))
                 segments[i] = written[-1]
         names = {s.name for s in segments}
         self.dead = {n: r for n, r in dead.items() if n in names and r}
@@ -231,10 +196,10 @@ class KeywordIndex:
             "format": KEYWORDS.version,
             "segments": [s.name for s in segments],
             "dead": {n: sorted(r) for n, r in self.dead.items()},
-            "vocab_terms": self.saved_terms,
-            "vocab_bytes": self.saved_bytes,
+            "vocab_terms": self.words.saved,
+            "vocab_bytes": self.words.saved_bytes,
         }
-        _write_durably(self.folder / f"{stamp}{MANIFEST}", json.dumps(manifest))
+        write_durably(self.folder / f"{stamp}{MANIFEST}", json.dumps(manifest))
         previous = self._version()
         pointer = self.folder / f"CURRENT.{stamp}"
         pointer.write_text(stamp, encoding="utf-8")
@@ -251,18 +216,6 @@ class KeywordIndex:
         """Write a segment built in memory and map it back (its arrays leave memory)."""
         segment.write(self.folder)
         return Segment.open(self.folder, segment.name)
-
-    def _write_vocab(self) -> None:
-        """Append the terms numbered since the last save to vocab.terms (cutting what a killed writer left
-        past the saved end first) and make them durable."""
-        path = self.folder / VOCAB
-        with path.open("ab") as fh:
-            fh.truncate(self.saved_bytes)
-            fh.write("".join(t + "\n" for t in self.terms[self.saved_terms :]).encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
-            self.saved_bytes = fh.tell()
-        self.saved_terms = len(self.terms)
 
     def _clean(self, stamp: str, previous: str) -> None:
         """Remove files neither the new version nor the previous one (readers may have just opened it) uses."""
@@ -298,19 +251,8 @@ class KeywordIndex:
         heading = tokenize(row.title)  # title terms, then the text's
         pieces = tokenize_pieces(text, sentence_starts(text))
         words = heading + [t for piece in pieces for t in piece]
-        return Pending(
-            row, self._ids(words), (len(heading), *map(len, pieces)), decode(meta.get(METADATA_KEY))
-        )
-
-    def _ids(self, words: Sequence[str]) -> np.ndarray:
-        return np.fromiter((self._term_id(w) for w in words), np.int32, len(words))
-
-    def _term_id(self, term: str) -> int:
-        found = self.vocab.get(term)
-        if found is None:
-            found = self.vocab[term] = len(self.terms)
-            self.terms.append(term)
-        return found
+        counts = (len(heading), *map(len, pieces))
+        return Pending(row, self.words.encode(words), counts, decode(meta.get(METADATA_KEY)), vector_of(meta))
 
     def remove_articles(self, article_ids: Iterable[str]) -> None:
         """Drop every chunk of these articles."""
@@ -346,9 +288,14 @@ class KeywordIndex:
         self.remove_ids([cid for cid in self.located if cid not in wanted])
         missing = [i for i in stored if i not in self.located]
         for start in range(0, len(missing), FETCH_BATCH):
-            got = collection.get(ids=missing[start : start + FETCH_BATCH], include=["documents", "metadatas"])
-            docs, metas = got["documents"] or [], got["metadatas"] or []
-            metas = [{**m, METADATA_KEY: kept.get(i)} for i, m in zip(got["ids"], metas, strict=True)]
+            got = collection.get(
+                ids=missing[start : start + FETCH_BATCH], include=["documents", "metadatas", "embeddings"]
+            )
+            docs, metas, vectors = got["documents"] or [], got["metadatas"] or [], got["embeddings"]
+            metas = [
+                {**m, METADATA_KEY: kept.get(i), VECTOR_KEY: v}
+                for i, m, v in zip(got["ids"], metas, vectors, strict=True)
+            ]
             self.add(zip(got["ids"], (d or "" for d in docs), metas, strict=True))
         changed = self.dirty
         if changed and save:
@@ -360,12 +307,22 @@ class KeywordIndex:
     def __len__(self) -> int:
         return len(self.located)
 
+    @property
+    def vocab(self) -> dict[str, int]:
+        """Term -> id."""
+        return self.words.ids
+
+    @property
+    def terms(self) -> list[str]:
+        """Id -> term."""
+        return self.words.terms
+
     def parts(self) -> list[tuple[Segment, np.ndarray]]:
         """The live rows in order: each segment with its live row numbers, the unsaved rows last."""
         if self._cache[0] != self.generation:
-            parts = [(s, _alive(s, self.dead)) for s in self.segments]
+            parts = [(s, alive(s, self.dead)) for s in self.segments]
             if self.pending:
-                fresh = Segment.build(*_columns(self.pending.values()))
+                fresh = Segment.build(*columns(self.pending.values()))
                 parts.append((fresh, np.arange(len(fresh))))
             self._cache = (self.generation, parts, None)
         return self._cache[1]
@@ -389,7 +346,7 @@ class KeywordIndex:
         parts = self.parts()
         generation, _, view = self._cache
         if view is None:
-            view = KeywordView(parts, self.vocab, len(self.terms))
+            view = KeywordView(parts, self.words.ids, len(self.words))
             self._cache = (generation, parts, view)
         return view
 
@@ -400,35 +357,3 @@ class KeywordIndex:
     def knows(self, token: str) -> bool:
         """Whether any chunk contains this (stemmed) token."""
         return self.view().knows(token)
-
-
-def _alive(segment: Segment, dead: Mapping[str, set[int]]) -> np.ndarray:
-    gone = dead.get(segment.name)
-    if not gone:
-        return np.arange(len(segment))
-    return np.setdiff1d(np.arange(len(segment)), np.fromiter(gone, np.int64))
-
-
-def _live(segment: Segment, dead: Mapping[str, set[int]]) -> int:
-    return len(segment) - len(dead.get(segment.name, ()))
-
-
-def _columns(
-    rows: Iterable[Pending],
-) -> tuple[list[RowInfo], list[np.ndarray], list[tuple[int, ...]], list[Any]]:
-    items = list(rows)
-    return (
-        [p.row for p in items],
-        [p.terms for p in items],
-        [p.counts for p in items],
-        [p.block for p in items],
-    )
-
-
-def _write_durably(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    temporary.replace(path)

@@ -39,7 +39,10 @@ ARRAYS = (
     "enc_terms",  # int64: each sentence's distinct term ids + 1 (0: the empty marker every sentence holds)
     "enc_pair_at",  # int64 (sentences + 1)
     "enc_pairs",  # int64: each sentence's distinct adjacent pair codes (0 as above)
+    "vec",  # float32 (rows x dim): each chunk's vector, as Chroma holds it
+    "vec_has",  # bool: whether the row's vector is here (rows indexed before this was kept have none)
 )
+OPTIONAL = {"vec", "vec_has"}  # absent in segments written before chunk vectors were kept
 
 
 @dataclass(frozen=True)
@@ -77,38 +80,71 @@ class Segment:
         rows: list[RowInfo],
         terms: Sequence[np.ndarray],
         counts: Sequence[Sequence[int]],
-        vectors: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray] | None],
+        blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray] | None],
+        vectors: Sequence[np.ndarray | None] | None = None,
     ) -> Segment:
-        """A segment in memory from each row's term ids, term counts (title, then sentences) and decoded
-        sentence vectors (spans, scales, int8 matrix; None for a row without)."""
-        a: dict[str, np.ndarray] = {}
-        a["token_ids"] = np.concatenate([np.asarray(t, np.int32) for t in terms]) if terms else _i32()
-        a["token_at"] = _offsets(len(t) for t in terms)
-        a["counts"] = np.fromiter((c for cs in counts for c in cs), np.int32)
-        a["count_at"] = _offsets(len(cs) for cs in counts)
-        a.update(_postings(a["token_ids"], a["token_at"]))
-        dims = {v[2].shape[1] for v in vectors if v is not None and len(v[2])}
-        dim = dims.pop() if len(dims) == 1 else 0  # mixed sizes cannot share a matrix: keep none
-        kept = [v if v is not None and dim and len(v[2]) and v[2].shape[1] == dim else None for v in vectors]
-        a["sent_at"] = _offsets(0 if v is None else len(v[2]) for v in kept)
-        found = [v for v in kept if v is not None]
-        a["sent_span"] = np.concatenate([v[0] for v in found]).astype(np.uint16) if found else _empty(2)
-        a["sent_scale"] = np.concatenate([v[1] for v in found]).astype(np.float32) if found else _f32()
-        a["sent_vec"] = np.concatenate([v[2] for v in found]).astype(np.int8) if found else _empty(dim)
-        a.update(_encode(a["token_ids"], a["token_at"], a["counts"], a["count_at"]))
-        return cls(uuid.uuid4().hex[:12], rows, a)
+        """A segment in memory from each row's term ids, term counts (title, then sentences), decoded
+        sentence vectors (spans, scales, int8 matrix) and chunk vector (None for a row without either)."""
+        flat: dict[str, np.ndarray] = {}
+        flat["token_ids"] = np.concatenate([np.asarray(t, np.int32) for t in terms]) if terms else _i32()
+        flat["token_at"] = _offsets(len(t) for t in terms)
+        flat["counts"] = np.fromiter((c for cs in counts for c in cs), np.int32)
+        flat["count_at"] = _offsets(len(cs) for cs in counts)
+        dim = _common({b[2].shape[1] for b in blocks if b is not None and len(b[2])})
+        kept = [b if b is not None and dim and len(b[2]) and b[2].shape[1] == dim else None for b in blocks]
+        found = [b for b in kept if b is not None]
+        flat["sent_at"] = _offsets(0 if b is None else len(b[2]) for b in kept)
+        flat["sent_span"] = np.concatenate([b[0] for b in found]).astype(np.uint16) if found else _empty(2)
+        flat["sent_scale"] = np.concatenate([b[1] for b in found]).astype(np.float32) if found else _f32()
+        flat["sent_vec"] = np.concatenate([b[2] for b in found]).astype(np.int8) if found else _empty(dim)
+        given = list(vectors) if vectors is not None else [None] * len(rows)
+        width = _common({len(v) for v in given if v is not None})
+        flat["vec_has"] = np.array([v is not None and len(v) == width > 0 for v in given], dtype=bool)
+        flat["vec"] = np.zeros((len(rows), width), dtype=np.float32)
+        for i in np.flatnonzero(flat["vec_has"]):
+            flat["vec"][i] = given[i]
+        return cls._assemble(rows, flat)
 
     @classmethod
     def merge(cls, parts: Sequence[tuple[Segment, np.ndarray]]) -> Segment:
-        """One segment of the given rows (local row numbers) of several segments, in order."""
-        rows, terms, counts, vectors = [], [], [], []
+        """One segment of the given rows (local row numbers) of several segments, in order: arrays are
+        gathered whole (no per-row Python), so merging a million rows takes seconds, not minutes."""
+        rows = [segment.rows[int(i)] for segment, keep in parts for i in keep]
+        dim = _common({s.a["sent_vec"].shape[1] for s, _ in parts if len(s.a["sent_vec"])})
+        width = _common({s.a["vec"].shape[1] for s, _ in parts if s.a["vec_has"].any()})
+        pieces: dict[str, list[np.ndarray]] = {}
         for segment, keep in parts:
-            for i in keep:
-                rows.append(segment.rows[i])
-                terms.append(segment.terms(i))
-                counts.append(segment.term_counts(i))
-                vectors.append(segment.sentence_block(i))
-        return cls.build(rows, terms, counts, vectors)
+            a, keep = segment.a, np.asarray(keep, dtype=np.int64)
+            for values, at in (("token_ids", "token_at"), ("counts", "count_at")):
+                taken, sizes = _gather(a[values], a[at], keep)
+                pieces.setdefault(values, []).append(taken)
+                pieces.setdefault(at, []).append(sizes)
+            sentences = len(a["sent_vec"]) and a["sent_vec"].shape[1] == dim
+            index, sizes = _gather(np.arange(len(a["sent_scale"])), a["sent_at"], keep)
+            if not sentences:  # vectors of another size (or none): these rows lose them
+                index, sizes = index[:0], np.zeros_like(sizes)
+            pieces.setdefault("sent_at", []).append(sizes)
+            pieces.setdefault("sent_span", []).append(np.asarray(a["sent_span"][index]).reshape(-1, 2))
+            pieces.setdefault("sent_scale", []).append(np.asarray(a["sent_scale"][index]))
+            pieces.setdefault("sent_vec", []).append(
+                np.asarray(a["sent_vec"][index]).reshape(len(index), dim)
+            )
+            fits = a["vec"].shape[1] == width
+            pieces.setdefault("vec_has", []).append(a["vec_has"][keep] & fits)
+            vec = np.asarray(a["vec"][keep]) if fits else np.zeros((len(keep), width), np.float32)
+            pieces.setdefault("vec", []).append(vec.reshape(len(keep), width))
+        flat = {key: np.concatenate(values) for key, values in pieces.items()}
+        for at in ("token_at", "count_at", "sent_at"):
+            flat[at] = np.r_[0, np.cumsum(flat[at])].astype(np.int64)
+        return cls._assemble(rows, flat)
+
+    @classmethod
+    def _assemble(cls, rows: list[RowInfo], flat: dict[str, np.ndarray]) -> Segment:
+        """A segment from its rows' flat arrays, with the postings and sentence encodings derived."""
+        a = dict(flat)
+        a.update(_postings(a["token_ids"], a["token_at"]))
+        a.update(_encode(a["token_ids"], a["token_at"], a["counts"], a["count_at"]))
+        return cls(uuid.uuid4().hex[:12], rows, a)
 
     # -- disk -----------------------------------------------------------------------------------
 
@@ -139,7 +175,13 @@ class Segment:
         check_format(KEYWORDS, data.get("format"), str(target))
         rows = [RowInfo(*r) for r in data["rows"]]
         # plain ndarray views of the maps: slicing a np.memmap makes a memmap object each time (slow)
-        arrays = {key: np.asarray(np.load(target / f"{key}.npy", mmap_mode="r")) for key in ARRAYS}
+        arrays = {
+            key: np.asarray(np.load(target / f"{key}.npy", mmap_mode="r"))
+            for key in ARRAYS
+            if key not in OPTIONAL or (target / f"{key}.npy").is_file()
+        }
+        if "vec" not in arrays:
+            arrays["vec"], arrays["vec_has"] = np.zeros((len(rows), 0), np.float32), np.zeros(len(rows), bool)
         return cls(name, rows, arrays)
 
     # -- reading --------------------------------------------------------------------------------
@@ -158,6 +200,10 @@ class Segment:
         if start == end:
             return None
         return self.a["sent_span"][start:end], self.a["sent_scale"][start:end], self.a["sent_vec"][start:end]
+
+    def vector(self, row: int) -> np.ndarray | None:
+        """A row's chunk vector (None when not kept here)."""
+        return np.asarray(self.a["vec"][row]) if self.a["vec_has"][row] else None
 
     def postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows holding a term and how often (empty when none does)."""
@@ -186,6 +232,18 @@ def _f32() -> np.ndarray:
 
 def _empty(dim: int) -> np.ndarray:
     return np.zeros((0, dim), dtype=np.uint16 if dim == 2 else np.int8)
+
+
+def _common(sizes: set[int]) -> int:
+    """The one size all given vectors share (0 when none, or when they differ: none can be kept)."""
+    return sizes.pop() if len(sizes) == 1 else 0
+
+
+def _gather(values: np.ndarray, at: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The runs values[at[i]:at[i + 1]] of the rows in keep, concatenated, and each run's length."""
+    sizes = (at[keep + 1] - at[keep]).astype(np.int64)
+    index = np.repeat(at[keep], sizes) + _ramp(sizes)
+    return np.asarray(values[index]), sizes
 
 
 def _offsets(sizes: object) -> np.ndarray:

@@ -17,6 +17,7 @@ from assistant.errors import InputError
 from assistant.ingest.chunking import Chunker, embed_texts
 from assistant.settings import Settings
 from assistant.store.keywords import KeywordIndex
+from assistant.store.rows import VECTOR_KEY, vector_text
 from assistant.store.sentences import METADATA_KEY, pack, place_sentences
 from assistant.store.stories import assign_stories
 from assistant.types import Article, IngestReport, ProgressFn, ReadResult
@@ -176,8 +177,12 @@ class IndexWriter:
         self.index.keywords.log(  # sentence vectors live beside BM25, not in Chroma's metadata (its size x2)
             "add",
             [
-                [n.node_id, n.get_content(MetadataMode.NONE), {**n.metadata, METADATA_KEY: blobs[n.node_id]}]
-                for n in nodes
+                [
+                    n.node_id,
+                    n.get_content(MetadataMode.NONE),
+                    {**n.metadata, METADATA_KEY: blobs[n.node_id], VECTOR_KEY: vector_text(vector)},
+                ]
+                for n, vector in zip(nodes, vectors, strict=True)
             ],
         )
         if stale:  # a changed article: drop all its old chunks first, then write the new ones whole
