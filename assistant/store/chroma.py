@@ -25,14 +25,12 @@ from assistant.store.client import (
     check_collection_format,
     forget_local_client,
     open_client,
-    where_clause,
 )
 from assistant.store.keywords import SEGMENT_ROWS, KeywordIndex, keyword_folder
 from assistant.store.lock import WriteLock
 from assistant.store.stories import StoryInfo, story_info
 from assistant.types import (
     UNKNOWN_OUTLET,
-    Filters,
     IndexStats,
     IngestReport,
     ProgressFn,
@@ -257,14 +255,6 @@ class NewsIndex:
                     ) from exc
                 self.reopen()
         raise AssertionError("unreachable")
-
-    def ids_matching(self, filters: Filters, outlets: Iterable[str] = ()) -> set[str] | None:
-        """Ids of the chunks the filters allow (None: no filter set); outlets match case-insensitively
-        against the names in `outlets`."""
-        where = where_clause(filters, outlets)
-        if where is None:
-            return None
-        return set(self.collection.get(where=where, include=[])["ids"])
 
     def count(self) -> int:
         """Number of chunks stored."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,12 +11,11 @@ import chromadb
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.config import Settings as ChromaSettings
 
-from assistant.dates import epoch
 from assistant.embedding import Embedder
 from assistant.errors import IndexUnavailableError
 from assistant.formats import COLLECTION, check_format
 from assistant.settings import Settings
-from assistant.types import Filters, Passage
+from assistant.types import Passage
 
 COLLECTION_METADATA = {"hnsw:space": "cosine", "newsqa_format": COLLECTION.version}
 
@@ -79,22 +78,6 @@ def check_collection_format(collection: Any, settings: Settings) -> None:
     """Refuse a collection written by an incompatible newsqa (one without a stamp is format 1)."""
     found = (collection.metadata or {}).get("newsqa_format", 1)
     check_format(COLLECTION, found, settings.chroma_url or str(settings.index))
-
-
-def where_clause(filters: Filters, known_outlets: Iterable[str] = ()) -> dict[str, Any] | None:
-    """A Chroma `where` clause (dates compare as epoch seconds; outlets match case-insensitively)."""
-    clauses: list[dict[str, Any]] = []
-    if filters.since:
-        clauses.append({"published_ts": {"$gte": epoch(filters.since)}})
-    if filters.until:
-        clauses.append({"published_ts": {"$lte": epoch(filters.until)}})
-    if filters.sources:
-        wanted = {s.strip().lower() for s in filters.sources}
-        names = sorted({s for s in known_outlets if s.lower() in wanted} | set(filters.sources))
-        clauses.append({"source": {"$in": names}})
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 def passage_from_row(
