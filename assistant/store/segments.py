@@ -29,14 +29,14 @@ ARRAYS = (
     "post_term",  # int32: the distinct terms, sorted
     "post_at",  # int64 (terms + 1): where each term's postings start
     "post_row",  # int32: rows holding the term
-    "post_tf",  # float32: how often
+    "post_tf",  # uint16: how often (a chunk holds at most a few hundred terms)
     "sent_at",  # int64 (rows + 1): each row's stored sentence vectors
     "sent_span",  # uint16 (vectors x 2): character span of each vector's sentence in its chunk text
     "sent_scale",  # float32: int8 -> float scale of each vector
     "sent_vec",  # int8 (vectors x dim)
     "enc_at",  # int64 (rows + 1): each row's encoded sentences (at least one, maybe empty)
     "enc_term_at",  # int64 (sentences + 1)
-    "enc_terms",  # int64: each sentence's distinct term ids + 1 (0: the empty marker every sentence holds)
+    "enc_terms",  # int32: each sentence's distinct term ids + 1 (0: the empty marker every sentence holds)
     "enc_pair_at",  # int64 (sentences + 1)
     "enc_pairs",  # int64: each sentence's distinct adjacent pair codes (0 as above)
     "vec",  # float32 (rows x dim): each chunk's vector, as Chroma holds it
@@ -261,7 +261,7 @@ def _postings(ids: np.ndarray, at: np.ndarray) -> dict[str, np.ndarray]:
         "post_term": distinct.astype(np.int32),
         "post_at": np.r_[starts, len(term)].astype(np.int64),
         "post_row": rows.astype(np.int32),
-        "post_tf": tf.astype(np.float32),
+        "post_tf": tf.astype(np.uint16),
     }
 
 
@@ -299,7 +299,7 @@ def _encode(
     return {
         "enc_at": enc_at,
         "enc_term_at": np.r_[0, np.cumsum(np.bincount(key // PAIR_WIDTH, minlength=total))].astype(np.int64),
-        "enc_terms": key % PAIR_WIDTH,
+        "enc_terms": (key % PAIR_WIDTH).astype(np.int32),
         "enc_pair_at": np.r_[0, np.cumsum(np.bincount(owner, minlength=total))].astype(np.int64),
         "enc_pairs": code,
     }
