@@ -182,6 +182,9 @@ class NewsIndex:
                 keywords.load()
             keywords.sync(self.collection, full=True)
             self.__dict__["keywords"] = keywords  # the cached property now holds the rebuilt index
+            from assistant.store.wire import WireTable, wire_path
+
+            WireTable.rebuild(wire_path(self.settings), self.collection)  # the wire-copy table too
             return len(keywords)
 
     def remove(self, key: str) -> int:
@@ -206,7 +209,7 @@ class NewsIndex:
         if canonical_url(key):
             candidates.add(article_id(key, "", ""))
         got = self.collection.get(
-            where={"$or": [{"article_id": {"$in": sorted(candidates)}}, {"url": key}]}, include=[]
+            where={"$or": [{"article_id": {"$in": sorted(candidates)}}, {"url": key}]}, include=["metadatas"]
         )
         ids = got["ids"]
         if not ids:
@@ -216,6 +219,10 @@ class NewsIndex:
             )
         self.keywords.log("remove_ids", list(ids))
         self.collection.delete(ids=ids)
+        from assistant.store.wire import WireTable, wire_path  # deleting needs no MinHash: no datasketch
+
+        with WireTable(wire_path(self.settings)) as wire:  # after Chroma: a kill between leaves extra rows
+            wire.remove({str(m["article_id"]) for m in got["metadatas"] or []})
         return len(ids)
 
     # -- reading -------------------------------------------------------------------------------

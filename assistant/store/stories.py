@@ -9,18 +9,21 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import numpy as np
+
 from assistant.types import UNKNOWN_OUTLET, Article
 
 if TYPE_CHECKING:
     from llama_index.core.schema import TextNode
 
+    from assistant.store.wire import WireTable
     from assistant.types import Passage
 
 SHINGLE_WORDS = 5
 THRESHOLD = 0.9  # share of the shorter text's shingles found in the longer one
 MIN_LENGTH_RATIO = 0.5  # a short excerpt of a long article is not the same story
 CANDIDATE_SIMILARITY = 0.75  # first-chunk cosine similarity worth a shingle comparison
-CANDIDATES = 8
+CANDIDATES = 32  # likeliest copies (MinHash estimate) read from Chroma per article: a bounded cost
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 StoryInfo = tuple[str, tuple[str, ...]]  # (story id, outlets that carried it)
@@ -54,7 +57,7 @@ def outlet(meta: Mapping[str, Any]) -> str:
     return str(meta.get("source") or host.removeprefix("www.") or UNKNOWN_OUTLET)
 
 
-def assign_stories(collection: Any, group: Sequence[tuple[Article, list[TextNode]]]) -> None:
+def assign_stories(collection: Any, group: Sequence[tuple[Article, list[TextNode]]], wire: WireTable) -> None:
     """Set `story_id` on every chunk: an earlier near-copy's story (stored or in this group), else its own."""
     seen: list[tuple[frozenset[int], str]] = []
     for article, nodes in group:
@@ -63,7 +66,7 @@ def assign_stories(collection: Any, group: Sequence[tuple[Article, list[TextNode
         own = shingles(article.body)
         story = next((sid for other, sid in seen if same_story(own, other)), None)
         if story is None and nodes[0].embedding is not None:
-            story = _stored_story(collection, article.id, nodes[0].embedding, own)
+            story = _stored_story(collection, wire, article.id, nodes[0].embedding, own)
         story = story or article.id
         seen.append((own, story))
         for node in nodes:
@@ -73,38 +76,67 @@ def assign_stories(collection: Any, group: Sequence[tuple[Article, list[TextNode
                     excluded.append("story_id")
 
 
-def _stored_story(collection: Any, article_id: str, vector: list[float], own: frozenset[int]) -> str | None:
+def _stored_story(
+    collection: Any, wire: WireTable, article_id: str, vector: list[float], own: frozenset[int]
+) -> str | None:
     """The story of the most similar stored article that is a near-copy of this text, if any."""
-    total = int(collection.count())
-    if total == 0:
+    found = wire.candidates(own, exclude=article_id)[:CANDIDATES]  # MinHash bands: indexed SQLite reads
+    query = np.asarray(vector, dtype=np.float32)
+    # As when candidates came from a vector query over first chunks: the most similar first chunk that is a
+    # copy, of those at least CANDIDATE_SIMILARITY alike, so the same articles end up in the same stories
+    # (a text can be a copy of two stories: a long original, and a short excerpt of it). The vectors come
+    # from the table: reading them from Chroma would be one more call per article.
+    ranked = sorted(((_cosine(query, c.vector), c.article_id, c.chunk_ids) for c in found), reverse=True)
+    alike = [(aid, ids) for similarity, aid, ids in ranked if similarity >= CANDIDATE_SIMILARITY]
+    if not alike:
         return None
-    where = {"$and": [{"chunk_index": 0}, {"article_id": {"$ne": article_id}}]}
-    got = collection.query(
-        query_embeddings=[vector],
-        n_results=min(CANDIDATES, total),
-        where=where,
-        include=["metadatas", "distances"],
-    )
-    candidates = [
-        (str(meta["article_id"]), str(meta.get("story_id") or meta["article_id"]))
-        for meta, distance in zip(got["metadatas"][0], got["distances"][0], strict=True)
-        if 1.0 - float(distance) >= CANDIDATE_SIMILARITY
-    ]
-    if not candidates:
-        return None
-    rows = collection.get(
-        where={"article_id": {"$in": [aid for aid, _ in candidates]}}, include=["documents", "metadatas"]
-    )
-    parts: dict[str, list[tuple[int, str]]] = {}
-    for text, meta in zip(rows["documents"] or [], rows["metadatas"] or [], strict=True):
-        parts.setdefault(str(meta["article_id"]), []).append(
-            (int(str(meta.get("chunk_index", 0))), text or "")
-        )
-    for aid, story in candidates:
-        text = "\n".join(t for _, t in sorted(parts.get(aid, [])))
-        if same_story(own, shingles(text)):
-            return story
+    stored = stored_articles(collection, [cid for _, ids in alike for cid in ids])
+    for aid, _ in alike:
+        article = stored.get(aid)  # absent: its bands were written, the writer killed before Chroma got it
+        if article and article.first is not None and same_story(own, shingles("\n".join(article.texts))):
+            return str(article.first.get("story_id") or aid)
     return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Stored:
+    """One stored article as Chroma holds it: its chunks' ids and texts in order, its first chunk's metadata
+    and vector (None when that chunk is missing)."""
+
+    ids: list[str]
+    texts: list[str]
+    first: Mapping[str, Any] | None
+    vector: Any
+
+
+def stored_articles(collection: Any, chunk_ids: Sequence[str], vectors: bool = False) -> dict[str, Stored]:
+    """The stored articles of these chunks, by article id (chunks Chroma lacks left out), read in one call."""
+    if not chunk_ids:
+        return {}
+    include = ["documents", "metadatas", *(["embeddings"] if vectors else [])]
+    got = collection.get(ids=list(chunk_ids), include=include)
+    docs, metas = got["documents"] or [], got["metadatas"] or []
+    embeddings = got.get("embeddings") if vectors else None
+    if embeddings is None:
+        embeddings = [None] * len(docs)
+    parts: dict[str, list[tuple[int, str, str, Mapping[str, Any], Any]]] = {}
+    for cid, text, meta, vector in zip(got["ids"], docs, metas, embeddings, strict=True):
+        index = int(str(meta.get("chunk_index", 0)))
+        parts.setdefault(str(meta["article_id"]), []).append((index, cid, text or "", meta, vector))
+    out: dict[str, Stored] = {}
+    for aid, chunks in parts.items():
+        chunks.sort(key=lambda c: c[0])
+        first = chunks[0] if chunks[0][0] == 0 else None
+        ids, texts = [c[1] for c in chunks], [c[2] for c in chunks]
+        out[aid] = Stored(ids, texts, first[3] if first else None, first[4] if first else None)
+    return out
+
+
+def _cosine(a: np.ndarray, b: np.ndarray | None) -> float:
+    if b is None or a.shape != b.shape:
+        return -1.0  # no first chunk stored: not a candidate, as with the vector query
+    norms = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b) / norms if norms else 0.0
 
 
 def story_info(collection: Any, article_ids: Sequence[str]) -> dict[str, StoryInfo]:

@@ -20,6 +20,7 @@ from assistant.store.keywords import KeywordIndex
 from assistant.store.rows import VECTOR_KEY, vector_text
 from assistant.store.sentences import METADATA_KEY, pack, place_sentences
 from assistant.store.stories import assign_stories
+from assistant.store.wire import Entry, WireTable, wire_path
 from assistant.types import Article, IngestReport, ProgressFn, ReadResult
 
 
@@ -167,7 +168,9 @@ class IndexWriter:
         ):
             node.embedding = vector.tolist()
             blobs[node.node_id] = pack([(s - offset, e - offset) for s, e in spans], sentence_vectors)
-        assign_stories(self.index.collection, group)  # wire copies share a story_id (store/stories.py)
+        with WireTable(wire_path(self.index.settings)) as wire:  # store/wire.py
+            wire.catch_up(self.index.collection)  # an index older than the table: filled in once
+            assign_stories(self.index.collection, group, wire)  # copies share a story_id (stories.py)
         stale = [a.id for a, _ in group if a.id in existing]
         stale += [old for a, _ in group for old in self.replaces.get(a.id, ())]
         # The keyword journal first, durable, then Chroma: killed between the two, the next load drops
@@ -187,6 +190,20 @@ class IndexWriter:
         )
         if stale:  # a changed article: drop all its old chunks first, then write the new ones whole
             self.index.collection.delete(where={"article_id": {"$in": stale}})
+        # The wire table after Chroma dropped the old versions and before it gets the new ones: killed at any
+        # point, the table holds every article Chroma holds (lookups skip the others, catch_up drops them).
+        with WireTable(wire_path(self.index.settings)) as wire:
+            entries = [
+                Entry(
+                    a.id,
+                    [n.node_id for n in ns],
+                    [n.get_content(MetadataMode.NONE) for n in ns],
+                    ns[0].embedding,
+                )
+                for a, ns in group
+                if ns
+            ]
+            wire.write(entries, remove=stale)
         self.index.vector_store.add(list[BaseNode](nodes))
         for article, _ in group:
             if article.id in existing:

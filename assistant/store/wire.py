@@ -1,0 +1,285 @@
+"""Wire-copy candidates at a constant cost per article: MinHash LSH bands of every stored article in a SQLite
+file beside the keyword index, kept in step with Chroma by the writers (store/writer.py, NewsIndex._remove).
+Only writers (holding the index's write lock) open it; nothing of it is loaded into memory."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from assistant.formats import WIRE_TABLE, check_format
+from assistant.settings import Settings
+from assistant.store.stories import shingles, stored_articles
+
+# Two texts are one story (stories.same_story) when >= 90% of the shorter one's shingles are in the longer one
+# and it has at least half as many: their Jaccard similarity is then >= 0.9 / (1 + 2 - 0.9) = 0.43. With
+# BANDS bands of ROWS MinHash values such a pair shares no band with probability (1 - 0.43**2)**64 = 2.3e-6 in
+# that worst case (a typical copy, Jaccard >= 0.8: 4e-29); unrelated articles (Jaccard ~0.002) share one with
+# probability 2.6e-4, and ones sharing a paragraph or two (Jaccard ~0.04) with 0.1.
+BANDS = 64
+ROWS = 2  # a band's two 32-bit values, side by side, are its bucket: a 64-bit integer, exact
+PERMUTATIONS = BANDS * ROWS
+# Candidates whose signatures agree in fewer places are not read from Chroma: a same-story pair (Jaccard
+# >= 0.43) agrees in fewer than 20 of 128 with probability 9e-12; a pair sharing a paragraph (0.04) in 20 or
+# more practically never.
+MIN_ESTIMATE = 20 / PERMUTATIONS
+SEED = 1
+SCHEME = "affine32"  # datasketch's hashing; the table keeps a fingerprint of it and is rebuilt if it changes
+FETCH_ARTICLES = 100  # articles read from Chroma per call while backfilling
+READ_CHUNKS = 5000  # chunk metadatas read per call while comparing with Chroma
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
+CREATE TABLE IF NOT EXISTS articles (
+    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL UNIQUE, chunks INTEGER NOT NULL, chunk_ids TEXT NOT NULL,
+    signature BLOB NOT NULL, vector BLOB
+);
+CREATE TABLE IF NOT EXISTS bands (
+    band INTEGER NOT NULL, bucket INTEGER NOT NULL, article INTEGER NOT NULL, PRIMARY KEY (band, bucket, article)
+) WITHOUT ROWID;
+"""
+# CROSS JOIN keeps SQLite from scanning `bands`: one primary-key search per band
+_CANDIDATES = (
+    "WITH q(band, bucket) AS (VALUES {values}) SELECT article_id, chunk_ids, signature, vector FROM articles WHERE id IN "
+    "(SELECT b.article FROM q CROSS JOIN bands b ON b.band = q.band AND b.bucket = q.bucket)"
+)
+_prototype: Any = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An article as the writer stores it: chunk ids and texts in chunk order, its first chunk's vector."""
+
+    article_id: str
+    chunk_ids: Sequence[str]
+    texts: Sequence[str]
+    vector: Any  # a sequence of floats, or None when the article has no first chunk
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A stored article that may be a copy: where Chroma keeps its chunks, and its first chunk's vector."""
+
+    article_id: str
+    chunk_ids: list[str]
+    vector: np.ndarray | None
+
+
+def _array(blob: bytes | None) -> np.ndarray | None:
+    return None if blob is None else np.frombuffer(blob, dtype="<f4")
+
+
+def wire_path(settings: Settings) -> Path:
+    """Where the wire-copy table of the configured collection lives (always on local disk)."""
+    return Path(settings.index) / "stories" / f"{settings.collection}.sqlite3"
+
+
+def signature(shingle_set: Iterable[int]) -> np.ndarray:
+    """The MinHash signature (PERMUTATIONS uint32 values) of a set of shingle hashes."""
+    global _prototype
+    if _prototype is None:  # datasketch (and the scipy it imports) only where signatures are made
+        from datasketch import MinHash
+
+        _prototype = MinHash(num_perm=PERMUTATIONS, seed=SEED, scheme=SCHEME, hashfunc=int)
+    minhash = _prototype.copy()
+    minhash.update_batch(list(shingle_set))  # crc32 values: datasketch mixes them before permuting
+    return np.asarray(minhash.hashvalues, dtype="<u4")
+
+
+def _buckets(sig: np.ndarray, article: int | None = None) -> list[tuple[int, ...]]:
+    """(band, bucket[, article]) rows of a signature."""
+    pairs = sig.astype(np.uint64).reshape(BANDS, ROWS)
+    buckets = ((pairs[:, 0] << np.uint64(32)) | pairs[:, 1]).view(np.int64)  # SQLite integers are signed
+    tail = () if article is None else (article,)
+    return [(band, int(bucket), *tail) for band, bucket in enumerate(buckets)]
+
+
+@functools.cache
+def _fingerprint() -> str:
+    probe = signature(range(1, 100)).tobytes()
+    return f"{SCHEME}:{SEED}:{BANDS}x{ROWS}:" + hashlib.sha1(probe).hexdigest()[:16]
+
+
+class WireTable:
+    """The stored articles' MinHash bands: which of them may be copies of a new text."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, timeout=60)  # writers take turns on the index's lock anyway
+        self._hashing_checked = False
+        try:
+            # WAL: a killed writer leaves every committed batch and no half of one; NORMAL skips the fsync
+            # per commit, so a power cut may lose the last batches (catch_up then finds them in Chroma again)
+            self.db.execute("PRAGMA page_size=8192")  # a new file only: two ~2 KB article rows to a page
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(_SCHEMA)
+            found = dict(self.db.execute("SELECT key, value FROM meta"))
+            check_format(WIRE_TABLE, found.get("format", WIRE_TABLE.version), str(path))
+            if "format" not in found:
+                with self.db:
+                    self.db.execute(
+                        "INSERT INTO meta VALUES ('format', ?), ('chunks', 0)", (WIRE_TABLE.version,)
+                    )
+        except BaseException:
+            self.db.close()
+            raise
+
+    def __enter__(self) -> WireTable:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database (every change is committed when made)."""
+        self.db.close()
+
+    @classmethod
+    def rebuild(cls, path: Path, collection: Any) -> int:
+        """A new table from Chroma's articles (one of an unreadable format replaced); returns the articles."""
+        for stale in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))):
+            stale.unlink(missing_ok=True)
+        with cls(path) as table:
+            table.sync(collection)
+            return len(table)
+
+    def __len__(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    def chunks(self) -> int:
+        """The chunks of the articles in the table, as written (a running total: no scan)."""
+        return int(self.db.execute("SELECT value FROM meta WHERE key = 'chunks'").fetchone()[0])
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def candidates(self, own: frozenset[int], exclude: str = "") -> list[Candidate]:
+        """Stored articles (not `exclude`) sharing a band with these shingles and likely to be a copy, with
+        their chunk ids (read by id: Chroma's metadata filters cost more as the index grows), likeliest first."""
+        if not own:
+            return []
+        self._check_hashing()
+        sig = signature(own)
+        values = ",".join(["(?, ?)"] * BANDS)
+        params = [value for row in _buckets(sig) for value in row]
+        scored = [
+            (
+                float(np.mean(np.frombuffer(blob, dtype="<u4") == sig)),
+                Candidate(aid, json.loads(ids), _array(vec)),
+            )
+            for aid, ids, blob, vec in self.db.execute(_CANDIDATES.format(values=values), params)
+        ]
+        scored.sort(key=lambda c: (-c[0], c[1].article_id))
+        return [c for estimate, c in scored if estimate >= MIN_ESTIMATE and c.article_id != exclude]
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def write(self, articles: Sequence[Entry], remove: Iterable[str] = ()) -> None:
+        """In one transaction: forget the articles `remove`, and store each (article id, chunk ids, texts),
+        replacing what was stored under that id."""
+        self._check_hashing()
+        made = [(e, shingles("\n".join(e.texts))) for e in articles]
+        with self.db:
+            gone = self._delete([*remove, *(e.article_id for e, _ in made)])
+            for e, own in made:
+                sig = signature(own)
+                vector = None if e.vector is None else np.asarray(e.vector, dtype="<f4").tobytes()
+                row = (e.article_id, len(e.chunk_ids), json.dumps(list(e.chunk_ids)), sig.tobytes(), vector)
+                article = self.db.execute(
+                    "INSERT INTO articles (article_id, chunks, chunk_ids, signature, vector) VALUES (?, ?, ?, ?, ?)",
+                    row,
+                ).lastrowid
+                if own and article is not None:  # an empty text is nobody's copy: no bands
+                    self.db.executemany(
+                        "INSERT OR IGNORE INTO bands VALUES (?, ?, ?)", _buckets(sig, article)
+                    )
+            added = sum(len(e.chunk_ids) for e, _ in made)
+            self.db.execute("UPDATE meta SET value = value + ? WHERE key = 'chunks'", (added - gone,))
+
+    def remove(self, article_ids: Iterable[str]) -> None:
+        """Forget these articles (unknown ids are ignored), in one transaction."""
+        with self.db:
+            gone = self._delete(article_ids)
+            self.db.execute("UPDATE meta SET value = value - ? WHERE key = 'chunks'", (gone,))
+
+    def _delete(self, article_ids: Iterable[str]) -> int:
+        """Delete articles and their bands (found again from their signatures); returns their chunks."""
+        gone = 0
+        for aid in dict.fromkeys(article_ids):
+            row = self.db.execute(
+                "SELECT id, chunks, signature FROM articles WHERE article_id = ?", (aid,)
+            ).fetchone()
+            if row is None:
+                continue
+            sig = np.frombuffer(row[2], dtype="<u4")
+            self.db.executemany(
+                "DELETE FROM bands WHERE band = ? AND bucket = ? AND article = ?", _buckets(sig, row[0])
+            )
+            self.db.execute("DELETE FROM articles WHERE id = ?", (row[0],))
+            gone += int(row[1])
+        return gone
+
+    def _check_hashing(self) -> None:
+        """Empty the table once if its signatures were made another way (a datasketch that hashes
+        differently): they would never match new ones. The writer's catch_up then refills it."""
+        if self._hashing_checked:
+            return
+        fingerprint = _fingerprint()
+        found = self.db.execute("SELECT value FROM meta WHERE key = 'hashing'").fetchone()
+        if found is None or found[0] != fingerprint:
+            with self.db:
+                if found is not None:
+                    self.db.execute("DELETE FROM bands")
+                    self.db.execute("DELETE FROM articles")
+                    self.db.execute("UPDATE meta SET value = 0 WHERE key = 'chunks'")
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('hashing', ?)", (fingerprint,))
+        self._hashing_checked = True
+
+    # -- keeping in step with Chroma -----------------------------------------------------------
+
+    def catch_up(self, collection: Any) -> bool:
+        """Sync with Chroma when the chunk totals differ (an index older than this table, a writer killed
+        between the table and Chroma, another machine writing to a shared Chroma server); True if it did.
+        Writers call it holding the index's lock."""
+        self._check_hashing()
+        if self.chunks() == int(collection.count()):
+            return False
+        self.sync(collection)
+        return True
+
+    def sync(self, collection: Any) -> None:
+        """Hold exactly the articles Chroma holds: drop the others, read (no model calls) the ones missing or
+        stored under other chunk ids (another version), in batches, one transaction each."""
+        self._check_hashing()
+        ids_of: dict[str, list[str]] = {}
+        total = int(collection.count())
+        for offset in range(0, total, READ_CHUNKS):
+            got = collection.get(include=["metadatas"], limit=READ_CHUNKS, offset=offset)
+            for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=True):
+                ids_of.setdefault(str(meta["article_id"]), []).append(cid)
+        known = {
+            aid: set(json.loads(ids))
+            for aid, ids in self.db.execute("SELECT article_id, chunk_ids FROM articles")
+        }
+        self.remove([aid for aid in known if aid not in ids_of])
+        todo = [aid for aid, ids in ids_of.items() if known.get(aid) != set(ids)]
+        for start in range(0, len(todo), FETCH_ARTICLES):
+            batch = todo[start : start + FETCH_ARTICLES]
+            found = stored_articles(collection, [cid for aid in batch for cid in ids_of[aid]], vectors=True)
+            self.write([Entry(aid, a.ids, a.texts, a.vector) for aid, a in found.items()], remove=batch)
+        with self.db:  # the total as counted, whatever a crash left in the running one
+            self.db.execute(
+                "UPDATE meta SET value = (SELECT coalesce(sum(chunks), 0) FROM articles) WHERE key = 'chunks'"
+            )

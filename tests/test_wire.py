@@ -1,0 +1,240 @@
+"""Wire copies found through the MinHash table (store/wire.py) beside a real Chroma store: across runs, after
+removals, from an index older than the table, and after a writer died between the table and Chroma."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.assistant import Assistant
+from assistant.errors import IndexFormatError, IndexUnavailableError
+from assistant.ingest.chunking import embed_texts
+from assistant.store.stories import assign_stories, shingles
+from assistant.store.wire import BANDS, Entry, WireTable, wire_path
+from assistant.types import Article, article_id
+
+Make = Callable[..., Assistant]
+WIRE = (
+    "GENEVA (Wire) - Negotiators from forty countries agreed on Friday to cut plastic production by a fifth "
+    "before 2035, ending two weeks of talks that had repeatedly stalled over financing.\n\n"
+    "The accord still needs ratification by national parliaments, and several oil-producing states said they "
+    "would seek exemptions for medical and food packaging.\n\n"
+    "Environmental groups welcomed the deal but said the targets fell short of what scientists had urged, "
+    "while industry associations warned of higher costs for consumers."
+)
+FLOODS = (
+    "Heavy rain flooded the lower town overnight and forced two hundred families from their homes. The river "
+    "peaked at six metres shortly after midnight, the fire service said, and schools stayed closed."
+)
+MORE = (  # more on the same talks in other words, as long as WIRE: after WIRE it makes a text over twice as long
+    "Delegates from forty countries spent much of the final week in Geneva arguing about who would pay for "
+    "recycling plants, and the chair twice suspended the plastic talks before a compromise was found.\n\n"
+    "Under the plastic deal, richer nations will fund a new programme, while poorer ones get until 2040 to "
+    "meet the production cuts that negotiators agreed to on Friday after the long dispute.\n\n"
+    "Observers in Geneva said the treaty on plastic was the most ambitious environmental accord in a decade, "
+    "though its success will depend on how parliaments write it into national law."
+)
+
+
+def _article(slug: str, outlet: str, title: str, body: str) -> dict[str, str]:
+    return {
+        "title": title,
+        "body": body,
+        "source": outlet,
+        "published_at": "2024-05-03T09:00:00Z",
+        "url": f"https://{slug}.example/{title.lower().replace(' ', '-')}",
+    }
+
+
+def _ingest(assistant: Assistant, tmp_path: Path, *articles: dict[str, str]) -> None:
+    path = tmp_path / f"batch-{len(list(tmp_path.glob('batch-*.json')))}.json"
+    path.write_text(json.dumps(list(articles)), encoding="utf-8")
+    report = assistant.ingest(assistant.read([str(path)]))
+    assert not report.failed
+
+
+def _id(article: dict[str, str]) -> str:
+    return article_id(article["url"], article["title"], article["body"])
+
+
+def _stories(assistant: Assistant) -> dict[str, str]:
+    """Article id -> story id of every stored chunk (one story per article, checked)."""
+    got = assistant.index.collection.get(include=["metadatas"])
+    pairs = {(str(m["article_id"]), str(m["story_id"])) for m in got["metadatas"] or []}
+    stories = dict(pairs)
+    assert len(stories) == len(pairs)
+    return stories
+
+
+def _table(assistant: Assistant) -> WireTable:
+    return WireTable(wire_path(assistant.settings))
+
+
+def _found(table: WireTable, text: str, exclude: str = "") -> list[str]:
+    """Ids of the articles the table offers as possible copies of `text`, likeliest first."""
+    return [c.article_id for c in table.candidates(shingles(text), exclude=exclude)]
+
+
+def _in_step(assistant: Assistant) -> bool:
+    """The table holds as many chunks as Chroma (what the writer's catch_up checks), and the bands of its
+    articles and no others."""
+    with _table(assistant) as table:
+        bands = table.db.execute("SELECT count(*) FROM bands").fetchone()[0]
+        return table.chunks() == assistant.index.count() and bands == BANDS * len(table)
+
+
+ALPHA = _article("alpha", "Alpha Times", "Nations agree to cut plastic", WIRE)
+BETA = _article(
+    "beta", "Beta Post", "Plastic accord reached in Geneva", WIRE + "\n\n(Reporting by Wire staff)"
+)
+GAMMA = _article("gamma", "Gamma Daily", "Geneva talks end with plastic deal", "Updated. " + WIRE)
+FLOOD = _article("beta", "Beta Post", "River floods lower town", FLOODS)
+
+
+def test_copies_ingested_in_separate_runs_share_a_story(make_assistant: Make, tmp_path: Path) -> None:
+    assistant = make_assistant()
+    _ingest(assistant, tmp_path, ALPHA)
+    _ingest(assistant, tmp_path, BETA, FLOOD)
+    _ingest(make_assistant(), tmp_path, GAMMA)  # another process: only the table on disk is shared
+    stories = _stories(assistant)
+    assert stories[_id(ALPHA)] == _id(ALPHA)
+    assert stories[_id(BETA)] == _id(ALPHA) and stories[_id(GAMMA)] == _id(ALPHA)
+    assert stories[_id(FLOOD)] == _id(FLOOD)
+    with _table(assistant) as table:
+        assert len(table) == 4
+        assert _found(table, WIRE)[0] == _id(ALPHA)  # the exact copy first
+        assert set(_found(table, WIRE)) == {_id(ALPHA), _id(BETA), _id(GAMMA)}
+        assert set(_found(table, WIRE, exclude=_id(ALPHA))) == {_id(BETA), _id(GAMMA)}
+        assert _found(table, FLOODS) == [_id(FLOOD)]
+    assert _in_step(assistant)
+
+
+def test_a_copy_more_than_twice_as_long_is_its_own_story(make_assistant: Make, tmp_path: Path) -> None:
+    assistant = make_assistant()
+    longer = _article("beta", "Beta Post", "Plastic talks in detail", WIRE + "\n\n" + MORE)
+    assert len(shingles(longer["body"])) > 2 * len(shingles(WIRE))  # all of WIRE is in it, but it is too long
+    _ingest(assistant, tmp_path, ALPHA)
+    _ingest(assistant, tmp_path, longer)
+    with _table(assistant) as table:
+        assert _found(table, longer["body"], exclude=_id(longer)) == [_id(ALPHA)]  # then refused
+    assert _stories(assistant)[_id(longer)] == _id(longer)
+
+
+def test_a_removed_article_is_no_longer_a_candidate(make_assistant: Make, tmp_path: Path) -> None:
+    assistant = make_assistant()
+    _ingest(assistant, tmp_path, ALPHA, FLOOD)
+    assert assistant.remove(ALPHA["url"]) == 1
+    with _table(assistant) as table:
+        assert _found(table, WIRE) == []
+        assert len(table) == 1
+    assert _in_step(assistant)
+    _ingest(assistant, tmp_path, BETA)
+    assert _stories(assistant)[_id(BETA)] == _id(BETA)  # its own story: the copy it matched is gone
+    _ingest(assistant, tmp_path, GAMMA)
+    assert assistant.remove_many([BETA["url"], "https://nowhere.example/x"])[BETA["url"]] == 1
+    _ingest(assistant, tmp_path, ALPHA)
+    stories = _stories(assistant)
+    assert stories[_id(GAMMA)] == _id(BETA)  # kept the story of the copy it matched when it came
+    assert stories[_id(ALPHA)] == _id(BETA)  # the remaining copy's story
+    with _table(assistant) as table:
+        assert set(_found(table, WIRE)) == {_id(ALPHA), _id(GAMMA)}
+    assert _in_step(assistant)
+
+
+def test_a_changed_article_replaces_its_bands(make_assistant: Make, tmp_path: Path) -> None:
+    assistant = make_assistant()
+    _ingest(assistant, tmp_path, ALPHA)
+    _ingest(assistant, tmp_path, {**ALPHA, "body": FLOODS})  # the same url, now another text
+    with _table(assistant) as table:
+        assert _found(table, WIRE) == [] and _found(table, FLOODS) == [_id(ALPHA)]
+    assert _in_step(assistant)
+    _ingest(assistant, tmp_path, BETA)
+    assert _stories(assistant)[_id(BETA)] == _id(BETA)
+
+
+def test_an_index_without_the_table_is_backfilled_and_still_groups(
+    make_assistant: Make, tmp_path: Path
+) -> None:
+    assistant = make_assistant()
+    _ingest(assistant, tmp_path, ALPHA, FLOOD)
+    path = wire_path(assistant.settings)
+    path.unlink()  # as an index built before the table existed
+    with WireTable(path) as table:
+        assert len(table) == 0
+        assert table.catch_up(assistant.index.collection)  # from Chroma alone: no model
+        assert len(table) == 2 and table.chunks() == assistant.index.count()
+        assert not table.catch_up(assistant.index.collection)  # once
+    path.unlink()
+    _ingest(make_assistant(), tmp_path, BETA)  # the writer backfills by itself
+    assert _stories(assistant)[_id(BETA)] == _id(ALPHA)
+    with _table(assistant) as table:
+        assert len(table) == 3
+    assert _in_step(assistant)
+
+
+def test_reindex_rebuilds_a_table_of_a_newer_format(make_assistant: Make, tmp_path: Path) -> None:
+    assistant = make_assistant()
+    _ingest(assistant, tmp_path, ALPHA, FLOOD)
+    path = wire_path(assistant.settings)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = 9 WHERE key = 'format'")
+    db.close()
+    with pytest.raises(IndexFormatError, match=r"format 9\b.*newsqa reindex-keywords"):
+        WireTable(path)
+    assistant.reindex_keywords()
+    with _table(assistant) as table:
+        assert len(table) == 2 and set(_found(table, WIRE)) == {_id(ALPHA)}
+    assert _in_step(assistant)
+
+
+class _Killed:
+    """A vector store whose writes fail, as if the writer were killed just before Chroma got the chunks."""
+
+    def add(self, nodes: Any) -> Any:
+        raise RuntimeError("killed")
+
+
+def test_bands_written_for_an_article_chroma_never_got(make_assistant: Make, tmp_path: Path) -> None:
+    dying = make_assistant()
+    dying.index.__dict__["vector_store"] = _Killed()
+    with pytest.raises(IndexUnavailableError):
+        _ingest(dying, tmp_path, ALPHA)
+    with _table(dying) as table:  # the table got the article, Chroma did not
+        assert _found(table, WIRE) == [_id(ALPHA)]
+    assert dying.index.count() == 0
+    rerun = make_assistant()
+    _ingest(rerun, tmp_path, BETA)
+    _ingest(rerun, tmp_path, GAMMA)
+    stories = _stories(rerun)
+    assert stories == {_id(BETA): _id(BETA), _id(GAMMA): _id(BETA)}  # never the story of the lost article
+    with _table(rerun) as table:
+        assert _id(ALPHA) not in _found(table, WIRE)  # dropped when the next writer caught up
+    assert _in_step(rerun)
+
+
+def test_a_candidate_missing_from_chroma_is_skipped(make_assistant: Make, tmp_path: Path) -> None:
+    assistant = make_assistant()
+    _ingest(assistant, tmp_path, FLOOD)
+    [article] = assistant.read([str(_write(tmp_path, BETA))])
+    assert isinstance(article, Article)
+    nodes = assistant.index.chunker.chunk(article)
+    nodes[0].embedding = assistant.embedder.embed(embed_texts(nodes[:1]))[0].tolist()
+    with _table(assistant) as table:  # an article Chroma lacks, the chunk totals still equal
+        table.write([Entry(_id(ALPHA), [f"{_id(ALPHA)}-00000000-0000"], [WIRE], nodes[0].embedding)])
+        table.db.execute("UPDATE meta SET value = value - 1 WHERE key = 'chunks'")
+        table.db.commit()
+        assert not table.catch_up(assistant.index.collection)
+        assert _found(table, article.body) == [_id(ALPHA)]
+        assign_stories(assistant.index.collection, [(article, nodes)], table)
+    assert nodes[0].metadata["story_id"] == _id(BETA)  # not ALPHA's, and no error for its missing chunks
+
+
+def _write(tmp_path: Path, article: dict[str, str]) -> Path:
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps([article]), encoding="utf-8")
+    return path
