@@ -6,7 +6,7 @@ import dataclasses
 import re
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -16,8 +16,16 @@ from assistant.types import UNKNOWN_OUTLET, Article
 if TYPE_CHECKING:
     from llama_index.core.schema import TextNode
 
-    from assistant.store.wire import WireTable
     from assistant.types import Passage
+
+
+class CopyFinder(Protocol):
+    """What `assign_stories` asks of the wire-copy table (store/wire.py's WireTable, which imports this
+    module for its shingles): stored articles likely to be copies, each with `article_id`, `chunk_ids` and
+    its first chunk's `vector`."""
+
+    def candidates(self, own: frozenset[int], exclude: str = "") -> Sequence[Any]: ...
+
 
 SHINGLE_WORDS = 5
 THRESHOLD = 0.9  # share of the shorter text's shingles found in the longer one
@@ -57,7 +65,9 @@ def outlet(meta: Mapping[str, Any]) -> str:
     return str(meta.get("source") or host.removeprefix("www.") or UNKNOWN_OUTLET)
 
 
-def assign_stories(collection: Any, group: Sequence[tuple[Article, list[TextNode]]], wire: WireTable) -> None:
+def assign_stories(
+    collection: Any, group: Sequence[tuple[Article, list[TextNode]]], wire: CopyFinder
+) -> None:
     """Set `story_id` on every chunk: an earlier near-copy's story (stored or in this group), else its own."""
     seen: list[tuple[frozenset[int], str]] = []
     for article, nodes in group:
@@ -77,7 +87,7 @@ def assign_stories(collection: Any, group: Sequence[tuple[Article, list[TextNode
 
 
 def _stored_story(
-    collection: Any, wire: WireTable, article_id: str, vector: list[float], own: frozenset[int]
+    collection: Any, wire: CopyFinder, article_id: str, vector: list[float], own: frozenset[int]
 ) -> str | None:
     """The story of the most similar stored article that is a near-copy of this text, if any."""
     found = wire.candidates(own, exclude=article_id)[:CANDIDATES]  # MinHash bands: indexed SQLite reads
