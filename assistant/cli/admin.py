@@ -104,6 +104,7 @@ def eval_command(
 @click.pass_obj
 @domain_errors
 def reindex_keywords(assistant: Assistant) -> None:
-    """Rebuild the keyword (BM25) index from the chunks stored in Chroma (nothing is re-embedded)."""
+    """Rebuild the keyword (BM25) index and the wire-copy table from the chunks stored in Chroma (nothing
+    is re-embedded): for a replica on another machine, or after a keyword index was lost or refused."""
     chunks = assistant.reindex_keywords()
     click.echo(f"keyword index rebuilt: {chunks} chunks")

@@ -1,8 +1,9 @@
 """Store: what is kept on disk and how it is read back.
 
-`chroma.NewsIndex` is the one boundary that speaks Chroma (chunks, embeddings, metadata, filters as `where`
-clauses); beside it `keywords` (the BM25 index with each chunk's sentence token counts), `sentences`
-(per-sentence vectors packed beside the keyword rows), `stories` (wire copies of one story grouped). Every file they write
-carries a format version (`assistant.formats`). Retrieval reads through these
-classes and never calls Chroma itself.
+`chroma.NewsIndex` is the one boundary that speaks Chroma (chunks, embeddings, metadata); beside it
+`keywords` (the keyword index: immutable `segments` of rows, term ids, BM25 postings, sentence encodings,
+sentence vectors and chunk vectors, a `vocab`, a manifest and a journal; `bm25` scores it, `dense` scores
+its chunk vectors), `sentences` (per-sentence vectors), `stories` (wire copies of one story grouped) and
+`wire` (their MinHash table in SQLite). Every file they write carries a format version
+(`assistant.formats`). Retrieval reads through these classes and never calls Chroma itself.
 """
