@@ -166,9 +166,9 @@ def test_an_index_without_the_table_is_backfilled_and_still_groups(
     path.unlink()  # as an index built before the table existed
     with WireTable(path) as table:
         assert len(table) == 0
-        assert table.catch_up(assistant.index.collection)  # from Chroma alone: no model
+        assert table.catch_up(assistant.index.store)  # from Chroma alone: no model
         assert len(table) == 2 and table.chunks() == assistant.index.count()
-        assert not table.catch_up(assistant.index.collection)  # once
+        assert not table.catch_up(assistant.index.store)  # once
     path.unlink()
     _ingest(make_assistant(), tmp_path, BETA)  # the writer backfills by itself
     assert _stories(assistant)[_id(BETA)] == _id(ALPHA)
@@ -201,7 +201,7 @@ class _Killed:
 
 def test_bands_written_for_an_article_chroma_never_got(make_assistant: Make, tmp_path: Path) -> None:
     dying = make_assistant()
-    dying.index.__dict__["vector_store"] = _Killed()
+    dying.index.store.__dict__["vector_store"] = _Killed()
     with pytest.raises(IndexUnavailableError):
         _ingest(dying, tmp_path, ALPHA)
     with _table(dying) as table:  # the table got the article, Chroma did not
@@ -228,9 +228,9 @@ def test_a_candidate_missing_from_chroma_is_skipped(make_assistant: Make, tmp_pa
         table.write([Entry(_id(ALPHA), [f"{_id(ALPHA)}-00000000-0000"], [WIRE], nodes[0].embedding)])
         table.db.execute("UPDATE meta SET value = value - 1 WHERE key = 'chunks'")
         table.db.commit()
-        assert not table.catch_up(assistant.index.collection)
+        assert not table.catch_up(assistant.index.store)
         assert _found(table, article.body) == [_id(ALPHA)]
-        assign_stories(assistant.index.collection, [(article, nodes)], table)
+        assign_stories(assistant.index.store, [(article, nodes)], table)
     assert nodes[0].metadata["story_id"] == _id(BETA)  # not ALPHA's, and no error for its missing chunks
 
 

@@ -19,6 +19,7 @@ from assistant.errors import (
     StoreReadError,
 )
 from assistant.settings import Settings
+from assistant.store.chunks import Chunks, ChunkStore
 from assistant.store.client import (
     COLLECTION_METADATA,
     NewsqaEmbeddingFunction,
@@ -70,6 +71,7 @@ class NewsIndex:
                 f"Cannot open the Chroma collection {settings.collection!r}: {exc}"
             ) from None
         check_collection_format(self.collection, settings)
+        self.store = ChunkStore(self.collection)  # every Chroma call goes through it
 
     def reopen(self) -> None:
         """Open the local store afresh after another process wrote to it: a local Chroma client keeps its
@@ -77,7 +79,6 @@ class NewsIndex:
         if not self.settings.chroma_url:  # a server sees every client's writes
             forget_local_client(self.settings)
             self._open()
-            self.__dict__.pop("vector_store", None)  # built again over the new collection when needed
 
     @contextmanager
     def writing(self, save: bool = True) -> Iterator[None]:
@@ -90,7 +91,7 @@ class NewsIndex:
             if keywords.stamp != keywords.disk_stamp() or len(keywords) != self.count():
                 self.reopen()  # someone else wrote (or a writer died mid-way): read their rows
                 keywords.load()
-                keywords.sync(self.collection)
+                keywords.sync(self.store)
             try:
                 yield
                 big = len(self.keywords.pending) >= SEGMENT_ROWS  # a segment's worth waits in the journal
@@ -112,13 +113,6 @@ class NewsIndex:
         return self._get_embedder()
 
     @cached_property
-    def vector_store(self) -> Any:
-        """llama-index's ChromaVectorStore over the collection (writers only; reopen makes a new one)."""
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        return ChromaVectorStore(chroma_collection=self.collection)
-
-    @cached_property
     def chunker(self) -> Chunker:
         """Splits articles in the embedder's own word pieces."""
         from assistant.ingest.chunking import Chunker
@@ -131,7 +125,7 @@ class NewsIndex:
         keywords = KeywordIndex(keyword_folder(self.settings))
         keywords.load()
         if len(keywords) != self.count():  # reads only the chunks it lacks; never re-embeds; a reader
-            keywords.sync(self.collection, save=False)  # keeps them in memory: only writers save
+            keywords.sync(self.store, save=False)  # keeps them in memory: only writers save
         return keywords
 
     def sync_keywords(self, stored: int | None = None) -> bool:
@@ -147,7 +141,7 @@ class NewsIndex:
                 keywords.load()
             if len(keywords) != (self.count() if stored is None else stored):
                 outside = True
-                keywords.sync(self.collection, save=False)
+                keywords.sync(self.store, save=False)
             if outside:
                 self.reopen()  # the chunks' vectors are read next: see what the other process wrote
             keywords.view()  # the BM25 model rebuilt here, not while a question reads it
@@ -180,11 +174,11 @@ class NewsIndex:
             # rebuilt from Chroma alone, and `ingest --reembed` restores the vectors
             with suppress(IndexFormatError):
                 keywords.load()
-            keywords.sync(self.collection, full=True)
+            keywords.sync(self.store, full=True)
             self.__dict__["keywords"] = keywords  # the cached property now holds the rebuilt index
             from assistant.store.wire import WireTable, wire_path
 
-            WireTable.rebuild(wire_path(self.settings), self.collection)  # the wire-copy table too
+            WireTable.rebuild(wire_path(self.settings), self.store)  # the wire-copy table too
             return len(keywords)
 
     def remove(self, key: str) -> int:
@@ -208,53 +202,48 @@ class NewsIndex:
         candidates = {key}
         if canonical_url(key):
             candidates.add(article_id(key, "", ""))
-        got = self.collection.get(
-            where={"$or": [{"article_id": {"$in": sorted(candidates)}}, {"url": key}]}, include=["metadatas"]
-        )
-        ids = got["ids"]
+        got = self.store.matching(candidates, key)
+        ids = got.ids
         if not ids:
             raise NotFoundError(
                 f"No article with id or url {key!r} is indexed. `newsqa stats` lists outlets; "
                 "`newsqa ask --json` shows article ids."
             )
         self.keywords.log("remove_ids", list(ids))
-        self.collection.delete(ids=ids)
+        self.store.delete(ids)
         from assistant.store.wire import WireTable, wire_path  # deleting needs no MinHash: no datasketch
 
         with WireTable(wire_path(self.settings)) as wire:  # after Chroma: a kill between leaves extra rows
-            wire.remove({str(m["article_id"]) for m in got["metadatas"] or []})
+            wire.remove({str(m["article_id"]) for m in got.metas})
         return len(ids)
 
     # -- reading -------------------------------------------------------------------------------
 
     def story_info(self, article_ids: Sequence[str]) -> dict[str, StoryInfo]:
         """For each article id: its story id and every outlet that carried that story."""
-        return story_info(self.collection, article_ids)
+        return story_info(self.store, article_ids)
 
     def chunks(
         self, ids: Sequence[str], vectors: bool = False
     ) -> Iterable[tuple[str, str, dict[str, Any], Any]]:
         """(id, text, metadata, embedding or None) of the stored chunks among ids, read in batches."""
-        include = ["embeddings", "documents", "metadatas"] if vectors else ["documents", "metadatas"]
         for start in range(0, len(ids), READ_BATCH):
-            got = self._get(list(ids[start : start + READ_BATCH]), include)
-            docs, metas = got["documents"] or [], got["metadatas"] or []
-            embeddings = got["embeddings"] if vectors else [None] * len(got["ids"])
-            for cid, doc, meta, vector in zip(got["ids"], docs, metas, embeddings, strict=True):
-                yield cid, doc or "", dict(meta or {}), vector
+            got = self._get(list(ids[start : start + READ_BATCH]), texts=True, vectors=vectors)
+            embeddings = got.vectors if vectors else [None] * len(got.ids)
+            yield from zip(got.ids, got.texts, got.metas, embeddings, strict=True)
 
     def vectors(self, ids: Sequence[str]) -> Iterable[tuple[str, Any]]:
         """(id, embedding) of the stored chunks among ids, read in batches (no texts: 10x faster)."""
         for start in range(0, len(ids), READ_BATCH):
-            got = self._get(list(ids[start : start + READ_BATCH]), ["embeddings"])
-            yield from zip(got["ids"], got["embeddings"], strict=True)
+            got = self._get(list(ids[start : start + READ_BATCH]), texts=False, vectors=True, metas=False)
+            yield from zip(got.ids, got.vectors, strict=True)
 
-    def _get(self, ids: list[str], include: list[str]) -> Any:
-        """`collection.get`, opening the local store afresh once when another process's rows are not
+    def _get(self, ids: list[str], texts: bool, vectors: bool, metas: bool = True) -> Chunks:
+        """`ChunkStore.read`, opening the local store afresh once when another process's rows are not
         visible to this client yet; StoreReadError when they still are not (readers keep their snapshot)."""
         for attempt in range(2):
             try:
-                return self.collection.get(ids=ids, include=include)
+                return self.store.read(ids, texts=texts, vectors=vectors, metas=metas)
             except Exception as exc:  # chromadb's InternalError ("Error finding id", "Nothing found on disk")
                 if attempt or self.settings.chroma_url:
                     raise StoreReadError(
@@ -265,12 +254,11 @@ class NewsIndex:
 
     def count(self) -> int:
         """Number of chunks stored."""
-        return int(self.collection.count())
+        return self.store.count()
 
     def article_rows(self) -> list[dict[str, Any]]:
         """Metadata of every article (its first chunk)."""
-        got = self.collection.get(where={"chunk_index": 0}, include=["metadatas"])
-        return [dict(m) for m in got["metadatas"] or []]
+        return self.store.firsts()
 
     def stats(self) -> IndexStats:
         """Articles, chunks, outlets, date range and size on disk."""

@@ -29,6 +29,7 @@ import numpy as np
 from assistant.formats import KEYWORDS, check_format
 from assistant.settings import Settings
 from assistant.store.bm25 import KeywordView
+from assistant.store.chunks import ChunkStore
 from assistant.store.legacy import legacy_rows
 from assistant.store.rows import (
     VECTOR_KEY,
@@ -45,7 +46,6 @@ from assistant.store.sentences import METADATA_KEY, decode, encode
 from assistant.store.vocab import Vocabulary
 from assistant.text import sentence_starts, tokenize, tokenize_pieces
 
-FETCH_BATCH = 2000  # rows read from Chroma per call while backfilling
 SEGMENT_ROWS = 2048  # a writer saves a segment once this many rows wait in the journal
 MANIFEST = ".manifest"
 
@@ -276,27 +276,23 @@ class KeywordIndex:
             self.dirty = True
             self.generation += 1
 
-    def sync(self, collection: Any, full: bool = False, save: bool = True) -> bool:
+    def sync(self, store: ChunkStore, full: bool = False, save: bool = True) -> bool:
         """Bring the index in step with a Chroma collection, reading only chunks it lacks; True if changed
         (`save`: write the result; readers keep it in memory, only a writer holding the lock saves)."""
         kept = self.blobs() if full else {}  # Chroma does not hold sentence vectors
         if full:
             self._reset()
             self.dirty = True
-        stored = list(collection.get(include=[])["ids"])
+        stored = store.ids()
         wanted = set(stored)
         self.remove_ids([cid for cid in self.located if cid not in wanted])
         missing = [i for i in stored if i not in self.located]
-        for start in range(0, len(missing), FETCH_BATCH):
-            got = collection.get(
-                ids=missing[start : start + FETCH_BATCH], include=["documents", "metadatas", "embeddings"]
-            )
-            docs, metas, vectors = got["documents"] or [], got["metadatas"] or [], got["embeddings"]
+        for got in store.batches(missing, texts=True, vectors=True):
             metas = [
                 {**m, METADATA_KEY: kept.get(i), VECTOR_KEY: v}
-                for i, m, v in zip(got["ids"], metas, vectors, strict=True)
+                for i, m, v in zip(got.ids, got.metas, got.vectors, strict=True)
             ]
-            self.add(zip(got["ids"], (d or "" for d in docs), metas, strict=True))
+            self.add(zip(got.ids, got.texts, metas, strict=True))
         changed = self.dirty
         if changed and save:
             self.save()

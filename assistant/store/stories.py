@@ -16,6 +16,7 @@ from assistant.types import UNKNOWN_OUTLET, Article
 if TYPE_CHECKING:
     from llama_index.core.schema import TextNode
 
+    from assistant.store.chunks import ChunkStore
     from assistant.types import Passage
 
 
@@ -66,7 +67,7 @@ def outlet(meta: Mapping[str, Any]) -> str:
 
 
 def assign_stories(
-    collection: Any, group: Sequence[tuple[Article, list[TextNode]]], wire: CopyFinder
+    store: ChunkStore, group: Sequence[tuple[Article, list[TextNode]]], wire: CopyFinder
 ) -> None:
     """Set `story_id` on every chunk: an earlier near-copy's story (stored or in this group), else its own."""
     seen: list[tuple[frozenset[int], str]] = []
@@ -76,7 +77,7 @@ def assign_stories(
         own = shingles(article.body)
         story = next((sid for other, sid in seen if same_story(own, other)), None)
         if story is None and nodes[0].embedding is not None:
-            story = _stored_story(collection, wire, article.id, nodes[0].embedding, own)
+            story = _stored_story(store, wire, article.id, nodes[0].embedding, own)
         story = story or article.id
         seen.append((own, story))
         for node in nodes:
@@ -87,7 +88,7 @@ def assign_stories(
 
 
 def _stored_story(
-    collection: Any, wire: CopyFinder, article_id: str, vector: list[float], own: frozenset[int]
+    store: ChunkStore, wire: CopyFinder, article_id: str, vector: list[float], own: frozenset[int]
 ) -> str | None:
     """The story of the most similar stored article that is a near-copy of this text, if any."""
     found = wire.candidates(own, exclude=article_id)[:CANDIDATES]  # MinHash bands: indexed SQLite reads
@@ -100,7 +101,7 @@ def _stored_story(
     alike = [(aid, ids) for similarity, aid, ids in ranked if similarity >= CANDIDATE_SIMILARITY]
     if not alike:
         return None
-    stored = stored_articles(collection, [cid for _, ids in alike for cid in ids])
+    stored = stored_articles(store, [cid for _, ids in alike for cid in ids])
     for aid, _ in alike:
         article = stored.get(aid)  # absent: its bands were written, the writer killed before Chroma got it
         if article and article.first is not None and same_story(own, shingles("\n".join(article.texts))):
@@ -119,18 +120,15 @@ class Stored:
     vector: Any
 
 
-def stored_articles(collection: Any, chunk_ids: Sequence[str], vectors: bool = False) -> dict[str, Stored]:
+def stored_articles(store: ChunkStore, chunk_ids: Sequence[str], vectors: bool = False) -> dict[str, Stored]:
     """The stored articles of these chunks, by article id (chunks Chroma lacks left out), read in one call."""
     if not chunk_ids:
         return {}
-    include = ["documents", "metadatas", *(["embeddings"] if vectors else [])]
-    got = collection.get(ids=list(chunk_ids), include=include)
-    docs, metas = got["documents"] or [], got["metadatas"] or []
-    embeddings = got.get("embeddings") if vectors else None
-    if embeddings is None:
-        embeddings = [None] * len(docs)
+    got = store.read(chunk_ids, texts=True, vectors=vectors)
+    docs, metas = got.texts, got.metas
+    embeddings = got.vectors if vectors else [None] * len(docs)
     parts: dict[str, list[tuple[int, str, str, Mapping[str, Any], Any]]] = {}
-    for cid, text, meta, vector in zip(got["ids"], docs, metas, embeddings, strict=True):
+    for cid, text, meta, vector in zip(got.ids, docs, metas, embeddings, strict=True):
         index = int(str(meta.get("chunk_index", 0)))
         parts.setdefault(str(meta["article_id"]), []).append((index, cid, text or "", meta, vector))
     out: dict[str, Stored] = {}
@@ -149,18 +147,13 @@ def _cosine(a: np.ndarray, b: np.ndarray | None) -> float:
     return float(a @ b) / norms if norms else 0.0
 
 
-def story_info(collection: Any, article_ids: Sequence[str]) -> dict[str, StoryInfo]:
+def story_info(store: ChunkStore, article_ids: Sequence[str]) -> dict[str, StoryInfo]:
     """For each article id: its story id and every outlet that carried the story (sorted)."""
     if not article_ids:
         return {}
-    first = {"chunk_index": 0}
-    got = collection.get(
-        where={"$and": [first, {"article_id": {"$in": list(article_ids)}}]}, include=["metadatas"]
-    )
-    firsts = {str(m["article_id"]): m for m in got["metadatas"] or []}
-    stories = sorted({str(m.get("story_id") or aid) for aid, m in firsts.items()})
-    members = collection.get(where={"$and": [first, {"story_id": {"$in": stories}}]}, include=["metadatas"])
-    return group_stories(firsts, members["metadatas"] or [])
+    firsts = {str(m["article_id"]): m for m in store.of_articles(article_ids, first_only=True)}
+    stories = {str(m.get("story_id") or aid) for aid, m in firsts.items()}
+    return group_stories(firsts, store.firsts_of_stories(stories))
 
 
 def group_stories(

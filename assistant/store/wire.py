@@ -18,6 +18,7 @@ import numpy as np
 
 from assistant.formats import WIRE_TABLE, check_format
 from assistant.settings import Settings
+from assistant.store.chunks import ChunkStore
 from assistant.store.stories import shingles, stored_articles
 
 # Two texts are one story (stories.same_story) when >= 90% of the shorter one's shingles are in the longer one
@@ -148,12 +149,12 @@ class WireTable:
         self.db.close()
 
     @classmethod
-    def rebuild(cls, path: Path, collection: Any) -> int:
+    def rebuild(cls, path: Path, store: ChunkStore) -> int:
         """A new table from Chroma's articles (one of an unreadable format replaced); returns the articles."""
         for stale in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))):
             stale.unlink(missing_ok=True)
         with cls(path) as table:
-            table.sync(collection)
+            table.sync(store)
             return len(table)
 
     def __len__(self) -> int:
@@ -249,25 +250,25 @@ class WireTable:
 
     # -- keeping in step with Chroma -----------------------------------------------------------
 
-    def catch_up(self, collection: Any) -> bool:
+    def catch_up(self, store: ChunkStore) -> bool:
         """Sync with Chroma when the chunk totals differ (an index older than this table, a writer killed
         between the table and Chroma, another machine writing to a shared Chroma server); True if it did.
         Writers call it holding the index's lock."""
         self._check_hashing()
-        if self.chunks() == int(collection.count()):
+        if self.chunks() == store.count():
             return False
-        self.sync(collection)
+        self.sync(store)
         return True
 
-    def sync(self, collection: Any) -> None:
+    def sync(self, store: ChunkStore) -> None:
         """Hold exactly the articles Chroma holds: drop the others, read (no model calls) the ones missing or
         stored under other chunk ids (another version), in batches, one transaction each."""
         self._check_hashing()
         ids_of: dict[str, list[str]] = {}
-        total = int(collection.count())
+        total = store.count()
         for offset in range(0, total, READ_CHUNKS):
-            got = collection.get(include=["metadatas"], limit=READ_CHUNKS, offset=offset)
-            for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=True):
+            got = store.page(offset, READ_CHUNKS)
+            for cid, meta in zip(got.ids, got.metas, strict=True):
                 ids_of.setdefault(str(meta["article_id"]), []).append(cid)
         known = {
             aid: set(json.loads(ids))
@@ -277,7 +278,7 @@ class WireTable:
         todo = [aid for aid, ids in ids_of.items() if known.get(aid) != set(ids)]
         for start in range(0, len(todo), FETCH_ARTICLES):
             batch = todo[start : start + FETCH_ARTICLES]
-            found = stored_articles(collection, [cid for aid in batch for cid in ids_of[aid]], vectors=True)
+            found = stored_articles(store, [cid for aid in batch for cid in ids_of[aid]], vectors=True)
             self.write([Entry(aid, a.ids, a.texts, a.vector) for aid, a in found.items()], remove=batch)
         with self.db:  # the total as counted, whatever a crash left in the running one
             self.db.execute(

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from llama_index.core.schema import BaseNode, MetadataMode, TextNode
 
@@ -16,6 +16,7 @@ from assistant.embedding import Embedder
 from assistant.errors import InputError
 from assistant.ingest.chunking import Chunker, embed_texts
 from assistant.settings import Settings
+from assistant.store.chunks import ChunkStore
 from assistant.store.keywords import KeywordIndex
 from assistant.store.rows import VECTOR_KEY, vector_text
 from assistant.store.sentences import METADATA_KEY, pack, place_sentences
@@ -28,11 +29,8 @@ class WritableIndex(Protocol):
     """What the writer needs of the store (store/chroma.py's NewsIndex)."""
 
     settings: Settings
-    collection: Any
+    store: ChunkStore
     chunks_per_second: float
-
-    @property
-    def vector_store(self) -> Any: ...
 
     @property
     def keywords(self) -> KeywordIndex: ...
@@ -169,8 +167,8 @@ class IndexWriter:
             node.embedding = vector.tolist()
             blobs[node.node_id] = pack([(s - offset, e - offset) for s, e in spans], sentence_vectors)
         with WireTable(wire_path(self.index.settings)) as wire:  # store/wire.py
-            wire.catch_up(self.index.collection)  # an index older than the table: filled in once
-            assign_stories(self.index.collection, group, wire)  # copies share a story_id (stories.py)
+            wire.catch_up(self.index.store)  # an index older than the table: filled in once
+            assign_stories(self.index.store, group, wire)  # copies share a story_id (stories.py)
         stale = [a.id for a, _ in group if a.id in existing]
         stale += [old for a, _ in group for old in self.replaces.get(a.id, ())]
         # The keyword journal first, durable, then Chroma: killed between the two, the next load drops
@@ -189,7 +187,7 @@ class IndexWriter:
             ],
         )
         if stale:  # a changed article: drop all its old chunks first, then write the new ones whole
-            self.index.collection.delete(where={"article_id": {"$in": stale}})
+            self.index.store.delete_articles(stale)
         # The wire table after Chroma dropped the old versions and before it gets the new ones: killed at any
         # point, the table holds every article Chroma holds (lookups skip the others, catch_up drops them).
         with WireTable(wire_path(self.index.settings)) as wire:
@@ -204,7 +202,7 @@ class IndexWriter:
                 if ns
             ]
             wire.write(entries, remove=stale)
-        self.index.vector_store.add(list[BaseNode](nodes))
+        self.index.store.add(list[BaseNode](nodes))
         for article, _ in group:
             if article.id in existing:
                 report.updated += 1
@@ -224,10 +222,8 @@ class IndexWriter:
         for article in articles:
             if article.url or not article.origin or not Path(article.origin).is_file():
                 continue  # only a single-article file identifies "the same article" without a url
-            got = self.index.collection.get(
-                where={"$and": [{"origin": article.origin[:500]}, {"chunk_index": 0}]}, include=["metadatas"]
-            )
-            old = [str(m["article_id"]) for m in got["metadatas"] or [] if not m.get("url")]
+            firsts = self.index.store.firsts_from_origin(article.origin)
+            old = [str(m["article_id"]) for m in firsts if not m.get("url")]
             old = [aid for aid in old if aid != article.id]
             if old:
                 self.replaces[article.id] = old
@@ -238,11 +234,10 @@ class IndexWriter:
         """For each stored article: (content hash, whether all its chunks are there)."""
         if not ids:
             return {}
-        got = self.index.collection.get(where={"article_id": {"$in": list(ids)}}, include=["metadatas"])
         hashes: dict[str, set[str]] = {}
         counts: Counter[str] = Counter()
         expected: dict[str, int] = {}
-        for meta in got["metadatas"] or []:
+        for meta in self.index.store.of_articles(ids):
             aid = str(meta["article_id"])
             hashes.setdefault(aid, set()).add(str(meta.get("content_hash")))
             counts[aid] += 1

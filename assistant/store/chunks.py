@@ -1,0 +1,116 @@
+"""`ChunkStore`: every call to the Chroma collection and every `where` clause, in one place. The rest of
+the store (index, writer, keyword index, wire table, stories) asks it in the index's own terms."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+READ_BATCH = 2000  # chunks read per call
+
+
+@dataclass(frozen=True)
+class Chunks:
+    """Chunks as read: ids, with texts, metadata and vectors when asked for (else empty lists)."""
+
+    ids: list[str]
+    texts: list[str]
+    metas: list[dict[str, Any]]
+    vectors: list[Any]
+
+
+class ChunkStore:
+    """The chunks of one Chroma collection: read, add, delete, and the few metadata lookups the index needs."""
+
+    def __init__(self, collection: Any) -> None:
+        self.collection = collection
+
+    @cached_property
+    def vector_store(self) -> Any:
+        """llama-index's ChromaVectorStore over the collection (writers only)."""
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self.collection)
+
+    def count(self) -> int:
+        """Number of chunks stored."""
+        return int(self.collection.count())
+
+    def ids(self) -> list[str]:
+        """Every chunk id."""
+        return list(self.collection.get(include=[])["ids"])
+
+    def read(
+        self, ids: Sequence[str], texts: bool = True, vectors: bool = False, metas: bool = True
+    ) -> Chunks:
+        """The stored chunks among ids (one call: callers batch), with what is asked for."""
+        include = [*(["documents"] if texts else []), *(["metadatas"] if metas else [])]
+        include += ["embeddings"] if vectors else []
+        return self._chunks(self.collection.get(ids=list(ids), include=include), texts, vectors, metas)
+
+    def page(self, offset: int, limit: int) -> Chunks:
+        """Ids and metadata of a run of chunks in the store's own order (for reading everything)."""
+        return self._chunks(
+            self.collection.get(include=["metadatas"], limit=limit, offset=offset), False, False
+        )
+
+    def batches(self, ids: Sequence[str], texts: bool = True, vectors: bool = False) -> Iterator[Chunks]:
+        """`read` in batches of READ_BATCH."""
+        for start in range(0, len(ids), READ_BATCH):
+            yield self.read(ids[start : start + READ_BATCH], texts, vectors)
+
+    @staticmethod
+    def _chunks(got: Mapping[str, Any], texts: bool, vectors: bool, metas: bool = True) -> Chunks:
+        ids = list(got["ids"])
+        return Chunks(
+            ids,
+            [d or "" for d in got["documents"] or []] if texts else [],
+            [dict(m or {}) for m in got["metadatas"] or []] if metas else [],
+            list(got["embeddings"]) if vectors else [],
+        )
+
+    # -- metadata lookups ---------------------------------------------------------------------
+
+    def of_articles(self, article_ids: Iterable[str], first_only: bool = False) -> list[dict[str, Any]]:
+        """Metadata of the chunks (or only the first chunks) of these articles."""
+        wanted: dict[str, Any] = {"article_id": {"$in": sorted(set(article_ids))}}
+        if not wanted["article_id"]["$in"]:
+            return []
+        where = {"$and": [{"chunk_index": 0}, wanted]} if first_only else wanted
+        return [dict(m) for m in self.collection.get(where=where, include=["metadatas"])["metadatas"] or []]
+
+    def firsts_of_stories(self, story_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Metadata of the first chunks of every article in these wire stories."""
+        where = {"$and": [{"chunk_index": 0}, {"story_id": {"$in": sorted(set(story_ids))}}]}
+        return [dict(m) for m in self.collection.get(where=where, include=["metadatas"])["metadatas"] or []]
+
+    def firsts_from_origin(self, origin: str) -> list[dict[str, Any]]:
+        """Metadata of the first chunks of the articles read from one file."""
+        where = {"$and": [{"origin": origin[:500]}, {"chunk_index": 0}]}
+        return [dict(m) for m in self.collection.get(where=where, include=["metadatas"])["metadatas"] or []]
+
+    def firsts(self) -> list[dict[str, Any]]:
+        """Metadata of every article's first chunk."""
+        got = self.collection.get(where={"chunk_index": 0}, include=["metadatas"])
+        return [dict(m) for m in got["metadatas"] or []]
+
+    def matching(self, article_ids: Iterable[str], url: str) -> Chunks:
+        """Ids and metadata of the chunks of these articles or of the article at this url."""
+        where = {"$or": [{"article_id": {"$in": sorted(set(article_ids))}}, {"url": url}]}
+        return self._chunks(self.collection.get(where=where, include=["metadatas"]), False, False)
+
+    # -- changes --------------------------------------------------------------------------------
+
+    def add(self, nodes: Sequence[Any]) -> None:
+        """Write embedded llama-index nodes (each article whole)."""
+        self.vector_store.add(list(nodes))
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Drop these chunks."""
+        self.collection.delete(ids=list(ids))
+
+    def delete_articles(self, article_ids: Sequence[str]) -> None:
+        """Drop every chunk of these articles."""
+        self.collection.delete(where={"article_id": {"$in": list(article_ids)}})
