@@ -147,7 +147,7 @@ class Assistant:
 
     def is_empty(self) -> bool:
         """Whether nothing is indexed yet."""
-        return self.index.count() == 0
+        return self.index.recent_count() == 0
 
     @staticmethod
     def file_types() -> list[str]:

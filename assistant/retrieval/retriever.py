@@ -156,7 +156,7 @@ class Retriever:
         self, question: str, k: int = 5, filters: Filters | None = None
     ) -> tuple[list[Passage], list[str]]:
         """`retrieve`, with notices for the reader (a relative window that held nothing and was widened)."""
-        stored = self.index.count()
+        stored = self.index.recent_count()
         if stored == 0:
             return [], []
         snap = self.refresh(stored)

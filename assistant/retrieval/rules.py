@@ -7,21 +7,24 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.retrieval.fusion import Table
+from assistant.retrieval.fusion import Table, best_first
 from assistant.retrieval.tuning import Tuning
 
 
 def top_articles(table: Table, scores: np.ndarray, n: int) -> np.ndarray:
     """Mask of the rows of the n articles whose best chunk scores highest."""
-    order = np.argsort(-scores)
     chosen: list[int] = []
-    for row in order:
-        code = int(table.article[row])
-        if code not in chosen:
-            chosen.append(code)
-            if len(chosen) >= n:
-                break
-    return np.isin(table.article, chosen)
+    wanted = max(8 * n, 64)  # chunks looked at: articles have a few each; more only if these fall short
+    while True:
+        for row in best_first(scores, wanted):
+            code = int(table.article[row])
+            if code not in chosen:
+                chosen.append(code)
+                if len(chosen) >= n:
+                    return np.isin(table.article, chosen)
+        if wanted >= scores.size:
+            return np.isin(table.article, chosen)
+        chosen, wanted = [], wanted * 8
 
 
 def rank(
@@ -53,7 +56,7 @@ def rank(
                 found.append((float(score[best]), best))
         picks += [row for _, row in sorted(found, reverse=True) if row not in picks]
     order = list(dict.fromkeys(row for row in picks if np.isfinite(base[row])))[:n]
-    candidates = [int(r) for r in np.argsort(-base)[: n * 4] if np.isfinite(base[r]) and r not in order]
+    candidates = [int(r) for r in best_first(base, n * 4) if np.isfinite(base[r]) and r not in order]
     if not t.repeat_penalty:  # candidates are already best first
         return order + candidates[: max(0, n - len(order))]
     listed: dict[int, int] = {}
