@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from assistant.assistant import Assistant
 from assistant.retrieval.hints import HintParser
 from assistant.retrieval.retriever import Retriever
@@ -247,6 +249,42 @@ def test_segments_written_before_chunk_vectors_were_kept_read_them_from_chroma_o
     assert fresh.retrieve(questions[1], k=5)[0].title == before[1][0].title
     again = [n for n, include in counting.gets if "embeddings" in include][len(read) :]
     assert sum(again) == 0  # the new article's vector came with its segment; the old ones were kept
+
+
+def test_past_exact_search_dense_scores_come_from_hnsw_candidates(
+    make_assistant: Make, tmp_path: Path
+) -> None:
+    assistant = make_assistant()
+    _ingest(assistant, tmp_path / "news.json", ARTICLES)
+    asked: list[int] = []
+    nearest = assistant.index.nearest
+
+    def counted(vectors: Any, n: int) -> list[list[str]]:
+        asked.append(n)
+        return nearest(vectors, n)
+
+    assistant.index.nearest = counted  # type: ignore[method-assign]
+    exact = Retriever(assistant.index, assistant.embedder)
+    approximate = Retriever(
+        assistant.index, assistant.embedder, Tuning(exact_dense_max=0, approximate_candidates=3)
+    )
+    questions = ["Who supplies the bridge parts?", "What did economists say about the chip plant jobs?"]
+    for question in questions:
+        assert [p.chunk_id for p in approximate.retrieve(question, k=1)] == [
+            p.chunk_id for p in exact.retrieve(question, k=1)
+        ]
+    assert asked and set(asked) == {3}  # HNSW was asked, for 3 per query vector
+    assert (
+        exact.retrieve(questions[0]) and len(asked) == 2
+    )  # the default (exact below 150k chunks) never asks
+    snap = approximate.snapshot
+    query = assistant.embedder.embed([questions[0]])
+    rows = snap.vectors.rows_of(nearest(query, 3))[0]
+    scores = snap.vectors.approximate(query, [rows])[:, 0]
+    full = snap.vectors.scores(query)[:, 0]
+    assert np.allclose(scores[rows], full[rows], atol=1e-6)  # the candidates: exact cosines
+    others = np.setdiff1d(np.arange(len(full)), rows)
+    assert len(others) and np.all(scores[others] == full[rows].min())  # the rest: below every candidate
 
 
 def test_questions_with_season_ranges_and_calendar_edges_parse() -> None:

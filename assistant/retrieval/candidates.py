@@ -3,7 +3,7 @@ and by dense similarity (the chunk's vector, blended with its best stored senten
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +14,15 @@ from assistant.retrieval.tuning import Tuning
 from assistant.store.bm25 import KeywordView
 from assistant.store.dense import DenseMatrix
 from assistant.store.sentences import SentenceTable
+
+
+def best_first(scores: np.ndarray, m: int) -> np.ndarray:
+    """Row numbers of the m highest scores, highest first (a partial sort: a full one of a million scores
+    costs ~100 ms)."""
+    if m <= 0:
+        return np.zeros(0, dtype=np.int64)
+    rows = np.arange(scores.size) if m >= scores.size else np.argpartition(-scores, m - 1)[:m]
+    return rows[np.argsort(-scores[rows], kind="stable")]
 
 
 @dataclass(frozen=True)
@@ -35,26 +44,36 @@ class ChunkScorer:
         vectors: DenseMatrix,
         sentences: SentenceTable,
         tuning: Tuning,
+        nearest: Callable[[np.ndarray, int], list[list[str]]] | None = None,
     ) -> None:
         self.embedder = embedder
         self.keywords = keywords
         self.vectors = vectors
         self.sentences = sentences
         self.tuning = tuning
+        self.nearest = nearest  # the store's HNSW query (ChunkStore.nearest), for indexes past exact search
 
     def score(self, query: Query) -> Scores:
         """Keyword scores for every text; dense scores for the topic (and the pieces, when configured)."""
         t = self.tuning
         embedded = query.texts if t.dense_pieces else query.texts[:1]
         vectors = self._query_vectors(embedded) if t.dense_weight else None
-        dense = None if vectors is None else self._dense(vectors)
-        return Scores([self.keywords.scores(x) for x in query.texts], dense, vectors)
+        keyword = [self.keywords.scores(x) for x in query.texts]
+        dense = None if vectors is None else self._dense(vectors, keyword)
+        return Scores(keyword, dense, vectors)
 
-    def _dense(self, queries: np.ndarray) -> np.ndarray:
+    def _dense(self, queries: np.ndarray, keyword: list[np.ndarray]) -> np.ndarray:
         """Cosine of every chunk with each query, blended (`Tuning.sentence_weight`) with the chunk's best
-        sentence for the closest chunks: a fact is usually one sentence of a longer chunk."""
-        chunk = self.vectors.scores(queries)
+        sentence for the closest chunks: a fact is usually one sentence of a longer chunk. Past
+        `Tuning.exact_dense_max` chunks, exact only for HNSW's nearest and keyword search's best."""
         t = self.tuning
+        if len(self.vectors) > t.exact_dense_max and self.nearest is not None:
+            found = self.vectors.rows_of(self.nearest(queries, t.approximate_candidates))
+            best = [best_first(k, t.approximate_candidates) for k in keyword]  # the texts' keyword picks
+            picks = np.concatenate(best) if best else np.zeros(0, dtype=np.int64)
+            chunk = self.vectors.approximate(queries, [np.r_[rows, picks] for rows in found])
+        else:
+            chunk = self.vectors.scores(queries)
         if not t.sentence_weight or not len(self.sentences):
             return chunk
         return self.sentences.blend(chunk, queries, t.sentence_weight, t.sentence_candidates)

@@ -59,15 +59,6 @@ def scale(scores: np.ndarray, floor: float = 0.0, rows: np.ndarray | None = None
     return np.clip((picked - floor) / (top - floor), 0.0, None)
 
 
-def best_first(scores: np.ndarray, m: int) -> np.ndarray:
-    """Row numbers of the m highest scores, highest first (a partial sort: a full one of a million scores
-    costs ~100 ms)."""
-    if m <= 0:
-        return np.zeros(0, dtype=np.int64)
-    rows = np.arange(scores.size) if m >= scores.size else np.argpartition(-scores, m - 1)[:m]
-    return rows[np.argsort(-scores[rows], kind="stable")]
-
-
 def rrf(*rankings: np.ndarray, k: int = 60) -> np.ndarray:
     """Plain reciprocal-rank fusion of several score arrays."""
     fused = np.zeros(rankings[0].shape, dtype=np.float64)

@@ -165,7 +165,7 @@ class Retriever:
         t, filters = self.tuning, filters or Filters()
         as_of = filters.as_of or datetime.now(UTC)
         query = parse_query(question, snap.parser, t, as_of)  # 1. parse
-        scorer = ChunkScorer(self.embedder, snap.bm25, snap.vectors, snap.sentences, t)
+        scorer = ChunkScorer(self.embedder, snap.bm25, snap.vectors, snap.sentences, t, self.index.nearest)
         scores = scorer.score(query)  # 2. score every chunk
         fused = fuse_query(snap.table, query, scores, t)  # 3. fuse
         allowed = self._allowed(snap, filters, as_of)

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.retrieval.fusion import Table, best_first
+from assistant.retrieval.candidates import best_first
+from assistant.retrieval.fusion import Table
 from assistant.retrieval.tuning import Tuning
 
 

@@ -44,3 +44,8 @@ class Tuning:
     repeat_penalty: float = 0.0  # per chunk already listed from the same article (diversity)
     learned_pool: int = 40  # candidates the learned ranker (retrieval/ranker.py) orders; 0: rules only
     fusion: str = "weighted"  # or "rrf": plain reciprocal-rank fusion (for comparison)
+    # Above this many chunks, dense scores come from Chroma's HNSW query (its nearest chunks, plus keyword
+    # search's best) instead of an exact scan of every vector: exact costs 0.43 us per chunk (40 ms at 100k,
+    # 136 ms at 300k, 432 ms at 1M), HNSW 1.4-4.2 ms at 10k-100k (benchmarks/dense.py; docs/SCALING.md)
+    exact_dense_max: int = 150_000
+    approximate_candidates: int = 500  # nearest chunks asked of HNSW per query vector, and keyword rows added

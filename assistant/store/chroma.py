@@ -259,6 +259,10 @@ class NewsIndex:
         """Number of chunks stored."""
         return self.store.count()
 
+    def nearest(self, vectors: Any, n: int) -> list[list[str]]:
+        """Ids of the n chunks nearest each vector, by Chroma's HNSW index (approximate)."""
+        return self.store.nearest(vectors, n)
+
     def recent_count(self) -> int:
         """For readers: the chunk count, counted again when the keyword index changed on disk or
         COUNT_SECONDS have passed (a count scans Chroma's table: 10 ms at 98k chunks, 0.3 s cold; writes

@@ -71,6 +71,14 @@ class ChunkStore:
             list(got["embeddings"]) if vectors else [],
         )
 
+    def nearest(self, vectors: Any, n: int) -> list[list[str]]:
+        """Ids of the n chunks nearest each vector, by Chroma's HNSW index (approximate)."""
+        total = self.count()
+        if not total or not len(vectors):
+            return [[] for _ in range(len(vectors))]
+        got = self.collection.query(query_embeddings=list(vectors), n_results=min(n, total), include=[])
+        return [list(ids) for ids in got["ids"]]
+
     # -- metadata lookups ---------------------------------------------------------------------
 
     def of_articles(self, article_ids: Iterable[str], first_only: bool = False) -> list[dict[str, Any]]:

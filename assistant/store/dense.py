@@ -25,6 +25,9 @@ class DenseMatrix:
         fetched: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         self.dim = dim
+        self.ids = [segment.rows[i].id for segment, live in parts for i in live]
+        self.first = np.r_[0, np.cumsum([len(live) for _, live in parts])].astype(np.int64)
+        self._position: dict[str, int] | None = None  # chunk id -> row, made when first needed
         self.fetched: dict[str, np.ndarray] = {}  # vectors read from the store, by chunk id (kept for reuse)
         self.blocks: list[tuple[np.ndarray, np.ndarray]] = []  # (matrix, live rows) per part
         missing: list[tuple[int, int, str]] = []  # (part, row in its matrix, chunk id)
@@ -52,6 +55,38 @@ class DenseMatrix:
 
     def __len__(self) -> int:
         return sum(len(live) for _, live in self.blocks)
+
+    def rows_of(self, ids: Sequence[Sequence[str]]) -> list[np.ndarray]:
+        """Row numbers of chunk ids (ids not in this snapshot left out), per list."""
+        if self._position is None:
+            self._position = {cid: i for i, cid in enumerate(self.ids)}
+        return [
+            np.array([self._position[c] for c in group if c in self._position], dtype=np.int64)
+            for group in ids
+        ]
+
+    def vectors_of(self, rows: np.ndarray) -> np.ndarray:
+        """The chunk vectors of these rows."""
+        out = np.zeros((len(rows), self.dim), dtype=np.float32)
+        part = np.searchsorted(self.first, rows, side="right") - 1
+        for p in np.unique(part):
+            mine = np.flatnonzero(part == p)
+            matrix, live = self.blocks[p]
+            out[mine] = matrix[live[rows[mine] - self.first[p]]]
+        return out
+
+    def approximate(self, queries: np.ndarray, candidates: Sequence[np.ndarray]) -> np.ndarray:
+        """rows x queries: the exact cosine for each query's candidate rows; every other row gets the
+        lowest candidate score, so it ranks below them without scoring every vector."""
+        out = np.zeros((len(self), len(queries)), dtype=np.float32)
+        for j, rows in enumerate(candidates):
+            rows = np.unique(rows)
+            if not len(rows):
+                continue
+            scores = self.vectors_of(rows) @ queries[j]
+            out[:, j] = scores.min()
+            out[rows, j] = scores
+        return out
 
     def scores(self, queries: np.ndarray) -> np.ndarray:
         """rows x queries: each live row's cosine with each (unit) query vector."""
