@@ -256,8 +256,9 @@ class KeywordIndex:
 
     def remove_articles(self, article_ids: Iterable[str]) -> None:
         """Drop every chunk of these articles."""
-        gone = set(article_ids)
-        self.remove_ids([r.id for r in self.rows if r.article_id in gone])
+        gone = set(article_ids)  # looked up per segment: the whole row list would cost O(n) per call
+        ids = [s.rows[i].id for s in self.segments for aid in gone for i in s.by_article.get(aid, ())]
+        self.remove_ids(ids + [cid for cid, p in self.pending.items() if p.row.article_id in gone])
 
     def remove_ids(self, chunk_ids: Iterable[str]) -> None:
         """Drop these chunks."""

@@ -8,6 +8,7 @@ encodings (each sentence's distinct terms and adjacent term pairs) and its sente
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import uuid
@@ -71,6 +72,14 @@ class Segment:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    @functools.cached_property
+    def by_article(self) -> dict[str, list[int]]:
+        """Article id -> its rows here (made on first use; a segment never changes)."""
+        out: dict[str, list[int]] = {}
+        for i, row in enumerate(self.rows):
+            out.setdefault(row.article_id, []).append(i)
+        return out
 
     # -- building -------------------------------------------------------------------------------
 
