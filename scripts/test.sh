@@ -7,4 +7,4 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &
   (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) \
     || echo "warning: could not install chromium; browser tests will skip" >&2
 fi
-python3 -m pytest "$@"
+python3 -m pytest tests "$@"  # the whole suite (testpaths in pyproject.toml says the same)
