@@ -166,31 +166,32 @@ class IndexWriter:
         ):
             node.embedding = vector.tolist()
             blobs[node.node_id] = pack([(s - offset, e - offset) for s, e in spans], sentence_vectors)
-        with WireTable(wire_path(self.index.settings)) as wire:  # store/wire.py
+        with WireTable(wire_path(self.index.settings)) as wire:  # store/wire.py: one connection per batch
             wire.catch_up(self.index.store)  # an index older than the table: filled in once
             assign_stories(self.index.store, group, wire)  # copies share a story_id (stories.py)
-        stale = [a.id for a, _ in group if a.id in existing]
-        stale += [old for a, _ in group for old in self.replaces.get(a.id, ())]
-        # The keyword journal first, durable, then Chroma: killed between the two, the next load drops
-        # journal rows Chroma lacks; killed after, the rows (with their sentence vectors) are all there.
-        if stale:
-            self.index.keywords.log("remove_articles", stale)
-        self.index.keywords.log(  # sentence vectors live beside BM25, not in Chroma's metadata (its size x2)
-            "add",
-            [
+            stale = [a.id for a, _ in group if a.id in existing]
+            stale += [old for a, _ in group for old in self.replaces.get(a.id, ())]
+            # The keyword journal first, durable, then Chroma: killed between the two, the next load drops
+            # journal rows Chroma lacks; killed after, the rows (with their sentence vectors) are all there.
+            if stale:
+                self.index.keywords.log("remove_articles", stale)
+            # sentence vectors live beside BM25, not in Chroma's metadata (its size x2)
+            self.index.keywords.log(
+                "add",
                 [
-                    n.node_id,
-                    n.get_content(MetadataMode.NONE),
-                    {**n.metadata, METADATA_KEY: blobs[n.node_id], VECTOR_KEY: vector_text(vector)},
-                ]
-                for n, vector in zip(nodes, vectors, strict=True)
-            ],
-        )
-        if stale:  # a changed article: drop all its old chunks first, then write the new ones whole
-            self.index.store.delete_articles(stale)
-        # The wire table after Chroma dropped the old versions and before it gets the new ones: killed at any
-        # point, the table holds every article Chroma holds (lookups skip the others, catch_up drops them).
-        with WireTable(wire_path(self.index.settings)) as wire:
+                    [
+                        n.node_id,
+                        n.get_content(MetadataMode.NONE),
+                        {**n.metadata, METADATA_KEY: blobs[n.node_id], VECTOR_KEY: vector_text(vector)},
+                    ]
+                    for n, vector in zip(nodes, vectors, strict=True)
+                ],
+            )
+            if stale:  # a changed article: drop all its old chunks first, then write the new ones whole
+                self.index.store.delete_articles(stale)
+            # The wire table after Chroma dropped the old versions and before it gets the new ones: killed at
+            # any point, the table holds every article Chroma holds (lookups skip the others, catch_up drops
+            # them).
             entries = [
                 Entry(
                     a.id,
