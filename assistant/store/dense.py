@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from assistant.store.segments import by_part
+
 if TYPE_CHECKING:
     from assistant.store.segments import Segment
 
@@ -68,11 +70,8 @@ class DenseMatrix:
     def vectors_of(self, rows: np.ndarray) -> np.ndarray:
         """The chunk vectors of these rows."""
         out = np.zeros((len(rows), self.dim), dtype=np.float32)
-        part = np.searchsorted(self.first, rows, side="right") - 1
-        for p in np.unique(part):
-            mine = np.flatnonzero(part == p)
-            matrix, live = self.blocks[p]
-            out[mine] = matrix[live[rows[mine] - self.first[p]]]
+        for p, mine, local in by_part(self.first, [live for _, live in self.blocks], rows):
+            out[mine] = self.blocks[p][0][local]
         return out
 
     def approximate(self, queries: np.ndarray, candidates: Sequence[np.ndarray]) -> np.ndarray:

@@ -12,7 +12,7 @@ import functools
 import json
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -229,6 +229,17 @@ class Segment:
         terms = np.asarray(self.a["post_term"])
         df[terms[terms < size]] = np.diff(self.a["post_at"])[terms < size]
         return df
+
+
+def by_part(
+    first: np.ndarray, lives: Sequence[np.ndarray], rows: np.ndarray
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Rows numbered across parts (part p's live rows from first[p] on), part by part: (part, positions
+    in `rows` that are its, their row numbers in the part's segment)."""
+    part = np.searchsorted(first, rows, side="right") - 1
+    for p in np.unique(part):
+        mine = np.flatnonzero(part == p)
+        yield int(p), mine, lives[p][rows[mine] - first[p]]
 
 
 def _i32() -> np.ndarray:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from assistant.store.segments import by_part
 from assistant.text import split_sentences
 
 if TYPE_CHECKING:
@@ -132,11 +133,8 @@ class SentenceTable:
         """rows x queries: the best sentence cosine of each chunk (0 for chunks stored without vectors)."""
         rows = np.asarray(rows, dtype=np.int64)
         out = np.zeros((len(rows), queries.shape[0]), dtype=np.float32)
-        part = np.searchsorted(self.first, rows, side="right") - 1
-        for p in np.unique(part):
-            segment, live = self.parts[p]
-            mine = np.flatnonzero(part == p)
-            local = live[rows[mine] - self.first[p]]
+        for p, mine, local in by_part(self.first, [live for _, live in self.parts], rows):
+            segment = self.parts[p][0]
             begin, end = segment.a["sent_at"][local], segment.a["sent_at"][local + 1]
             sizes = end - begin
             have = np.flatnonzero(sizes > 0)
@@ -161,11 +159,8 @@ class SentenceTable:
         """Whether each row has stored sentence vectors."""
         rows = np.asarray(rows, dtype=np.int64)
         out = np.zeros(len(rows), dtype=bool)
-        part = np.searchsorted(self.first, rows, side="right") - 1
-        for p in np.unique(part):
-            segment, live = self.parts[p]
-            mine = np.flatnonzero(part == p)
-            local = live[rows[mine] - self.first[p]]
+        for p, mine, local in by_part(self.first, [live for _, live in self.parts], rows):
+            segment = self.parts[p][0]
             out[mine] = segment.a["sent_at"][local + 1] > segment.a["sent_at"][local]
         return out
 
