@@ -27,7 +27,7 @@ class DenseMatrix:
         fetched: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         self.dim = dim
-        self.ids = [segment.rows[i].id for segment, live in parts for i in live]
+        self._parts = list(parts)
         self.first = np.r_[0, np.cumsum([len(live) for _, live in parts])].astype(np.int64)
         self._position: dict[str, int] | None = None  # chunk id -> row, made when first needed
         self.fetched: dict[str, np.ndarray] = {}  # vectors read from the store, by chunk id (kept for reuse)
@@ -61,7 +61,8 @@ class DenseMatrix:
     def rows_of(self, ids: Sequence[Sequence[str]]) -> list[np.ndarray]:
         """Row numbers of chunk ids (ids not in this snapshot left out), per list."""
         if self._position is None:
-            self._position = {cid: i for i, cid in enumerate(self.ids)}
+            ids = (segment.rows[i].id for segment, live in self._parts for i in live)
+            self._position = {cid: i for i, cid in enumerate(ids)}
         return [
             np.array([self._position[c] for c in group if c in self._position], dtype=np.int64)
             for group in ids
