@@ -61,8 +61,8 @@ class DenseMatrix:
     def rows_of(self, ids: Sequence[Sequence[str]]) -> list[np.ndarray]:
         """Row numbers of chunk ids (ids not in this snapshot left out), per list."""
         if self._position is None:
-            ids = (segment.rows[i].id for segment, live in self._parts for i in live)
-            self._position = {cid: i for i, cid in enumerate(ids)}
+            chunk_ids = (segment.rows[i].id for segment, live in self._parts for i in live)
+            self._position = {cid: i for i, cid in enumerate(chunk_ids)}
         return [
             np.array([self._position[c] for c in group if c in self._position], dtype=np.int64)
             for group in ids
