@@ -192,16 +192,14 @@ def test_reindex_rebuilds_a_table_of_a_newer_format(make_assistant: Make, tmp_pa
     assert _in_step(assistant)
 
 
-class _Killed:
-    """A vector store whose writes fail, as if the writer were killed just before Chroma got the chunks."""
-
-    def add(self, nodes: Any) -> Any:
-        raise RuntimeError("killed")
+def _killed(nodes: Any) -> Any:
+    """A Chroma write that fails, as if the writer were killed just before Chroma got the chunks."""
+    raise RuntimeError("killed")
 
 
 def test_bands_written_for_an_article_chroma_never_got(make_assistant: Make, tmp_path: Path) -> None:
     dying = make_assistant()
-    dying.index.store.__dict__["vector_store"] = _Killed()
+    dying.index.store.__dict__["add"] = _killed
     with pytest.raises(IndexUnavailableError):
         _ingest(dying, tmp_path, ALPHA)
     with _table(dying) as table:  # the table got the article, Chroma did not
