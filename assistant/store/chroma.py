@@ -58,6 +58,7 @@ class NewsIndex:
         self.waiting: Callable[[str], None] | None = None  # told when a writer waits (default: a warning)
         self._open()
         self._counted: tuple[tuple[str, int], float, int] | None = None  # (keyword stamp, when, count)
+        self._in_step = False  # this process's last write left the keyword index and Chroma in step
         self.chunks_per_second = 5.0  # until measured: a slow CPU's speed (2 cores: ~8 chunks/s)
 
     def _open(self) -> None:
@@ -91,15 +92,23 @@ class NewsIndex:
         lock.waiting = self.waiting
         with self._mutex, lock:
             keywords = self.keywords
-            if keywords.stamp != keywords.disk_stamp() or len(keywords) != self.count():
-                self.reopen()  # someone else wrote (or a writer died mid-way): read their rows
+            stale = keywords.stamp != keywords.disk_stamp()  # another process wrote: read its rows
+            if stale:
+                self.reopen()
                 keywords.load()
+            # Chroma's count only when this process cannot vouch for the two being in step (its first batch,
+            # or one that failed midway): a count grows with the index, and every batch used to pay it.
+            if (stale or not self._in_step) and len(keywords) != self.count():
+                if not stale:
+                    self.reopen()
                 keywords.sync(self.store)
+            self._in_step = False  # until this batch has written both the keyword journal and Chroma
             try:
                 yield
                 big = len(self.keywords.pending) >= SEGMENT_ROWS  # a segment's worth waits in the journal
                 if (save or big) and self.keywords.dirty:
                     self.keywords.save()
+                self._in_step = True
             except NewsqaError:
                 raise
             except Exception as exc:  # a full disk, a Chroma server gone: say so, never a traceback
