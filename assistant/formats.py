@@ -25,9 +25,9 @@ COLLECTION = Format(
     1,
     "Upgrade newsqa, or build a new index from your sources: `newsqa --index NEW_DIR ingest SOURCES...`.",
 )
-KEYWORDS = Format(  # 1: rows as positional lists; 2: rows under named fields; 3: segments
+KEYWORDS = Format(  # 1: rows as positional lists; 2: rows under named fields; 3: segments; 4: row columns
     "keyword index",
-    3,
+    4,
     "Upgrade newsqa, or rebuild the keyword index from the Chroma store: `newsqa reindex-keywords`.",
 )
 WIRE_TABLE = Format(  # stories/COLLECTION.sqlite3: MinHash bands of the stored articles (store/wire.py)

@@ -16,6 +16,8 @@ from assistant.cli.main import cli
 from assistant.errors import IndexFormatError
 from assistant.ingest.watch import STATE_FILE, StateStore
 from assistant.store.keywords import KeywordIndex, keyword_folder
+from assistant.store.rowtable import COLUMNS, LEGACY_ROWS, NAMES, RowTable
+from assistant.store.segments import Segment
 from tests.conftest import SEED
 
 Make = Callable[..., Assistant]
@@ -48,7 +50,7 @@ def test_keyword_index_is_versioned_reads_formats_1_and_2_and_refuses_a_newer_on
     assistant = make_assistant()
     assistant.ingest(assistant.read([str(SEED)]))
     saved = json.loads(_manifest(assistant).read_text())
-    assert saved["format"] == 3 and saved["segments"]  # segments named by a manifest
+    assert saved["format"] == 4 and saved["segments"]  # segments named by a manifest
     rows = KeywordIndex(keyword_folder(assistant.settings))
     assert rows.load()
     blobs = rows.blobs()
@@ -87,6 +89,43 @@ def test_keyword_index_is_versioned_reads_formats_1_and_2_and_refuses_a_newer_on
     fixed = runner.invoke(cli, ["--index", index, "reindex-keywords"])
     assert fixed.exit_code == 0, fixed.output
     assert KeywordIndex(keyword_folder(assistant.settings)).load()
+
+
+def _as_format_3(assistant: Assistant) -> None:
+    """Rewrite the saved segments as format 3 wrote them: rows as JSON lists, no row columns."""
+    folder = keyword_folder(assistant.settings)
+    manifest = _manifest(assistant)
+    saved = json.loads(manifest.read_text())
+    for name in saved["segments"]:
+        segment = Segment.open(folder, name)
+        fields = [
+            [r.id, r.article_id, r.source, r.ts, r.title, r.chunk_index, r.story, r.outlet]
+            for r in segment.rows
+        ]
+        (folder / name / LEGACY_ROWS).write_text(json.dumps({"format": 3, "rows": fields}), encoding="utf-8")
+        for column in (*COLUMNS, NAMES):
+            (folder / name / (column if column == NAMES else f"{column}.npy")).unlink()
+    manifest.write_text(json.dumps({**saved, "format": 3}))
+
+
+def test_format_3_segments_are_read_and_get_row_columns_at_the_next_save(make_assistant: Make) -> None:
+    assistant = make_assistant()
+    assistant.ingest(assistant.read([str(SEED)]))
+    before = KeywordIndex(keyword_folder(assistant.settings))
+    assert before.load()
+    rows, blobs = before.rows, before.blobs()
+    _as_format_3(assistant)
+    old = KeywordIndex(keyword_folder(assistant.settings))
+    assert old.load() and old.rows == rows and old.blobs() == blobs  # rows read from their JSON
+    assert not any(RowTable.written(old.folder / s.name) for s in old.segments)
+    answer = make_assistant().ask("How long did one of the Putin-Trump calls last?")
+    assert answer.citations  # retrieval runs on rows read from JSON
+    old.remove_ids([rows[0].id])
+    old.save()  # the next save writes the columns of every segment it keeps
+    assert all(RowTable.written(old.folder / s.name) for s in old.segments)
+    again = KeywordIndex(keyword_folder(assistant.settings))
+    assert again.load() and again.rows == rows[1:]
+    assert json.loads(_manifest(assistant).read_text())["format"] == 4
 
 
 def test_collection_and_feed_state_refuse_newer_formats(make_assistant: Make, tmp_path: Path) -> None:

@@ -18,7 +18,6 @@ from assistant.retrieval.tuning import (
 )
 from assistant.store.chroma import NewsIndex
 from assistant.store.client import passage_from_row
-from assistant.store.keywords import Row
 from assistant.store.sentences import SentenceTable
 from assistant.store.stories import StoryInfo, collapse_stories
 from assistant.text import tokenize
@@ -45,16 +44,15 @@ def coverage(hints: Hints, knows: Callable[[str], bool]) -> float:
 
 def build_passages(
     rows: Sequence[int],
-    table_rows: Sequence[Row],
+    ids: Sequence[str],
     scores: np.ndarray,
     evidence: float,
     index: NewsIndex,
     sentences: SentenceTable,
     story_info: Callable[[Sequence[str]], dict[str, StoryInfo]],
 ) -> list[Passage]:
-    """Passages for the ranked rows (scored by `scores`), each wire story once; their texts and metadata
-    are read from the store (one call), not held in memory."""
-    ids = [table_rows[r].id for r in rows]
+    """Passages for the ranked rows (chunk `ids`, scored by `scores`), each wire story once; their texts and
+    metadata are read from the store (one call), not held in memory."""
     found = {cid: (text, meta) for cid, text, meta, _ in index.chunks(ids)}
     passages: list[Passage] = []
     for row, cid in zip(rows, ids, strict=True):

@@ -10,7 +10,6 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -19,44 +18,22 @@ from assistant.dates import epoch
 from assistant.embedding import Embedder
 from assistant.errors import StoreReadError
 from assistant.retrieval.candidates import ChunkScorer
-from assistant.retrieval.fusion import Table, fuse_query, time_window
-from assistant.retrieval.hints import HintParser, Hints
+from assistant.retrieval.fusion import fuse_query, time_window
+from assistant.retrieval.hints import Hints
 from assistant.retrieval.passages import build_passages, coverage, widened_notice
 from assistant.retrieval.query import parse_query
 from assistant.retrieval.ranker import LearnedRanker, gather
 from assistant.retrieval.rerank import Reranker, candidate_count
 from assistant.retrieval.rules import rank
+from assistant.retrieval.snapshot import Snapshot, build_snapshot
 from assistant.retrieval.support import asked, refusal_notice, unsupported
-from assistant.retrieval.terms import SentenceTerms
 from assistant.retrieval.tuning import EVIDENCE_UNSUPPORTED, EXTRA, Tuning
-from assistant.store.bm25 import KeywordView
 from assistant.store.chroma import NewsIndex
-from assistant.store.dense import DenseMatrix
-from assistant.store.keywords import KeywordIndex, Row
-from assistant.store.sentences import SentenceTable
+from assistant.store.keywords import KeywordIndex
 from assistant.store.stories import StoryInfo
 from assistant.types import Filters, Passage, evidence_found
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Snapshot:
-    """What retrieval holds in memory for one version of the keyword index (rows in its order)."""
-
-    generation: int = -1  # the keyword index's generation these rows are of
-    table: Table = field(
-        default_factory=lambda: Table(np.zeros(0, int), [], np.zeros(0), np.zeros(0, int), np.zeros(0, bool))
-    )
-    vectors: DenseMatrix = field(default_factory=lambda: DenseMatrix([], 0, lambda ids: []))
-    ids: list[str] = field(default_factory=list)
-    rows: list[Row] = field(default_factory=list)
-    parser: HintParser = field(default_factory=lambda: HintParser(()))
-    sentences: SentenceTable = field(default_factory=lambda: SentenceTable([]))
-    stories: dict[str, tuple[str, str]] = field(default_factory=dict)  # article id -> (story, outlet)
-    carried: dict[str, tuple[str, ...]] = field(default_factory=dict)  # story -> outlets that carried it
-    terms: SentenceTerms = field(default_factory=lambda: SentenceTerms(KeywordView([], {}, 0)))
-    bm25: KeywordView = field(default_factory=lambda: KeywordView([], {}, 0))
 
 
 class Retriever:
@@ -93,48 +70,14 @@ class Retriever:
             return self.snapshot
 
     def _build(self, kw: KeywordIndex, old: Snapshot) -> Snapshot:
-        rows = kw.rows
-        outlets = sorted({r.source for r in rows})
-        code = {name: i for i, name in enumerate(outlets)}
-        articles: dict[str, int] = {}
-        table = Table(
-            outlet=np.array([code[r.source] for r in rows], dtype=int),
-            outlet_names=outlets,
-            ts=np.array([np.nan if r.ts is None else float(r.ts) for r in rows]),
-            article=np.array([articles.setdefault(r.article_id, len(articles)) for r in rows], dtype=int),
-            lead=np.array([r.chunk_index == 0 for r in rows], dtype=bool),
-        )
-        ids = [r.id for r in rows]
-        view = kw.view()
-        # chunk vectors from the segments (mapped); the store is asked only for rows whose segment lacks
-        # theirs. Texts and metadata are read for the passages a question returns.
-        vectors = DenseMatrix(view.parts, self.embedder.dimension, self.index.vectors, old.vectors.fetched)
-        dated = table.ts[np.isfinite(table.ts)]
-        newest = datetime.fromtimestamp(float(dated.max()), UTC) if dated.size else None
-        stories = {r.article_id: (r.story, r.outlet) for r in rows if r.chunk_index == 0 and r.story}
-        carried: dict[str, set[str]] = {}
-        for story, name in stories.values():
-            carried.setdefault(story, set()).add(name)
-        return Snapshot(
-            stories=stories,
-            carried={story: tuple(sorted(names)) for story, names in carried.items()},
-            generation=kw.generation,
-            table=table,
-            vectors=vectors,
-            ids=ids,
-            rows=list(rows),
-            parser=HintParser([o for o in outlets if o], now=newest),  # 'in May': the last May we hold
-            sentences=SentenceTable(view.parts),
-            bm25=view,
-            terms=SentenceTerms(view),
-        )
+        return build_snapshot(kw, old, self.embedder.dimension, self.index.vectors)
 
     def _allowed(self, snap: Snapshot, filters: Filters, as_of: datetime) -> np.ndarray:
         """Rows the user's filters allow, from the row table (a Chroma `where` returned every allowed id,
         a cost that grew with the index): a date bound drops undated rows, outlets match case-insensitively;
         nothing published after the as-of moment (undated rows stay)."""
         table = snap.table
-        allowed = np.ones(len(snap.ids), dtype=bool)
+        allowed = np.ones(len(snap), dtype=bool)
         with np.errstate(invalid="ignore"):
             if filters.since:
                 allowed &= table.ts >= float(epoch(filters.since) or 0)
@@ -160,7 +103,7 @@ class Retriever:
         if stored == 0:
             return [], []
         snap = self.refresh(stored)
-        if not snap.ids:
+        if not len(snap):
             return [], []
         t, filters = self.tuning, filters or Filters()
         as_of = filters.as_of or datetime.now(UTC)
@@ -182,7 +125,7 @@ class Retriever:
             rows = self.ranker.order(c, query.texts, snap.terms)[:n]
         evidence = coverage(query.hints, snap.bm25.knows) if rows else 0.0
         passages = build_passages(  # 5. passages
-            rows, snap.rows, fused.base, evidence, self.index, snap.sentences, self.story_info
+            rows, snap.rows.ids(rows), fused.base, evidence, self.index, snap.sentences, self.story_info
         )
         if self.reranker is not None:  # reorder only; scores stay retrieval's (answer thresholds use them)
             order = self.reranker.order(question, [p.text for p in passages])
@@ -205,7 +148,5 @@ class Retriever:
     def story_info(self, article_ids: Sequence[str]) -> dict[str, StoryInfo]:
         """`NewsIndex.story_info` answered from the rows in memory (the store is asked when an article's
         story is not known there: its Chroma query costs ~28 ms at 11k chunks)."""
-        snap = self.snapshot
-        if any(aid not in snap.stories for aid in article_ids):
-            return self.index.story_info(article_ids)
-        return {aid: (snap.stories[aid][0], snap.carried[snap.stories[aid][0]]) for aid in article_ids}
+        known = self.snapshot.stories.info(article_ids)
+        return self.index.story_info(article_ids) if known is None else known

@@ -29,7 +29,6 @@ class DenseMatrix:
         self.dim = dim
         self._parts = list(parts)
         self.first = np.r_[0, np.cumsum([len(live) for _, live in parts])].astype(np.int64)
-        self._position: dict[str, int] | None = None  # chunk id -> row, made when first needed
         self.fetched: dict[str, np.ndarray] = {}  # vectors read from the store, by chunk id (kept for reuse)
         self.blocks: list[tuple[np.ndarray, np.ndarray]] = []  # (matrix, live rows) per part
         missing: list[tuple[int, int, str]] = []  # (part, row in its matrix, chunk id)
@@ -59,14 +58,20 @@ class DenseMatrix:
         return sum(len(live) for _, live in self.blocks)
 
     def rows_of(self, ids: Sequence[Sequence[str]]) -> list[np.ndarray]:
-        """Row numbers of chunk ids (ids not in this snapshot left out), per list."""
-        if self._position is None:
-            chunk_ids = (segment.rows[i].id for segment, live in self._parts for i in live)
-            self._position = {cid: i for i, cid in enumerate(chunk_ids)}
-        return [
-            np.array([self._position[c] for c in group if c in self._position], dtype=np.int64)
-            for group in ids
-        ]
+        """Row numbers of chunk ids (ids not in this snapshot left out), per list: each segment's sorted ids
+        are searched, so no id -> row map of every chunk is held."""
+        out = []
+        for group in ids:
+            found: list[np.ndarray] = []
+            for p, (segment, live) in enumerate(self._parts):
+                local = segment.rows.find(list(group))
+                at = np.searchsorted(live, local)  # the live rows are sorted: a row's place among them
+                hit = (local >= 0) & (at < len(live))
+                hit[hit] = live[at[hit]] == local[hit]
+                found.append(self.first[p] + at[hit])
+            rows = np.concatenate(found) if found else np.zeros(0, np.int64)
+            out.append(rows.astype(np.int64))
+        return out
 
     def vectors_of(self, rows: np.ndarray) -> np.ndarray:
         """The chunk vectors of these rows."""

@@ -41,7 +41,7 @@ from assistant.store.rows import (
     vector_of,
     write_durably,
 )
-from assistant.store.segments import RowInfo, Segment
+from assistant.store.segments import RowInfo, RowTable, Segment
 from assistant.store.sentences import METADATA_KEY, decode, encode
 from assistant.store.vocab import Vocabulary
 from assistant.text import sentence_starts, tokenize, tokenize_pieces
@@ -66,7 +66,6 @@ class KeywordIndex:
         self.segments: list[Segment] = []
         self.dead: dict[str, set[int]] = {}  # segment name -> its removed rows
         self.pending: dict[str, Pending] = {}  # rows added since the last save, by chunk id
-        self.located: dict[str, str] = {}  # chunk id -> segment name ("" while pending)
         self.stamp = ""  # what is on disk as last read or written; readers reload when the disk's differs
         self.generation = 0  # counts changes in memory (snapshots of the rows are keyed by it)
         self.dirty = False  # changed since the last save
@@ -117,11 +116,6 @@ class KeywordIndex:
                 return False
             self.dead = {n: set(rows) for n, rows in manifest.get("dead", {}).items()}
             self.pending = {}
-            self.located = {r.id: s.name for s in self.segments for r in s.rows}
-            for name, rows in self.dead.items():
-                segment = next(s for s in self.segments if s.name == name)
-                for i in rows:
-                    self.located.pop(segment.rows[i].id, None)
         else:  # nothing saved yet, only a journal (a first ingest was interrupted)
             self._reset()
         self._replay(self._journal(version))
@@ -134,7 +128,8 @@ class KeywordIndex:
 
     def _reset(self) -> None:
         self.words.reset()
-        self.segments, self.dead, self.pending, self.located = [], {}, {}, {}
+        self.segments, self.dead, self.pending = [], {}, {}
+        self.generation += 1  # snapshots of the rows before are stale
 
     def _replay(self, journal: Path) -> None:
         """Apply the journal's changes (a torn last line, from a writer killed mid-append, is skipped)."""
@@ -191,6 +186,9 @@ class KeywordIndex:
                 segments[i] = written[-1]
         names = {s.name for s in segments}
         self.dead = {n: r for n, r in dead.items() if n in names and r}
+        for segment in segments:  # one written before row columns (format 3): its columns, once
+            if not RowTable.written(self.folder / segment.name):
+                segment.rows.write(self.folder / segment.name)
         stamp = uuid.uuid4().hex[:12]
         manifest = {
             "format": KEYWORDS.version,
@@ -205,9 +203,6 @@ class KeywordIndex:
         pointer.write_text(stamp, encoding="utf-8")
         pointer.replace(self.folder / "CURRENT")  # the switch: readers see the old version or the new one
         self.segments, self.pending = segments, {}
-        for segment in written:  # rows of merged segments move; only these are looked at
-            if segment.name in names:
-                self.located.update((r.id, segment.name) for r in segment.rows)
         self._clean(stamp, previous)
         self.stamp, self.dirty = self.disk_stamp(), False
         self.generation += 1
@@ -236,13 +231,10 @@ class KeywordIndex:
 
     def add(self, items: Iterable[tuple[str, str, Mapping[str, Any]] | Pending]) -> None:
         """Add or replace chunks given as (chunk id, text, Chroma metadata), or rows already made."""
-        for item in items:
-            pending = item if isinstance(item, Pending) else self._prepare(*item)
-            chunk_id = pending.row.id
-            if chunk_id in self.located:
-                self.remove_ids([chunk_id])
-            self.pending[chunk_id] = pending
-            self.located[chunk_id] = ""
+        fresh = [item if isinstance(item, Pending) else self._prepare(*item) for item in items]
+        self._drop_saved([p.row.id for p in fresh])  # a chunk written again replaces its saved row
+        for pending in fresh:
+            self.pending[pending.row.id] = pending
             self.dirty = True
         self.generation += 1
 
@@ -256,26 +248,43 @@ class KeywordIndex:
 
     def remove_articles(self, article_ids: Iterable[str]) -> None:
         """Drop every chunk of these articles."""
-        gone = set(article_ids)  # looked up per segment: the whole row list would cost O(n) per call
-        ids = [s.rows[i].id for s in self.segments for aid in gone for i in s.by_article.get(aid, ())]
-        self.remove_ids(ids + [cid for cid, p in self.pending.items() if p.row.article_id in gone])
+        gone = sorted(set(article_ids))
+        changed = self._mark_dead([(s, s.rows.of_articles(gone)) for s in self.segments])
+        unsaved = [cid for cid, p in self.pending.items() if p.row.article_id in set(gone)]
+        for chunk_id in unsaved:
+            del self.pending[chunk_id]
+        if changed or unsaved:
+            self.dirty = True
+            self.generation += 1
 
     def remove_ids(self, chunk_ids: Iterable[str]) -> None:
         """Drop these chunks."""
-        changed = False
-        for chunk_id in chunk_ids:
-            name = self.located.pop(chunk_id, None)
-            if name is None:
-                continue
-            changed = True
-            if name == "":
-                del self.pending[chunk_id]
-                continue
-            segment = next(s for s in self.segments if s.name == name)
-            self.dead.setdefault(name, set()).add(segment.positions[chunk_id])
-        if changed:
+        ids = list(chunk_ids)
+        unsaved = [cid for cid in ids if self.pending.pop(cid, None) is not None]
+        if self._drop_saved(ids) or unsaved:
             self.dirty = True
             self.generation += 1
+
+    def _drop_saved(self, chunk_ids: Sequence[str]) -> bool:
+        """Mark the saved rows of these chunks removed (a binary search per segment); True if any was."""
+        if not chunk_ids or not self.segments:
+            return False
+        found = [(s, rows[rows >= 0]) for s in self.segments for rows in [s.rows.find(chunk_ids)]]
+        return self._mark_dead(found)
+
+    def _mark_dead(self, found: Iterable[tuple[Segment, np.ndarray]]) -> bool:
+        changed = False
+        for segment, rows in found:
+            dead = self.dead.setdefault(segment.name, set())
+            fresh = {int(i) for i in rows} - dead
+            if fresh:
+                dead |= fresh
+                changed = True
+        return changed
+
+    def live_ids(self) -> list[str]:
+        """Every live chunk's id (each decoded: for a full comparison with the store, not per question)."""
+        return [cid for segment, live in self.parts() for cid in segment.rows.ids(live)]
 
     def sync(self, store: ChunkStore, full: bool = False, save: bool = True) -> bool:
         """Bring the index in step with a Chroma collection, reading only chunks it lacks; True if changed
@@ -285,9 +294,9 @@ class KeywordIndex:
             self._reset()
             self.dirty = True
         stored = store.ids()
-        wanted = set(stored)
-        self.remove_ids([cid for cid in self.located if cid not in wanted])
-        missing = [i for i in stored if i not in self.located]
+        wanted, held = set(stored), set(self.live_ids())
+        self.remove_ids([cid for cid in held if cid not in wanted])
+        missing = [i for i in stored if i not in held]
         for got in store.batches(missing, texts=True, vectors=True):
             metas = [
                 {**m, METADATA_KEY: kept.get(i), VECTOR_KEY: v}
@@ -302,7 +311,7 @@ class KeywordIndex:
     # -- reading ------------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self.located)
+        return sum(live_count(s, self.dead) for s in self.segments) + len(self.pending)
 
     @property
     def vocab(self) -> dict[str, int]:
@@ -333,9 +342,9 @@ class KeywordIndex:
         """Chunk id -> its stored sentence vectors as one string (store/sentences.py's `pack` format)."""
         out: dict[str, str | None] = {}
         for segment, live in self.parts():
-            for i in live:
+            for i, chunk_id in zip(live, segment.rows.ids(live), strict=True):
                 block = segment.sentence_block(int(i))
-                out[segment.rows[i].id] = None if block is None else encode(*block)
+                out[chunk_id] = None if block is None else encode(*block)
         return out
 
     def view(self) -> KeywordView:

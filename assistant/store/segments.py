@@ -1,26 +1,24 @@
 """Immutable segments of the keyword index: one batch of chunks as flat numpy arrays, written once as .npy
 files and read memory-mapped, so a save writes only what changed and a reader maps instead of parsing.
 
-A segment holds, per chunk: its row (ids, outlet, time, title), its search terms as global term ids
+A segment holds, per chunk: its row (ids, outlet, time, title: store/rowtable.py), its search terms as global term ids
 (title first, then each sentence), BM25 postings (term -> rows, term frequency), the ranker's sentence
 encodings (each sentence's distinct terms and adjacent term pairs) and its sentence vectors (int8).
 """
 
 from __future__ import annotations
 
-import functools
-import json
 import os
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from assistant.formats import KEYWORDS, check_format
+from assistant.store.rowtable import RowInfo, RowTable
+from assistant.store.rowtable import ramp as _ramp
 
-ROWS = "table.rows"  # JSON, under a name no article reader takes
+__all__ = ["RowInfo", "RowTable", "Segment", "by_part"]
 PAIR_WIDTH = 1 << 31  # term ids stay below it: a pair (a, b) is coded a * PAIR_WIDTH + b
 ARRAYS = (
     "token_ids",  # int32 term ids of every row's title then text, rows one after another
@@ -46,40 +44,17 @@ ARRAYS = (
 OPTIONAL = {"vec", "vec_has"}  # absent in segments written before chunk vectors were kept
 
 
-@dataclass(frozen=True)
-class RowInfo:
-    """What retrieval needs to know about a chunk without asking Chroma."""
-
-    id: str
-    article_id: str
-    source: str
-    ts: int | None  # publication time, epoch seconds
-    title: str
-    chunk_index: int
-    story: str = ""  # its wire story (store/stories.py; "" when not known: ask the store)
-    outlet: str = ""  # the outlet as stories name it (source, else the url's host)
-
-
 class Segment:
     """One batch of chunks as arrays (mapped from disk, or in memory until written)."""
 
-    def __init__(self, name: str, rows: list[RowInfo], arrays: dict[str, np.ndarray]) -> None:
+    def __init__(self, name: str, rows: RowTable, arrays: dict[str, np.ndarray]) -> None:
         self.name = name
         self.rows = rows
         self.a = arrays
-        self.positions = {r.id: i for i, r in enumerate(rows)}
         self.length = np.diff(arrays["token_at"]).astype(np.float64)  # terms per row (BM25's length)
 
     def __len__(self) -> int:
         return len(self.rows)
-
-    @functools.cached_property
-    def by_article(self) -> dict[str, list[int]]:
-        """Article id -> its rows here (made on first use; a segment never changes)."""
-        out: dict[str, list[int]] = {}
-        for i, row in enumerate(self.rows):
-            out.setdefault(row.article_id, []).append(i)
-        return out
 
     # -- building -------------------------------------------------------------------------------
 
@@ -112,13 +87,13 @@ class Segment:
         flat["vec"] = np.zeros((len(rows), width), dtype=np.float32)
         for i in np.flatnonzero(flat["vec_has"]):
             flat["vec"][i] = given[i]
-        return cls._assemble(rows, flat)
+        return cls._assemble(RowTable.from_rows(rows), flat)
 
     @classmethod
     def merge(cls, parts: Sequence[tuple[Segment, np.ndarray]]) -> Segment:
         """One segment of the given rows (local row numbers) of several segments, in order: arrays are
         gathered whole (no per-row Python), so merging a million rows takes seconds, not minutes."""
-        rows = [segment.rows[int(i)] for segment, keep in parts for i in keep]
+        rows = RowTable.take([(segment.rows, keep) for segment, keep in parts])
         dim = _common({s.a["sent_vec"].shape[1] for s, _ in parts if len(s.a["sent_vec"])})
         width = _common({s.a["vec"].shape[1] for s, _ in parts if s.a["vec_has"].any()})
         pieces: dict[str, list[np.ndarray]] = {}
@@ -148,7 +123,7 @@ class Segment:
         return cls._assemble(rows, flat)
 
     @classmethod
-    def _assemble(cls, rows: list[RowInfo], flat: dict[str, np.ndarray]) -> Segment:
+    def _assemble(cls, rows: RowTable, flat: dict[str, np.ndarray]) -> Segment:
         """A segment from its rows' flat arrays, with the postings and sentence encodings derived."""
         a = dict(flat)
         a.update(_postings(a["token_ids"], a["token_at"]))
@@ -167,22 +142,13 @@ class Segment:
                 np.save(fh, np.ascontiguousarray(self.a[key]))
                 fh.flush()
                 os.fsync(fh.fileno())
-        table = [
-            [r.id, r.article_id, r.source, r.ts, r.title, r.chunk_index, r.story, r.outlet] for r in self.rows
-        ]
-        with (target / ROWS).open("w", encoding="utf-8") as fh:
-            json.dump({"format": KEYWORDS.version, "rows": table}, fh, ensure_ascii=False)
-            fh.flush()
-            os.fsync(fh.fileno())
+        self.rows.write(target)
 
     @classmethod
     def open(cls, folder: Path, name: str) -> Segment:
         """Map a written segment (OSError / ValueError when it is missing or damaged)."""
         target = folder / name
-        with (target / ROWS).open(encoding="utf-8") as fh:
-            data = json.load(fh)
-        check_format(KEYWORDS, data.get("format"), str(target))
-        rows = [RowInfo(*r) for r in data["rows"]]
+        rows = RowTable.open(target)
         # plain ndarray views of the maps: slicing a np.memmap makes a memmap object each time (slow)
         arrays = {
             key: np.asarray(np.load(target / f"{key}.npy", mmap_mode="r"))
@@ -323,12 +289,3 @@ def _encode(
         "enc_pair_at": np.r_[0, np.cumsum(np.bincount(owner, minlength=total))].astype(np.int64),
         "enc_pairs": code,
     }
-
-
-def _ramp(sizes: np.ndarray) -> np.ndarray:
-    """0..n-1 for each n in sizes, concatenated."""
-    sizes = np.asarray(sizes, dtype=np.int64)
-    if not len(sizes):
-        return np.zeros(0, dtype=np.int64)
-    starts = np.r_[0, np.cumsum(sizes)[:-1]]
-    return np.arange(int(sizes.sum()), dtype=np.int64) - np.repeat(starts, sizes)
