@@ -12,6 +12,7 @@ from bm25s.tokenization import Tokenized
 
 from assistant.store.keywords import KeywordIndex
 from assistant.store.rows import VECTOR_KEY, vector_text
+from assistant.store.segments import RowInfo, Segment, _encode, _postings
 from assistant.store.vocab import VOCAB
 from assistant.text import sentence_starts, tokenize, tokenize_pieces
 
@@ -152,3 +153,33 @@ def test_what_a_killed_writer_left_past_the_saved_end_is_ignored_and_cut(tmp_pat
     again = KeywordIndex(tmp_path / "kw")
     assert again.load() and len(again) == 6
     _same_scores(again)
+
+
+def test_a_merge_gathers_what_a_fresh_build_of_its_rows_would_derive() -> None:
+    """Merging keeps postings and sentence encodings by gathering them; they equal those derived anew."""
+    rng = np.random.default_rng(7)
+
+    def segment(first: int, n: int) -> Segment:
+        rows = [
+            RowInfo(f"c{first + i}", f"a{(first + i) // 3}", "Post", None, f"T {i}", i % 3) for i in range(n)
+        ]
+        terms = [rng.integers(0, 40, rng.integers(0, 30)).astype(np.int32) for _ in range(n)]
+        counts = []
+        for t in terms:  # a title, then sentences, splitting the row's terms
+            cuts = sorted(rng.integers(0, len(t) + 1, 3).tolist())
+            counts.append((cuts[0], cuts[1] - cuts[0], cuts[2] - cuts[1], len(t) - cuts[2]))
+        return Segment.build(rows, terms, counts, [None] * n)
+
+    parts = [segment(0, 50), segment(50, 1), segment(51, 37)]
+    keeps = [np.flatnonzero(rng.random(len(s)) < 0.7) for s in parts]
+    merged = Segment.merge(list(zip(parts, keeps, strict=True)))
+    a = merged.a
+    derived = _postings(a["token_ids"], a["token_at"]) | _encode(
+        a["token_ids"], a["token_at"], a["counts"], a["count_at"]
+    )
+    assert len(merged) == sum(map(len, keeps)) and derived
+    for key, value in derived.items():
+        assert value.dtype == a[key].dtype and np.array_equal(value, a[key]), key
+    assert [r.id for r in merged.rows] == [
+        s.rows[int(i)].id for s, keep in zip(parts, keeps, strict=True) for i in keep
+    ]
