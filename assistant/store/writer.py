@@ -6,10 +6,12 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, closing
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
+import numpy as np
 from llama_index.core.schema import BaseNode, MetadataMode, TextNode
 
 from assistant.embedding import Embedder
@@ -18,6 +20,7 @@ from assistant.ingest.chunking import Chunker, embed_texts
 from assistant.settings import Settings
 from assistant.store.chunks import ChunkStore
 from assistant.store.keywords import KeywordIndex
+from assistant.store.prefetch import Chunked, chunked
 from assistant.store.rows import VECTOR_KEY, vector_text
 from assistant.store.sentences import METADATA_KEY, pack, place_sentences
 from assistant.store.stories import assign_stories
@@ -45,7 +48,17 @@ class WritableIndex(Protocol):
 
 
 BATCH_CHUNKS = 256  # chunks embedded and written together; each article is written whole in one call
-FLUSH_ARTICLES = 16  # articles checked, chunked and written per locked batch
+FLUSH_ARTICLES = 16  # articles checked and written per locked batch
+
+Piece = tuple[Article, list[TextNode]]  # an article and its chunks
+
+
+class Batch(NamedTuple):
+    """Articles decided on before the write lock: to write (their embedding under way), and unchanged."""
+
+    todo: list[Piece]
+    skipped: list[Piece]
+    embedded: Future[dict[str, tuple[np.ndarray, str | None]]]
 
 
 class IndexWriter:
@@ -59,78 +72,106 @@ class IndexWriter:
         self, items: Iterable[ReadResult], progress: ProgressFn | None = None, reembed: bool = False
     ) -> IngestReport:
         """Add new articles, replace changed ones, skip unchanged ones (or, with `reembed`, write them again,
-        which adds sentence vectors to an older index); report every failure."""
+        which adds sentence vectors to an older index); report every failure.
+
+        A pipeline of three threads: one reads and chunks ahead (store/prefetch.py), the model embeds batch
+        k+1 while this one writes batch k under the write lock. Which articles to embed is decided from the
+        store before the lock and checked again under it, so an article another writer stored meanwhile is
+        not written twice."""
         report = IngestReport()
         started = time.perf_counter()
         seen: set[str] = set()
-        pending: list[Article] = []
+        pending: list[Chunked] = []
         written = 0
-        for item in items:
-            if not isinstance(item, Article):
-                report.failed.append(item)
-                if progress:
-                    progress(1, 0)
-                continue
-            if item.id in seen:  # the same article from two files in one run
-                report.unchanged += 1
-                if progress:
-                    progress(1, 0)
-                continue
-            seen.add(item.id)
-            pending.append(item)
-            if len(pending) >= FLUSH_ARTICLES:
-                written += self._flush(pending, report, progress, reembed)
-                pending = []
-        written += self._flush(pending, report, progress, reembed)
+        chunker = self.index.chunker  # made here (it loads the model), not in the chunking thread
+        with ThreadPoolExecutor(1, "newsqa-model") as model, closing(chunked(items, chunker.chunk)) as stream:
+            previous: Batch | None = None
+            for entry in stream:
+                item = entry.item
+                if not isinstance(item, Article) or item.id in seen:  # a failure, or one read twice in a run
+                    if isinstance(item, Article):
+                        report.unchanged += 1
+                    else:
+                        report.failed.append(item)
+                    if progress:
+                        progress(1, 0)
+                    continue
+                seen.add(item.id)
+                pending.append(entry)
+                if len(pending) >= FLUSH_ARTICLES:
+                    batch = self._prepare(pending, report, progress, reembed, model)
+                    written += self._commit(previous, report, progress, reembed)
+                    previous, pending = batch, []
+            batch = self._prepare(pending, report, progress, reembed, model)
+            written += self._commit(previous, report, progress, reembed)
+            written += self._commit(batch, report, progress, reembed)
         with self.index.writing():  # fold this run's journal into a saved keyword index
             pass
         report.chunks = written
         report.seconds = time.perf_counter() - started
         return report
 
-    def _flush(
-        self, batch: list[Article], report: IngestReport, progress: ProgressFn | None, reembed: bool
-    ) -> int:
-        if not batch:
-            return 0
-        with self.index.writing(save=False):  # one batch at a time: other writers may go between batches
-            return self._flush_locked(batch, report, progress, reembed)
-
-    def _flush_locked(
-        self, batch: list[Article], report: IngestReport, progress: ProgressFn | None, reembed: bool
-    ) -> int:
-        existing = self._article_states([a.id for a in batch])
-        todo: list[Article] = []
-        for article in batch:
-            state = existing.get(article.id)
-            if state == (article.content_hash, True) and not reembed:
-                report.unchanged += 1
-                if progress:
-                    progress(1, 0)
-            else:
-                todo.append(article)
-        existing.update(self._superseded(todo))
-        written = 0
-        group: list[tuple[Article, list[TextNode]]] = []
-        for article in todo:
-            started = time.perf_counter()
-            nodes = self.index.chunker.chunk(article)
-            problem = self._over_budget(len(nodes), time.perf_counter() - started)
+    def _prepare(
+        self,
+        entries: list[Chunked],
+        report: IngestReport,
+        progress: ProgressFn | None,
+        reembed: bool,
+        model: ThreadPoolExecutor,
+    ) -> Batch | None:
+        """Decide from the store as it is now which articles to write, and start embedding them."""
+        if not entries:
+            return None
+        articles = [(e.item, e) for e in entries if isinstance(e.item, Article)]
+        states = self._article_states([a.id for a, _ in articles])
+        todo: list[Piece] = []
+        skipped: list[Piece] = []
+        for article, entry in articles:
+            if states.get(article.id) == (article.content_hash, True) and not reembed:
+                skipped.append((article, entry.nodes))  # unchanged, unless another writer changes it first
+                continue
+            problem = self._over_budget(len(entry.nodes), entry.seconds)
             if problem:  # refused before the model spends the time on it
                 report.failed.append(InputError(article.origin or article.title, problem))
                 if progress:
                     progress(1, 0)
                 continue
-            group.append((article, nodes))
-            if sum(len(nodes) for _, nodes in group) >= BATCH_CHUNKS:
-                written += self._write(group, existing, report, progress)
-                group = []
-        written += self._write(group, existing, report, progress)
-        return written
+            todo.append((article, entry.nodes))
+        return Batch(todo, skipped, model.submit(self._embed_all, todo))
+
+    def _commit(
+        self, batch: Batch | None, report: IngestReport, progress: ProgressFn | None, reembed: bool
+    ) -> int:
+        """Write a prepared batch under the write lock, once its embedding is done."""
+        if batch is None:
+            return 0
+        made = batch.embedded.result()
+        with self.index.writing(save=False):  # one batch at a time: other writers may go between batches
+            existing = self._article_states([a.id for a, _ in batch.todo + batch.skipped])
+
+            def stored(article: Article) -> bool:
+                return existing.get(article.id) == (article.content_hash, True)
+
+            late = [p for p in batch.skipped if not stored(p[0])]  # changed by another writer since the check
+            made |= self._embed_all(late)
+            todo = [p for p in batch.todo + late if reembed or not stored(p[0])]
+            for _ in range(len(batch.todo) + len(batch.skipped) - len(todo)):
+                report.unchanged += 1
+                if progress:
+                    progress(1, 0)
+            existing.update(self._superseded([a for a, _ in todo]))
+            written = 0
+            group: list[Piece] = []
+            for piece in todo:
+                group.append(piece)
+                if sum(len(nodes) for _, nodes in group) >= BATCH_CHUNKS:
+                    written += self._write(group, made, existing, report, progress)
+                    group = []
+            return written + self._write(group, made, existing, report, progress)
 
     def _over_budget(self, chunks: int, chunking: float) -> str | None:
         """Why one article would take longer than `max_article_seconds` to index (None when it fits):
-        its chunking time so far plus its chunks at the model speed measured in this run."""
+        its chunking time plus its chunks at the model speed measured in this run."""
         budget = self.index.settings.max_article_seconds
         expected = chunking + chunks / self.index.chunks_per_second
         if expected <= budget:
@@ -140,9 +181,38 @@ class IndexWriter:
             f"{budget:g} s per article (setting max_article_seconds): split it, or raise the budget"
         )
 
+    def _embed_all(self, pieces: Sequence[Piece]) -> dict[str, tuple[np.ndarray, str | None]]:
+        """Chunk id -> (vector, packed sentence vectors) for every chunk of these articles, in model-sized
+        groups; each node gets its embedding."""
+        made: dict[str, tuple[np.ndarray, str | None]] = {}
+        nodes = [node for _, article_nodes in pieces for node in article_nodes]
+        for start in range(0, len(nodes), BATCH_CHUNKS):
+            group = nodes[start : start + BATCH_CHUNKS]
+            texts = embed_texts(group)
+            placed = [
+                place_sentences(t, n.get_content(MetadataMode.NONE))
+                for t, n in zip(texts, group, strict=True)
+            ]
+            started = time.perf_counter()
+            vectors, pooled = self.index.embedder.embed_with_spans(
+                texts, [[[s] for s in spans] for _, spans in placed]
+            )
+            if len(texts) >= 8:  # the model's speed in this run, for the per-article budget
+                self.index.chunks_per_second = len(texts) / max(time.perf_counter() - started, 1e-3)
+            for node, vector, (offset, spans), sentence_vectors in zip(
+                group, vectors, placed, pooled, strict=True
+            ):
+                node.embedding = vector.tolist()
+                made[node.node_id] = (
+                    vector,
+                    pack([(s - offset, e - offset) for s, e in spans], sentence_vectors),
+                )
+        return made
+
     def _write(
         self,
-        group: list[tuple[Article, list[TextNode]]],
+        group: list[Piece],
+        made: dict[str, tuple[np.ndarray, str | None]],
         existing: dict[str, tuple[str, bool]],
         report: IngestReport,
         progress: ProgressFn | None,
@@ -150,22 +220,6 @@ class IndexWriter:
         if not group:
             return 0
         nodes = [node for _, article_nodes in group for node in article_nodes]
-        texts = embed_texts(nodes)
-        placed = [
-            place_sentences(t, n.get_content(MetadataMode.NONE)) for t, n in zip(texts, nodes, strict=True)
-        ]
-        started = time.perf_counter()
-        vectors, pooled = self.index.embedder.embed_with_spans(
-            texts, [[[s] for s in spans] for _, spans in placed]
-        )
-        if len(texts) >= 8:  # the model's speed in this run, for the per-article budget
-            self.index.chunks_per_second = len(texts) / max(time.perf_counter() - started, 1e-3)
-        blobs: dict[str, str | None] = {}
-        for node, vector, (offset, spans), sentence_vectors in zip(
-            nodes, vectors, placed, pooled, strict=True
-        ):
-            node.embedding = vector.tolist()
-            blobs[node.node_id] = pack([(s - offset, e - offset) for s, e in spans], sentence_vectors)
         with WireTable(wire_path(self.index.settings)) as wire:  # store/wire.py: one connection per batch
             wire.catch_up(self.index.store)  # an index older than the table: filled in once
             assign_stories(self.index.store, group, wire)  # copies share a story_id (stories.py)
@@ -182,9 +236,13 @@ class IndexWriter:
                     [
                         n.node_id,
                         n.get_content(MetadataMode.NONE),
-                        {**n.metadata, METADATA_KEY: blobs[n.node_id], VECTOR_KEY: vector_text(vector)},
+                        {
+                            **n.metadata,
+                            METADATA_KEY: made[n.node_id][1],
+                            VECTOR_KEY: vector_text(made[n.node_id][0]),
+                        },
                     ]
-                    for n, vector in zip(nodes, vectors, strict=True)
+                    for n in nodes
                 ],
             )
             if stale:  # a changed article: drop all its old chunks first, then write the new ones whole
