@@ -75,8 +75,9 @@ def collect(index: str, queries: Path) -> list[dict[str, Any]]:
         retriever.retrieve(query.text, k=TOP)
         if not seen:
             continue
-        snap = retriever.snapshot
-        texts = [snap.chunks[snap.rows[r].id][0] for r in seen["rows"]]
+        ids = retriever.snapshot.rows.ids(seen["rows"])  # texts are read from the store, not held
+        found = {cid: text for cid, text, _, _ in assistant.index.chunks(ids)}
+        texts = [found.get(cid, "") for cid in ids]
         gold = [squash(f) for f in query.facts]
         labels = np.array([any(g in squash(t) for g in gold) for t in texts], dtype=float)
         picked = [seen["rows"].index(r) for r in seen["picked"] if r in seen["rows"]]
