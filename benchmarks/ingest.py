@@ -3,7 +3,9 @@
     python benchmarks/ingest.py [--corpus ../shared/data/multihop-rag/corpus.json] [--limit N]
 
 Prints a table: articles/s, chunks/s for the pipeline (read, clean, chunk, embed, write to Chroma) and
-for the model alone, and their ratio (target >= 0.85), plus the wall time of the whole corpus.
+for the model alone, and their ratio (target >= 0.95: ingest reads, chunks and writes while the model
+runs), plus the wall time of the whole corpus. The articles are read as ingest takes them (`read_iter`),
+as `newsqa ingest` does.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import argparse
 import json
 import tempfile
 import time
+from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 
 from assistant.assistant import Assistant
 from assistant.ingest.chunking import embed_texts
 from assistant.settings import Settings
-from assistant.types import Article
+from assistant.types import Article, ReadResult
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "multihop-rag" / "corpus.json"
 
@@ -38,11 +42,15 @@ def main() -> None:
         embedder = assistant.embedder  # load the model before timing
         embedder.embed(["warm up"])
 
+        items: list[ReadResult] = []
+
+        def streamed() -> Iterator[ReadResult]:
+            for item in islice(assistant.read_iter([str(args.corpus)]), args.limit or None):
+                items.append(item)
+                yield item
+
         started = time.perf_counter()
-        items = assistant.read([str(args.corpus)])
-        if args.limit:
-            items = items[: args.limit]
-        report = assistant.ingest(items)
+        report = assistant.ingest(streamed())
         pipeline_s = time.perf_counter() - started
 
         articles = [a for a in items if isinstance(a, Article)]
@@ -59,7 +67,7 @@ def main() -> None:
         ("pipeline articles/s", f"{len(articles) / pipeline_s:.2f}"),
         ("pipeline chunks/s", f"{report.chunks / pipeline_s:.2f}"),
         ("raw encode chunks/s", f"{len(texts) / raw_s:.2f}"),
-        ("ratio pipeline/raw (target >= 0.85)", f"{(report.chunks / pipeline_s) / (len(texts) / raw_s):.3f}"),
+        ("ratio pipeline/raw (target >= 0.95)", f"{(report.chunks / pipeline_s) / (len(texts) / raw_s):.3f}"),
         ("index size on disk (MB)", f"{size_mb:.0f}"),
         ("whole corpus under 180 s", "yes" if pipeline_s < 180 else "no"),
     ]

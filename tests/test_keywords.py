@@ -8,8 +8,10 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
+import pytest
 from bm25s.tokenization import Tokenized
 
+from assistant.store import keywords
 from assistant.store.keywords import KeywordIndex
 from assistant.store.rows import VECTOR_KEY, vector_text
 from assistant.store.segments import RowInfo, Segment, _encode, _postings
@@ -115,6 +117,19 @@ def test_saves_write_only_new_rows_and_rewrite_each_row_a_few_times(tmp_path: Pa
     index.save()  # a removal writes no segment: the manifest names the removed row
     assert [s.name for s in index.segments] == before and len(index) == saves - 1
     assert len([p for p in (tmp_path / "kw").iterdir() if p.is_dir()]) == 1  # merged-away segments deleted
+
+
+def test_no_merge_makes_a_segment_larger_than_the_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(keywords, "MERGED_ROWS", 8)
+    index = KeywordIndex(tmp_path / "kw")
+    for i in range(40):
+        index.add([_item(i)])
+        index.save()
+    sizes = [len(s) for s in index.segments]
+    assert max(sizes) == 8 and sizes.count(8) == 5 and sum(sizes) == 40  # full segments stay as they are
+    _same_scores(index)
 
 
 def test_a_reader_maps_only_new_segments(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -23,7 +23,7 @@ from assistant.cli.util import (
     json_option,
     quiet_option,
 )
-from assistant.types import Answer, Filters
+from assistant.types import Answer, Filters, ReadResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -92,16 +92,16 @@ def ingest(
     if not sources and not feeds:
         raise click.UsageError("Name something to ingest: a file, folder, url, or --feed URL.")
     allow_private(assistant, allow_private_urls)
-    remote = bool(feeds) or any("://" in s or s.lower().endswith((".opml", ".txt")) for s in sources)
-    items = []
-    with tqdm(desc="reading", unit="item", disable=quiet or not remote, file=sys.stderr) as reading:
-        for item in assistant.read_iter(sources, feeds):
-            items.append(item)
-            reading.update(1)
-    if items:
-        assistant.warm_up()  # load the model first: chunks/s then measures indexing only
-    bar = tqdm(total=len(items), unit="article", disable=quiet, file=sys.stderr, dynamic_ncols=True)
+    assistant.warm_up()  # load the model first: chunks/s then measures indexing only
+    bar = tqdm(total=0, unit="article", disable=quiet, file=sys.stderr, dynamic_ncols=True)
     chunks = 0
+
+    def items() -> Iterator[ReadResult]:
+        """Sources read as ingest takes them (in its reading thread, while the model runs); the bar's
+        total grows as they are found."""
+        for item in assistant.read_iter(sources, feeds):
+            bar.total += 1
+            yield item
 
     def progress(articles: int, new_chunks: int) -> None:
         nonlocal chunks
@@ -111,7 +111,7 @@ def ingest(
         bar.update(articles)
 
     try:
-        report = assistant.ingest(items, progress, reembed=reembed)
+        report = assistant.ingest(items(), progress, reembed=reembed)
     finally:
         bar.close()
     for failure in report.failed:

@@ -9,7 +9,8 @@ On disk (one folder per collection):
 - `journal-<version>.jsonl`: the changes since (one JSON line per change, fsynced before the matching
   Chroma write), so a writer killed mid-ingest loses nothing.
 A save writes only the rows added since the last one as a new segment (merging the newest segments while
-the one before is no bigger, so there are O(log n) of them and a row is rewritten O(log n) times).
+the one before is no bigger, up to MERGED_ROWS rows, so there are O(log n) of them, plus one per MERGED_ROWS,
+and a row is rewritten O(log n) times).
 Only a writer holding the index's write lock saves.
 """
 
@@ -47,9 +48,16 @@ from assistant.store.vocab import Vocabulary
 from assistant.text import sentence_starts, tokenize, tokenize_pieces
 
 SEGMENT_ROWS = 2048  # a writer saves a segment once this many rows wait in the journal
+MERGED_ROWS = 1 << 18  # no merge makes a segment larger: a bigger merge would stall one batch for long and
+# hold gigabytes while it runs; a million chunks are then about a dozen segments
 MANIFEST = ".manifest"
 
 Row = RowInfo  # what retrieval reads per chunk
+
+
+def _mergeable(before: int, last: int) -> bool:
+    """Whether the newest segment is merged into the one before (binary counter, up to MERGED_ROWS)."""
+    return before <= last and before + last <= MERGED_ROWS
 
 
 def keyword_folder(settings: Settings) -> Path:
@@ -177,7 +185,9 @@ class KeywordIndex:
             written.append(self._write(Segment.build(*columns(self.pending.values()))))
             segments.append(written[-1])
         dead = self.dead
-        while len(segments) >= 2 and live_count(segments[-2], dead) <= live_count(segments[-1], dead):
+        while len(segments) >= 2 and _mergeable(
+            live_count(segments[-2], dead), live_count(segments[-1], dead)
+        ):
             written.append(self._write(Segment.merge([(s, alive(s, dead)) for s in segments[-2:]])))
             segments[-2:] = [written[-1]]
         for i, segment in enumerate(segments):  # a segment mostly removed is rewritten alone

@@ -83,8 +83,11 @@ class IndexWriter:
         seen: set[str] = set()
         pending: list[Chunked] = []
         written = 0
-        chunker = self.index.chunker  # made here (it loads the model), not in the chunking thread
-        with ThreadPoolExecutor(1, "newsqa-model") as model, closing(chunked(items, chunker.chunk)) as stream:
+        index = self.index  # the chunker (and the model) load on the first article: nothing read, none loaded
+        with (
+            ThreadPoolExecutor(1, "newsqa-model") as model,
+            closing(chunked(items, lambda a: index.chunker.chunk(a))) as stream,
+        ):
             previous: Batch | None = None
             for entry in stream:
                 item = entry.item
