@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -44,6 +45,8 @@ from assistant.types import (
 if TYPE_CHECKING:
     from assistant.ingest.chunking import Chunker
 
+log = logging.getLogger(__name__)
+
 READ_BATCH = 2000  # chunks read from Chroma per call
 COUNT_SECONDS = 2.0  # readers count Chroma's chunks at most this often, unless the keyword index changed
 
@@ -59,6 +62,7 @@ class NewsIndex:
         self._open()
         self._counted: tuple[tuple[str, int], float, int] | None = None  # (keyword stamp, when, count)
         self._in_step = False  # this process's last write left the keyword index and Chroma in step
+        self.outside_writes = 0  # times the write lock could not vouch that only this process wrote since
         self.chunks_per_second = 5.0  # until measured: a slow CPU's speed (2 cores: ~8 chunks/s)
 
     def _open(self) -> None:
@@ -93,6 +97,8 @@ class NewsIndex:
         with self._mutex, lock:
             keywords = self.keywords
             stale = keywords.stamp != keywords.disk_stamp()  # another process wrote: read its rows
+            if stale or not self._in_step:  # what was checked before the lock may have changed
+                self.outside_writes += 1
             if stale:
                 self.reopen()
                 keywords.load()
@@ -137,8 +143,21 @@ class NewsIndex:
         keywords = KeywordIndex(keyword_folder(self.settings))
         keywords.load()
         if len(keywords) != self.count():  # reads only the chunks it lacks; never re-embeds; a reader
-            keywords.sync(self.store, save=False)  # keeps them in memory: only writers save
+            self._backfill(keywords)  # keeps them in memory: only writers save
         return keywords
+
+    def _backfill(self, keywords: KeywordIndex) -> bool:
+        """For readers: read from Chroma the chunks the keyword files lack (an index written before they
+        kept everything); True if it ran. Not while a writer is mid-batch: its journal, read on the next
+        question, is ahead of Chroma, and Chroma's new rows are not visible to this local client yet."""
+        if keywords.stamp != keywords.disk_stamp():
+            return False
+        try:
+            keywords.sync(self.store, save=False)
+        except Exception as exc:  # chromadb's InternalError ("Error finding id"): rows another process
+            log.warning("keyword rows not read from the store yet: %s", exc)  # is writing; next time
+            return False
+        return True
 
     def sync_keywords(self, stored: int | None = None) -> bool:
         """For readers: take in what other processes wrote (their saved or journaled keyword rows, and
@@ -151,9 +170,8 @@ class NewsIndex:
             outside = keywords.stamp != keywords.disk_stamp()
             if outside:
                 keywords.load()
-            if len(keywords) != (self.count() if stored is None else stored):
+            if len(keywords) != (self.count() if stored is None else stored) and self._backfill(keywords):
                 outside = True
-                keywords.sync(self.store, save=False)
             if outside:
                 self.reopen()  # the chunks' vectors are read next: see what the other process wrote
             keywords.view()  # the BM25 model rebuilt here, not while a question reads it
