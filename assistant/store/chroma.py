@@ -29,6 +29,7 @@ from assistant.store.client import (
     forget_local_client,
     open_client,
 )
+from assistant.store.guard import StoreGuard
 from assistant.store.keywords import SEGMENT_ROWS, KeywordIndex, keyword_folder
 from assistant.store.lock import WriteLock
 from assistant.store.stories import StoryInfo, story_info
@@ -58,6 +59,7 @@ class NewsIndex:
         self.settings = settings
         self._get_embedder = embedder
         self._mutex = threading.RLock()  # held by this process's writer; readers never wait on it
+        self.guard = StoreGuard(None if settings.chroma_url else Path(settings.index))  # store/guard.py
         self.waiting: Callable[[str], None] | None = None  # told when a writer waits (default: a warning)
         self._open()
         self._counted: tuple[tuple[str, int], float, int] | None = None  # (keyword stamp, when, count)
@@ -67,19 +69,20 @@ class NewsIndex:
 
     def _open(self) -> None:
         settings = self.settings
-        self.client = open_client(settings)
-        try:
-            self.collection = self.client.get_or_create_collection(
-                settings.collection,
-                embedding_function=NewsqaEmbeddingFunction(self._get_embedder),
-                metadata=COLLECTION_METADATA,
-            )
-        except Exception as exc:  # chromadb reports server and store problems as plain exceptions
-            raise IndexUnavailableError(
-                f"Cannot open the Chroma collection {settings.collection!r}: {exc}"
-            ) from None
-        check_collection_format(self.collection, settings)
-        self.store = ChunkStore(self.collection)  # every Chroma call goes through it
+        with self.guard.writing():  # opening a local store reads (and may create) its files
+            self.client = open_client(settings)
+            try:
+                self.collection = self.client.get_or_create_collection(
+                    settings.collection,
+                    embedding_function=NewsqaEmbeddingFunction(self._get_embedder),
+                    metadata=COLLECTION_METADATA,
+                )
+            except Exception as exc:  # chromadb reports server and store problems as plain exceptions
+                raise IndexUnavailableError(
+                    f"Cannot open the Chroma collection {settings.collection!r}: {exc}"
+                ) from None
+            check_collection_format(self.collection, settings)
+        self.store = ChunkStore(self.collection, self.guard)  # every Chroma call goes through it
 
     def reopen(self) -> None:
         """Open the local store afresh after another process wrote to it: a local Chroma client keeps its

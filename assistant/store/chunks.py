@@ -3,9 +3,11 @@ the store (index, writer, keyword index, wire table, stories) asks it in the ind
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from assistant.store.guard import StoreGuard
 
 READ_BATCH = 2000  # chunks read per call
 ADD_BATCH = 1000  # chunks written per call (Chroma's own limit is larger)
@@ -24,16 +26,22 @@ class Chunks:
 class ChunkStore:
     """The chunks of one Chroma collection: read, add, delete, and the few metadata lookups the index needs."""
 
-    def __init__(self, collection: Any) -> None:
+    def __init__(self, collection: Any, guard: StoreGuard | None = None) -> None:
         self.collection = collection
+        self.guard = guard or StoreGuard(None)  # a local store: readers and writers take turns (guard.py)
+
+    def _call(self, writes: bool, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """One call to the collection, holding the store guard (shared to read, exclusive to write)."""
+        with self.guard.writing() if writes else self.guard.reading():
+            return method(*args, **kwargs)
 
     def count(self) -> int:
         """Number of chunks stored."""
-        return int(self.collection.count())
+        return int(self._call(False, self.collection.count))
 
     def ids(self) -> list[str]:
         """Every chunk id."""
-        return list(self.collection.get(include=[])["ids"])
+        return list(self._call(False, self.collection.get, include=[])["ids"])
 
     def read(
         self, ids: Sequence[str], texts: bool = True, vectors: bool = False, metas: bool = True
@@ -41,12 +49,16 @@ class ChunkStore:
         """The stored chunks among ids (one call: callers batch), with what is asked for."""
         include = [*(["documents"] if texts else []), *(["metadatas"] if metas else [])]
         include += ["embeddings"] if vectors else []
-        return self._chunks(self.collection.get(ids=list(ids), include=include), texts, vectors, metas)
+        return self._chunks(
+            self._call(False, self.collection.get, ids=list(ids), include=include), texts, vectors, metas
+        )
 
     def page(self, offset: int, limit: int) -> Chunks:
         """Ids and metadata of a run of chunks in the store's own order (for reading everything)."""
         return self._chunks(
-            self.collection.get(include=["metadatas"], limit=limit, offset=offset), False, False
+            self._call(False, self.collection.get, include=["metadatas"], limit=limit, offset=offset),
+            False,
+            False,
         )
 
     def batches(self, ids: Sequence[str], texts: bool = True, vectors: bool = False) -> Iterator[Chunks]:
@@ -69,7 +81,9 @@ class ChunkStore:
         total = self.count()
         if not total or not len(vectors):
             return [[] for _ in range(len(vectors))]
-        got = self.collection.query(query_embeddings=list(vectors), n_results=min(n, total), include=[])
+        got = self._call(
+            False, self.collection.query, query_embeddings=list(vectors), n_results=min(n, total), include=[]
+        )
         return [list(ids) for ids in got["ids"]]
 
     # -- metadata lookups ---------------------------------------------------------------------
@@ -80,27 +94,41 @@ class ChunkStore:
         if not wanted["article_id"]["$in"]:
             return []
         where = {"$and": [{"chunk_index": 0}, wanted]} if first_only else wanted
-        return [dict(m) for m in self.collection.get(where=where, include=["metadatas"])["metadatas"] or []]
+        return [
+            dict(m)
+            for m in self._call(False, self.collection.get, where=where, include=["metadatas"])["metadatas"]
+            or []
+        ]
 
     def firsts_of_stories(self, story_ids: Iterable[str]) -> list[dict[str, Any]]:
         """Metadata of the first chunks of every article in these wire stories."""
         where = {"$and": [{"chunk_index": 0}, {"story_id": {"$in": sorted(set(story_ids))}}]}
-        return [dict(m) for m in self.collection.get(where=where, include=["metadatas"])["metadatas"] or []]
+        return [
+            dict(m)
+            for m in self._call(False, self.collection.get, where=where, include=["metadatas"])["metadatas"]
+            or []
+        ]
 
     def firsts_from_origin(self, origin: str) -> list[dict[str, Any]]:
         """Metadata of the first chunks of the articles read from one file."""
         where = {"$and": [{"origin": origin[:500]}, {"chunk_index": 0}]}
-        return [dict(m) for m in self.collection.get(where=where, include=["metadatas"])["metadatas"] or []]
+        return [
+            dict(m)
+            for m in self._call(False, self.collection.get, where=where, include=["metadatas"])["metadatas"]
+            or []
+        ]
 
     def firsts(self) -> list[dict[str, Any]]:
         """Metadata of every article's first chunk."""
-        got = self.collection.get(where={"chunk_index": 0}, include=["metadatas"])
+        got = self._call(False, self.collection.get, where={"chunk_index": 0}, include=["metadatas"])
         return [dict(m) for m in got["metadatas"] or []]
 
     def matching(self, article_ids: Iterable[str], url: str) -> Chunks:
         """Ids and metadata of the chunks of these articles or of the article at this url."""
         where = {"$or": [{"article_id": {"$in": sorted(set(article_ids))}}, {"url": url}]}
-        return self._chunks(self.collection.get(where=where, include=["metadatas"]), False, False)
+        return self._chunks(
+            self._call(False, self.collection.get, where=where, include=["metadatas"]), False, False
+        )
 
     # -- changes --------------------------------------------------------------------------------
 
@@ -115,7 +143,9 @@ class ChunkStore:
 
         for start in range(0, len(nodes), ADD_BATCH):
             part = nodes[start : start + ADD_BATCH]
-            self.collection.add(
+            self._call(
+                True,
+                self.collection.add,
                 ids=[n.node_id for n in part],
                 embeddings=[n.get_embedding() for n in part],
                 metadatas=[{k: ("" if v is None else v) for k, v in n.metadata.items()} for n in part],
@@ -124,8 +154,8 @@ class ChunkStore:
 
     def delete(self, ids: Sequence[str]) -> None:
         """Drop these chunks."""
-        self.collection.delete(ids=list(ids))
+        self._call(True, self.collection.delete, ids=list(ids))
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
         """Drop every chunk of these articles."""
-        self.collection.delete(where={"article_id": {"$in": list(article_ids)}})
+        self._call(True, self.collection.delete, where={"article_id": {"$in": list(article_ids)}})
