@@ -236,3 +236,36 @@ def _write(tmp_path: Path, article: dict[str, str]) -> Path:
     path = tmp_path / "one.json"
     path.write_text(json.dumps([article]), encoding="utf-8")
     return path
+
+
+def test_copies_are_compared_from_the_table_without_reading_chroma(
+    make_assistant: Make, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assistant = make_assistant()
+    _ingest(assistant, tmp_path, ALPHA)
+    with _table(assistant) as table:  # each row keeps its shingles and story
+        [(held, story)] = table.db.execute("SELECT shingles, story FROM articles").fetchall()
+    assert held and story == _id(ALPHA)
+
+    def no_reads(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("read the candidate's texts from Chroma")
+
+    monkeypatch.setattr("assistant.store.stories.stored_articles", no_reads)
+    _ingest(assistant, tmp_path, BETA)
+    assert _stories(assistant) == {_id(ALPHA): _id(ALPHA), _id(BETA): _id(ALPHA)}
+
+
+def test_a_table_written_before_shingles_were_kept_still_finds_copies(
+    make_assistant: Make, tmp_path: Path
+) -> None:
+    assistant = make_assistant()
+    _ingest(assistant, tmp_path, ALPHA)
+    path = wire_path(assistant.settings)
+    with sqlite3.connect(path) as db:  # as the table was: no shingles or story columns
+        db.execute("ALTER TABLE articles DROP COLUMN shingles")
+        db.execute("ALTER TABLE articles DROP COLUMN story")
+    _ingest(assistant, tmp_path, BETA)  # the old row is read from Chroma; the new one keeps its shingles
+    assert _stories(assistant) == {_id(ALPHA): _id(ALPHA), _id(BETA): _id(ALPHA)}
+    with _table(assistant) as table:
+        rows = dict(table.db.execute("SELECT article_id, shingles IS NOT NULL FROM articles"))
+    assert rows == {_id(ALPHA): 0, _id(BETA): 1}

@@ -43,6 +43,10 @@ class ChunkStore:
         """Every chunk id."""
         return list(self._call(False, self.collection.get, include=[])["ids"])
 
+    def has(self, ids: Sequence[str]) -> set[str]:
+        """Which of these chunk ids are stored (a lookup by id, nothing read)."""
+        return set(self._call(False, self.collection.get, ids=list(ids), include=[])["ids"])
+
     def read(
         self, ids: Sequence[str], texts: bool = True, vectors: bool = False, metas: bool = True
     ) -> Chunks:

@@ -97,15 +97,21 @@ def _stored_story(
     # copy, of those at least CANDIDATE_SIMILARITY alike, so the same articles end up in the same stories
     # (a text can be a copy of two stories: a long original, and a short excerpt of it). The vectors come
     # from the table: reading them from Chroma would be one more call per article.
-    ranked = sorted(((_cosine(query, c.vector), c.article_id, c.chunk_ids) for c in found), reverse=True)
-    alike = [(aid, ids) for similarity, aid, ids in ranked if similarity >= CANDIDATE_SIMILARITY]
-    if not alike:
-        return None
-    stored = stored_articles(store, [cid for _, ids in alike for cid in ids])
-    for aid, _ in alike:
-        article = stored.get(aid)  # absent: its bands were written, the writer killed before Chroma got it
+    ranked = sorted(((_cosine(query, c.vector), c.article_id, c) for c in found), reverse=True)
+    alike = [c for similarity, _, c in ranked if similarity >= CANDIDATE_SIMILARITY]
+    # Rows the table wrote with their shingles and story are compared as they are; older rows are read from
+    # Chroma (one call). The table holds what Chroma holds: the writer's catch_up runs first.
+    older = [c for c in alike if c.shingles is None]
+    stored = stored_articles(store, [cid for c in older for cid in c.chunk_ids]) if older else {}
+    for c in alike:
+        if c.shingles is not None:
+            # a copy found; Chroma is asked only whether it holds it (a table and a store out of step)
+            if same_story(own, c.shingles) and c.chunk_ids and store.has(c.chunk_ids[:1]):
+                return c.story or c.article_id
+            continue
+        article = stored.get(c.article_id)  # absent: its bands were written, the writer killed before Chroma
         if article and article.first is not None and same_story(own, shingles("\n".join(article.texts))):
-            return str(article.first.get("story_id") or aid)
+            return str(article.first.get("story_id") or c.article_id)
     return None
 
 

@@ -42,7 +42,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
 CREATE TABLE IF NOT EXISTS articles (
     id INTEGER PRIMARY KEY, article_id TEXT NOT NULL UNIQUE, chunks INTEGER NOT NULL, chunk_ids TEXT NOT NULL,
-    signature BLOB NOT NULL, vector BLOB
+    signature BLOB NOT NULL, vector BLOB, shingles BLOB, story TEXT
 );
 CREATE TABLE IF NOT EXISTS bands (
     band INTEGER NOT NULL, bucket INTEGER NOT NULL, article INTEGER NOT NULL, PRIMARY KEY (band, bucket, article)
@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS bands (
 """
 # CROSS JOIN keeps SQLite from scanning `bands`: one primary-key search per band
 _CANDIDATES = (
-    "WITH q(band, bucket) AS (VALUES {values}) SELECT article_id, chunk_ids, signature, vector FROM articles WHERE id IN "
+    "WITH q(band, bucket) AS (VALUES {values}) SELECT article_id, chunk_ids, signature, vector, shingles, story "
+    "FROM articles WHERE id IN "
     "(SELECT b.article FROM q CROSS JOIN bands b ON b.band = q.band AND b.bucket = q.bucket)"
 )
 _prototype: Any = None
@@ -64,19 +65,27 @@ class Entry:
     chunk_ids: Sequence[str]
     texts: Sequence[str]
     vector: Any  # a sequence of floats, or None when the article has no first chunk
+    story: str = ""  # its wire story ("" when not known)
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A stored article that may be a copy: where Chroma keeps its chunks, and its first chunk's vector."""
+    """A stored article that may be a copy: where Chroma keeps its chunks, its first chunk's vector, and (for
+    rows written since the table kept them) its shingles and story, so it is compared without Chroma."""
 
     article_id: str
     chunk_ids: list[str]
     vector: np.ndarray | None
+    shingles: frozenset[int] | None = None
+    story: str = ""
 
 
 def _array(blob: bytes | None) -> np.ndarray | None:
     return None if blob is None else np.frombuffer(blob, dtype="<f4")
+
+
+def _shingles(blob: bytes | None) -> frozenset[int] | None:
+    return None if blob is None else frozenset(np.frombuffer(blob, dtype="<u4").tolist())
 
 
 def wire_path(settings: Settings) -> Path:
@@ -125,6 +134,10 @@ class WireTable:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(_SCHEMA)
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(articles)")}
+            for column, kind in (("shingles", "BLOB"), ("story", "TEXT")):  # a table written before them
+                if column not in columns:
+                    self.db.execute(f"ALTER TABLE articles ADD COLUMN {column} {kind}")
             found = dict(self.db.execute("SELECT key, value FROM meta"))
             check_format(WIRE_TABLE, found.get("format", WIRE_TABLE.version), str(path))
             if "format" not in found:
@@ -178,9 +191,9 @@ class WireTable:
         scored = [
             (
                 float(np.mean(np.frombuffer(blob, dtype="<u4") == sig)),
-                Candidate(aid, json.loads(ids), _array(vec)),
+                Candidate(aid, json.loads(ids), _array(vec), _shingles(held), story or ""),
             )
-            for aid, ids, blob, vec in self.db.execute(_CANDIDATES.format(values=values), params)
+            for aid, ids, blob, vec, held, story in self.db.execute(_CANDIDATES.format(values=values), params)
         ]
         scored.sort(key=lambda c: (-c[0], c[1].article_id))
         return [c for estimate, c in scored if estimate >= MIN_ESTIMATE and c.article_id != exclude]
@@ -197,10 +210,12 @@ class WireTable:
             for e, own in made:
                 sig = signature(own)
                 vector = None if e.vector is None else np.asarray(e.vector, dtype="<f4").tobytes()
+                held = np.array(sorted(own), dtype="<u4").tobytes()
                 row = (e.article_id, len(e.chunk_ids), json.dumps(list(e.chunk_ids)), sig.tobytes(), vector)
                 article = self.db.execute(
-                    "INSERT INTO articles (article_id, chunks, chunk_ids, signature, vector) VALUES (?, ?, ?, ?, ?)",
-                    row,
+                    "INSERT INTO articles (article_id, chunks, chunk_ids, signature, vector, shingles, story) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (*row, held, e.story or None),
                 ).lastrowid
                 if own and article is not None:  # an empty text is nobody's copy: no bands
                     self.db.executemany(
@@ -250,12 +265,13 @@ class WireTable:
 
     # -- keeping in step with Chroma -----------------------------------------------------------
 
-    def catch_up(self, store: ChunkStore) -> bool:
+    def catch_up(self, store: ChunkStore, stored: int | None = None) -> bool:
         """Sync with Chroma when the chunk totals differ (an index older than this table, a writer killed
         between the table and Chroma, another machine writing to a shared Chroma server); True if it did.
-        Writers call it holding the index's lock."""
+        Writers call it holding the index's lock; `stored`: Chroma's chunk count when the caller knows it
+        (a count scans Chroma's table: it grows with the index)."""
         self._check_hashing()
-        if self.chunks() == store.count():
+        if self.chunks() == (store.count() if stored is None else stored):
             return False
         self.sync(store)
         return True
@@ -279,7 +295,11 @@ class WireTable:
         for start in range(0, len(todo), FETCH_ARTICLES):
             batch = todo[start : start + FETCH_ARTICLES]
             found = stored_articles(store, [cid for aid in batch for cid in ids_of[aid]], vectors=True)
-            self.write([Entry(aid, a.ids, a.texts, a.vector) for aid, a in found.items()], remove=batch)
+            entries = [
+                Entry(aid, a.ids, a.texts, a.vector, str((a.first or {}).get("story_id") or ""))
+                for aid, a in found.items()
+            ]
+            self.write(entries, remove=batch)
         with self.db:  # the total as counted, whatever a crash left in the running one
             self.db.execute(
                 "UPDATE meta SET value = (SELECT coalesce(sum(chunks), 0) FROM articles) WHERE key = 'chunks'"

@@ -230,7 +230,9 @@ class IndexWriter:
             return 0
         nodes = [node for _, article_nodes in group for node in article_nodes]
         with WireTable(wire_path(self.index.settings)) as wire:  # store/wire.py: one connection per batch
-            wire.catch_up(self.index.store)  # an index older than the table: filled in once
+            # an index older than the table: filled in once (the keyword index is in step with Chroma here:
+            # its length is Chroma's count without a scan)
+            wire.catch_up(self.index.store, len(self.index.keywords))
             assign_stories(self.index.store, group, wire)  # copies share a story_id (stories.py)
             stale = [a.id for a, _ in group if a.id in existing]
             stale += [old for a, _ in group for old in self.replaces.get(a.id, ())]
@@ -265,6 +267,7 @@ class IndexWriter:
                     [n.node_id for n in ns],
                     [n.get_content(MetadataMode.NONE) for n in ns],
                     ns[0].embedding,
+                    str(ns[0].metadata.get("story_id") or ""),
                 )
                 for a, ns in group
                 if ns
