@@ -25,7 +25,7 @@ class CopyFinder(Protocol):
     module for its shingles): stored articles likely to be copies, each with `article_id`, `chunk_ids` and
     its first chunk's `vector`."""
 
-    def candidates(self, own: frozenset[int], exclude: str = "") -> Sequence[Any]: ...
+    def candidates(self, own: frozenset[int], exclude: str = "", limit: int = 32) -> Sequence[Any]: ...
 
 
 SHINGLE_WORDS = 5
@@ -91,7 +91,7 @@ def _stored_story(
     store: ChunkStore, wire: CopyFinder, article_id: str, vector: list[float], own: frozenset[int]
 ) -> str | None:
     """The story of the most similar stored article that is a near-copy of this text, if any."""
-    found = wire.candidates(own, exclude=article_id)[:CANDIDATES]  # MinHash bands: indexed SQLite reads
+    found = wire.candidates(own, exclude=article_id, limit=CANDIDATES)  # MinHash bands: indexed SQLite reads
     query = np.asarray(vector, dtype=np.float32)
     # As when candidates came from a vector query over first chunks: the most similar first chunk that is a
     # copy, of those at least CANDIDATE_SIMILARITY alike, so the same articles end up in the same stories

@@ -48,12 +48,14 @@ CREATE TABLE IF NOT EXISTS bands (
     band INTEGER NOT NULL, bucket INTEGER NOT NULL, article INTEGER NOT NULL, PRIMARY KEY (band, bucket, article)
 ) WITHOUT ROWID;
 """
-# CROSS JOIN keeps SQLite from scanning `bands`: one primary-key search per band
+# CROSS JOIN keeps SQLite from scanning `bands`: one primary-key search per band. Only ids and signatures
+# first: on a corpus whose articles share paragraphs, hundreds of articles share a band with a new one, and
+# only the likeliest few are read whole (_DETAILS)
 _CANDIDATES = (
-    "WITH q(band, bucket) AS (VALUES {values}) SELECT article_id, chunk_ids, signature, vector, shingles, story "
-    "FROM articles WHERE id IN "
+    "WITH q(band, bucket) AS (VALUES {values}) SELECT id, article_id, signature FROM articles WHERE id IN "
     "(SELECT b.article FROM q CROSS JOIN bands b ON b.band = q.band AND b.bucket = q.bucket)"
 )
+_DETAILS = "SELECT id, chunk_ids, vector, shingles, story FROM articles WHERE id IN ({ids})"
 _prototype: Any = None
 
 
@@ -179,24 +181,39 @@ class WireTable:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def candidates(self, own: frozenset[int], exclude: str = "") -> list[Candidate]:
-        """Stored articles (not `exclude`) sharing a band with these shingles and likely to be a copy, with
-        their chunk ids (read by id: Chroma's metadata filters cost more as the index grows), likeliest first."""
+    def candidates(self, own: frozenset[int], exclude: str = "", limit: int = 32) -> list[Candidate]:
+        """Up to `limit` stored articles (not `exclude`) sharing a band with these shingles and likely to be a
+        copy (MinHash estimate), likeliest first, with their chunk ids, first vector, shingles and story."""
         if not own:
             return []
         self._check_hashing()
         sig = signature(own)
         values = ",".join(["(?, ?)"] * BANDS)
         params = [value for row in _buckets(sig) for value in row]
-        scored = [
-            (
-                float(np.mean(np.frombuffer(blob, dtype="<u4") == sig)),
-                Candidate(aid, json.loads(ids), _array(vec), _shingles(held), story or ""),
+        rows = [r for r in self.db.execute(_CANDIDATES.format(values=values), params) if r[1] != exclude]
+        if not rows:
+            return []
+        signatures = np.frombuffer(b"".join(r[2] for r in rows), dtype="<u4").reshape(len(rows), -1)
+        estimates = (signatures == sig).mean(axis=1)
+        likely = sorted(
+            ((-float(e), r[1], r[0]) for e, r in zip(estimates, rows, strict=True) if e >= MIN_ESTIMATE)
+        )[:limit]
+        if not likely:
+            return []
+        ids = [article for _, _, article in likely]
+        details = {
+            row[0]: row[1:] for row in self.db.execute(_DETAILS.format(ids=",".join("?" * len(ids))), ids)
+        }
+        return [
+            Candidate(
+                aid,
+                json.loads(details[i][0]),
+                _array(details[i][1]),
+                _shingles(details[i][2]),
+                details[i][3] or "",
             )
-            for aid, ids, blob, vec, held, story in self.db.execute(_CANDIDATES.format(values=values), params)
+            for _, aid, i in likely
         ]
-        scored.sort(key=lambda c: (-c[0], c[1].article_id))
-        return [c for estimate, c in scored if estimate >= MIN_ESTIMATE and c.article_id != exclude]
 
     # -- writing -------------------------------------------------------------------------------
 
