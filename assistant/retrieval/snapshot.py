@@ -16,7 +16,7 @@ from assistant.retrieval.terms import SentenceTerms
 from assistant.store.bm25 import KeywordView
 from assistant.store.dense import DenseMatrix, Fetch
 from assistant.store.keywords import KeywordIndex
-from assistant.store.rowtable import NO_TS, RowInfo
+from assistant.store.rowtable import NO_TS, RowInfo, lookup
 from assistant.store.segments import Segment, by_part
 from assistant.store.sentences import SentenceTable
 from assistant.store.stories import StoryInfo
@@ -74,7 +74,7 @@ class StoryTable:
         if not article_ids:
             return {}
         keys = np.array([a.encode("utf-8") for a in article_ids])
-        at = _find(self.article_sorted, self.by_article, keys)
+        at = lookup(self.article_sorted, self.by_article, keys)
         if (at < 0).any():
             return None
         stories = self.story[at]
@@ -153,11 +153,3 @@ def build_snapshot(kw: KeywordIndex, old: Snapshot, dimension: int, fetch: Fetch
 
 def _join(pieces: list[np.ndarray], dtype: Any) -> np.ndarray:
     return np.concatenate(pieces).astype(dtype) if pieces else np.zeros(0, dtype=dtype)
-
-
-def _find(ordered: np.ndarray, order: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """The index before sorting (`order`) of each key in the sorted values (-1 when absent)."""
-    if not len(ordered):
-        return np.full(len(keys), -1, dtype=np.int64)
-    at = np.minimum(np.searchsorted(ordered, keys), len(ordered) - 1)
-    return np.where(ordered[at] == keys, order[at], -1).astype(np.int64)

@@ -83,13 +83,9 @@ class RowTable:
 
     def find(self, chunk_ids: Sequence[str]) -> np.ndarray:
         """The row of each chunk id (-1 when not here), by binary search in the sorted ids."""
-        if not len(self) or not chunk_ids:
-            return np.full(len(chunk_ids), -1, dtype=np.int64)
-        keys = _bytes(chunk_ids)
-        ordered = self.c["id_sorted"]
-        at = np.minimum(np.searchsorted(ordered, keys), len(ordered) - 1)
-        hit = ordered[at] == keys
-        return np.where(hit, self.c["id_order"][at], -1).astype(np.int64)
+        if not chunk_ids:
+            return np.zeros(0, dtype=np.int64)
+        return lookup(self.c["id_sorted"], self.c["id_order"], _bytes(chunk_ids))
 
     def of_articles(self, article_ids: Sequence[str]) -> np.ndarray:
         """The rows of these articles."""
@@ -198,6 +194,14 @@ def _legacy(target: Path) -> list[RowInfo]:
 def _sorted_ids(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     order = np.argsort(columns["row_id"], kind="stable").astype(np.int64)
     return columns | {"id_sorted": columns["row_id"][order], "id_order": order}
+
+
+def lookup(ordered: np.ndarray, order: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Where each key was before sorting (`order` sorted the values into `ordered`), -1 when absent."""
+    if not len(ordered):
+        return np.full(len(keys), -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(ordered, keys), len(ordered) - 1)
+    return np.where(ordered[at] == keys, order[at], -1).astype(np.int64)
 
 
 def _bytes(values: Sequence[str]) -> np.ndarray:
