@@ -4,8 +4,11 @@ removals, from an index older than the table, and after a writer died between th
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +18,9 @@ from assistant.assistant import Assistant
 from assistant.errors import IndexFormatError, IndexUnavailableError
 from assistant.ingest.chunking import embed_texts
 from assistant.store.stories import assign_stories, shingles
-from assistant.store.wire import BANDS, Entry, WireTable, wire_path
-from assistant.types import Article, article_id
+from assistant.store.wire import BANDS, BUCKET_READ, Entry, WireTable, buckets, signature, wire_path
+from assistant.store.writer import FLUSH_ARTICLES
+from assistant.types import Article, ReadResult, article_id
 
 Make = Callable[..., Assistant]
 WIRE = (
@@ -269,3 +273,93 @@ def test_a_table_written_before_shingles_were_kept_still_finds_copies(
     with _table(assistant) as table:
         rows = dict(table.db.execute("SELECT article_id, shingles IS NOT NULL FROM articles"))
     assert rows == {_id(ALPHA): 0, _id(BETA): 1}
+
+
+def _prose(seed: int, words: int = 120) -> str:
+    """A text of its own: seeded words from a small vocabulary, so texts share words but hardly shingles."""
+    rng = random.Random(seed)
+    vocab = [
+        f"{a}{b}" for a in ("tal", "mer", "dov", "kin", "sar", "bel") for b in ("ak", "on", "is", "um", "et")
+    ]
+    return " ".join(rng.choice(vocab) for _ in range(words)) + "."
+
+
+def _entry(name: str, text: str) -> Entry:
+    return Entry(name, [f"{name}#0"], [text], [1.0, 0.0], name)
+
+
+def test_a_crowded_bucket_is_read_newest_first_and_copies_are_still_found(tmp_path: Path) -> None:
+    # Every article after the first opens with the same long boilerplate, so many bands of theirs fall in
+    # the same buckets (the synthetic corpus and real outlets' footers do this); a band reads only the newest
+    # BUCKET_READ of a bucket, and the copy of an article older than all of them is found by its own bands.
+    boiler = _prose(0, 150)
+    original = boiler + "\n\n" + _prose(1)
+    crowd = [_entry(f"crowd-{i}", boiler + "\n\n" + _prose(100 + i)) for i in range(6 * BUCKET_READ)]
+    with WireTable(tmp_path / "wire.sqlite3") as table:
+        table.write([_entry("original", original)])
+        table.write(crowd)
+        crowded = table.db.execute(
+            "SELECT max(n) FROM (SELECT count(*) AS n FROM bands GROUP BY band, bucket)"
+        ).fetchone()[0]
+        assert crowded > BUCKET_READ  # the boilerplate did crowd buckets
+        found = {c.article_id for c in table.candidates(shingles(boiler), limit=1000)}
+        newest, every = set(), set()  # per band of the boilerplate: its bucket's newest BUCKET_READ, and all
+        for band, bucket in buckets(signature(shingles(boiler))):
+            members = [
+                name
+                for (name,) in table.db.execute(
+                    "SELECT a.article_id FROM bands b JOIN articles a ON a.id = b.article "
+                    "WHERE b.band = ? AND b.bucket = ? ORDER BY b.article DESC",
+                    (band, bucket),
+                )
+            ]
+            newest |= set(members[:BUCKET_READ])
+            every |= set(members)
+        assert found and found <= newest < every  # older members of crowded buckets are not read
+        copy = original.replace(".", ", the agency said.")  # the original, lightly edited
+        found = table.candidates(shingles(copy))
+        assert found and found[0].article_id == "original"
+        assert found[0].shingles == shingles(original) and found[0].story == "original"
+
+
+def test_one_connection_across_batches_reopened_after_a_reindex(
+    make_assistant: Make, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the writer keeps one connection across batches (its page cache stays warm) and opens the file again
+    # when a reindex replaced it: writes through a connection to the unlinked file would be lost
+    assistant = make_assistant()
+    opened: list[Path] = []
+    original = WireTable.__init__
+
+    def counted(self: WireTable, path: Path) -> None:
+        opened.append(path)
+        original(self, path)
+
+    monkeypatch.setattr(WireTable, "__init__", counted)
+    many = [_article("many", "Many", f"Item {i}", _prose(500 + i)) for i in range(3 * FLUSH_ARTICLES)]
+    _ingest(assistant, tmp_path, *many)
+    assert len(opened) == 1 and _in_step(assistant)
+
+    def written() -> int:
+        with closing(sqlite3.connect(wire_path(assistant.settings))) as db:
+            return int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    def read_then_reindex() -> Iterator[ReadResult]:
+        for i, article in enumerate(more):
+            if i == 2 * FLUSH_ARTICLES:  # (in the reading thread) once the writer wrote its first batch
+                deadline = time.monotonic() + 120
+                while written() < len(many) + FLUSH_ARTICLES and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assistant.index.reindex_keywords()
+            yield article
+
+    opened.clear()
+    path = tmp_path / "more.json"
+    path.write_text(json.dumps([_article("more", "More", f"Note {i}", _prose(900 + i)) for i in range(64)]))
+    more = list(assistant.read([str(path)]))
+    report = assistant.ingest(read_then_reindex())
+    assert report.added == 64 and not report.failed
+    assert len(opened) == 3  # the writer, the reindex's rebuild, the writer again on the new file
+    assert _in_step(assistant)
+    with _table(assistant) as table:
+        assert len(table) == len(many) + 64

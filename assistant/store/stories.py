@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 class CopyFinder(Protocol):
     """What `assign_stories` asks of the wire-copy table (store/wire.py's WireTable, which imports this
-    module for its shingles): stored articles likely to be copies, each with `article_id`, `chunk_ids` and
-    its first chunk's `vector`."""
+    module for its shingles): stored articles likely to be copies, each with `article_id`, `chunk_ids`, its
+    first chunk's `vector` and, for rows written with them, its shingles (`held`, `shingles`) and `story`."""
 
     def candidates(self, own: frozenset[int], exclude: str = "", limit: int = 32) -> Sequence[Any]: ...
 
@@ -101,12 +101,12 @@ def _stored_story(
     alike = [c for similarity, _, c in ranked if similarity >= CANDIDATE_SIMILARITY]
     # Rows the table wrote with their shingles and story are compared as they are; older rows are read from
     # Chroma (one call). The table holds what Chroma holds: the writer's catch_up runs first.
-    older = [c for c in alike if c.shingles is None]
+    older = [c for c in alike if c.held is None]
     stored = stored_articles(store, [cid for c in older for cid in c.chunk_ids]) if older else {}
     for c in alike:
-        if c.shingles is not None:
+        if c.held is not None:
             # a copy found; Chroma is asked only whether it holds it (a table and a store out of step)
-            if same_story(own, c.shingles) and c.chunk_ids and store.has(c.chunk_ids[:1]):
+            if same_story(own, c.shingles or frozenset()) and c.chunk_ids and store.has(c.chunk_ids[:1]):
                 return c.story or c.article_id
             continue
         article = stored.get(c.article_id)  # absent: its bands were written, the writer killed before Chroma

@@ -37,6 +37,7 @@ SEED = 1
 SCHEME = "affine32"  # datasketch's hashing; the table keeps a fingerprint of it and is rebuilt if it changes
 FETCH_ARTICLES = 100  # articles read from Chroma per call while backfilling
 READ_CHUNKS = 5000  # chunk metadatas read per call while comparing with Chroma
+PAGE = 8192
 CACHE_KB = 131072  # SQLite page cache of a writer's connection (128 MB at most; the OS caches the rest)
 
 _SCHEMA = """
@@ -49,12 +50,17 @@ CREATE TABLE IF NOT EXISTS bands (
     band INTEGER NOT NULL, bucket INTEGER NOT NULL, article INTEGER NOT NULL, PRIMARY KEY (band, bucket, article)
 ) WITHOUT ROWID;
 """
-# CROSS JOIN keeps SQLite from scanning `bands`: one primary-key search per band. Only ids and signatures
-# first: on a corpus whose articles share paragraphs, hundreds of articles share a band with a new one, and
-# only the likeliest few are read whole (_DETAILS)
+# Only ids and signatures first: on a corpus whose articles share paragraphs, hundreds of articles share a
+# band with a new one, and only the likeliest few are read whole (_DETAILS). Each band reads the newest
+# BUCKET_READ articles of its bucket, one primary-key range each: a bucket holding more is boilerplate or a
+# story with many copies, and its newest members find either (a copy shares ~40 of 64 bands with the
+# original: the chance that all of them are crowded is the chance that its text is all boilerplate).
+BUCKET_READ = 8
+_BAND = "SELECT article FROM (SELECT article FROM bands WHERE band = ? AND bucket = ? ORDER BY article DESC LIMIT {n})"
 _CANDIDATES = (
-    "WITH q(band, bucket) AS (VALUES {values}) SELECT id, article_id, signature FROM articles WHERE id IN "
-    "(SELECT b.article FROM q CROSS JOIN bands b ON b.band = q.band AND b.bucket = q.bucket)"
+    "SELECT id, article_id, signature FROM articles WHERE id IN ("
+    + " UNION ALL ".join([_BAND.format(n=BUCKET_READ)] * BANDS)
+    + ")"
 )
 _DETAILS = "SELECT id, chunk_ids, vector, shingles, story FROM articles WHERE id IN ({ids})"
 _prototype: Any = None
@@ -79,8 +85,13 @@ class Candidate:
     article_id: str
     chunk_ids: list[str]
     vector: np.ndarray | None
-    shingles: frozenset[int] | None = None
+    held: bytes | None = None  # the shingle hashes as stored: parsed only for the few compared
     story: str = ""
+
+    @property
+    def shingles(self) -> frozenset[int] | None:
+        """Its shingle hashes, or None for a row written before the table kept them."""
+        return _shingles(self.held)
 
 
 def _array(blob: bytes | None) -> np.ndarray | None:
@@ -89,6 +100,14 @@ def _array(blob: bytes | None) -> np.ndarray | None:
 
 def _shingles(blob: bytes | None) -> frozenset[int] | None:
     return None if blob is None else frozenset(np.frombuffer(blob, dtype="<u4").tolist())
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return None
+    return (found.st_dev, found.st_ino)
 
 
 def wire_path(settings: Settings) -> Path:
@@ -108,7 +127,7 @@ def signature(shingle_set: Iterable[int]) -> np.ndarray:
     return np.asarray(minhash.hashvalues, dtype="<u4")
 
 
-def _buckets(sig: np.ndarray, article: int | None = None) -> list[tuple[int, ...]]:
+def buckets(sig: np.ndarray, article: int | None = None) -> list[tuple[int, ...]]:
     """(band, bucket[, article]) rows of a signature."""
     pairs = sig.astype(np.uint64).reshape(BANDS, ROWS)
     buckets = ((pairs[:, 0] << np.uint64(32)) | pairs[:, 1]).view(np.int64)  # SQLite integers are signed
@@ -133,7 +152,7 @@ class WireTable:
         try:
             # WAL: a killed writer leaves every committed batch and no half of one; NORMAL skips the fsync
             # per commit, so a power cut may lose the last batches (catch_up then finds them in Chroma again)
-            self.db.execute("PRAGMA page_size=8192")  # a new file only: two ~2 KB article rows to a page
+            self.db.execute(f"PRAGMA page_size={PAGE}")  # a new file only: two ~2 KB article rows to a page
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             # the bands index takes 64 random inserts per article: with SQLite's 2 MB default cache they read
@@ -154,6 +173,11 @@ class WireTable:
         except BaseException:
             self.db.close()
             raise
+        self.identity = _identity(path)
+
+    def replaced(self) -> bool:
+        """Whether the file at this table's path is no longer the one it opened (a reindex rebuilt it)."""
+        return _identity(self.path) != self.identity
 
     def __enter__(self) -> WireTable:
         return self
@@ -192,9 +216,8 @@ class WireTable:
             return []
         self._check_hashing()
         sig = signature(own)
-        values = ",".join(["(?, ?)"] * BANDS)
-        params = [value for row in _buckets(sig) for value in row]
-        rows = [r for r in self.db.execute(_CANDIDATES.format(values=values), params) if r[1] != exclude]
+        params = [value for row in buckets(sig) for value in row]
+        rows = [r for r in self.db.execute(_CANDIDATES, params) if r[1] != exclude]
         if not rows:
             return []
         signatures = np.frombuffer(b"".join(r[2] for r in rows), dtype="<u4").reshape(len(rows), -1)
@@ -213,7 +236,7 @@ class WireTable:
                 aid,
                 json.loads(details[i][0]),
                 _array(details[i][1]),
-                _shingles(details[i][2]),
+                details[i][2],
                 details[i][3] or "",
             )
             for _, aid, i in likely
@@ -239,9 +262,7 @@ class WireTable:
                     (*row, held, e.story or None),
                 ).lastrowid
                 if own and article is not None:  # an empty text is nobody's copy: no bands
-                    self.db.executemany(
-                        "INSERT OR IGNORE INTO bands VALUES (?, ?, ?)", _buckets(sig, article)
-                    )
+                    self.db.executemany("INSERT OR IGNORE INTO bands VALUES (?, ?, ?)", buckets(sig, article))
             added = sum(len(e.chunk_ids) for e, _ in made)
             self.db.execute("UPDATE meta SET value = value + ? WHERE key = 'chunks'", (added - gone,))
 
@@ -262,7 +283,7 @@ class WireTable:
                 continue
             sig = np.frombuffer(row[2], dtype="<u4")
             self.db.executemany(
-                "DELETE FROM bands WHERE band = ? AND bucket = ? AND article = ?", _buckets(sig, row[0])
+                "DELETE FROM bands WHERE band = ? AND bucket = ? AND article = ?", buckets(sig, row[0])
             )
             self.db.execute("DELETE FROM articles WHERE id = ?", (row[0],))
             gone += int(row[1])

@@ -70,6 +70,7 @@ class IndexWriter:
     def __init__(self, index: WritableIndex) -> None:
         self.index = index
         self.replaces: dict[str, list[str]] = {}  # new article id -> ids of the versions it replaces
+        self._wire: WireTable | None = None
 
     def ingest(
         self, items: Iterable[ReadResult], progress: ProgressFn | None = None, reembed: bool = False
@@ -90,6 +91,7 @@ class IndexWriter:
         with (
             ThreadPoolExecutor(1, "newsqa-model") as model,
             closing(chunked(items, lambda a: index.chunker.chunk(a))) as stream,
+            closing(self),  # the wire table's connection, kept across batches
         ):
             previous: Batch | None = None
             for entry in stream:
@@ -116,6 +118,21 @@ class IndexWriter:
         report.chunks = written
         report.seconds = time.perf_counter() - started
         return report
+
+    def close(self) -> None:
+        """Close the wire table's connection, if one is open."""
+        if self._wire is not None:
+            self._wire.close()
+            self._wire = None
+
+    def _wire_table(self) -> WireTable:
+        """The wire table, its connection kept across batches (with its page cache: the bands index takes 64
+        random inserts per article), opened again if a reindex replaced the file. Called under the lock."""
+        if self._wire is not None and self._wire.replaced():
+            self.close()
+        if self._wire is None:
+            self._wire = WireTable(wire_path(self.index.settings))
+        return self._wire
 
     def _prepare(
         self,
@@ -229,50 +246,50 @@ class IndexWriter:
         if not group:
             return 0
         nodes = [node for _, article_nodes in group for node in article_nodes]
-        with WireTable(wire_path(self.index.settings)) as wire:  # store/wire.py: one connection per batch
-            # an index older than the table: filled in once (the keyword index is in step with Chroma here:
-            # its length is Chroma's count without a scan)
-            wire.catch_up(self.index.store, len(self.index.keywords))
-            assign_stories(self.index.store, group, wire)  # copies share a story_id (stories.py)
-            stale = [a.id for a, _ in group if a.id in existing]
-            stale += [old for a, _ in group for old in self.replaces.get(a.id, ())]
-            # The keyword journal first, durable, then Chroma: killed between the two, the next load drops
-            # journal rows Chroma lacks; killed after, the rows (with their sentence vectors) are all there.
-            if stale:
-                self.index.keywords.log("remove_articles", stale)
-            # sentence vectors live beside BM25, not in Chroma's metadata (its size x2)
-            self.index.keywords.log(
-                "add",
+        wire = self._wire_table()
+        # an index older than the table: filled in once (the keyword index is in step with Chroma here:
+        # its length is Chroma's count without a scan)
+        wire.catch_up(self.index.store, len(self.index.keywords))
+        assign_stories(self.index.store, group, wire)  # copies share a story_id (stories.py)
+        stale = [a.id for a, _ in group if a.id in existing]
+        stale += [old for a, _ in group for old in self.replaces.get(a.id, ())]
+        # The keyword journal first, durable, then Chroma: killed between the two, the next load drops
+        # journal rows Chroma lacks; killed after, the rows (with their sentence vectors) are all there.
+        if stale:
+            self.index.keywords.log("remove_articles", stale)
+        # sentence vectors live beside BM25, not in Chroma's metadata (its size x2)
+        self.index.keywords.log(
+            "add",
+            [
                 [
-                    [
-                        n.node_id,
-                        n.get_content(MetadataMode.NONE),
-                        {
-                            **n.metadata,
-                            METADATA_KEY: made[n.node_id][1],
-                            VECTOR_KEY: vector_text(made[n.node_id][0]),
-                        },
-                    ]
-                    for n in nodes
-                ],
+                    n.node_id,
+                    n.get_content(MetadataMode.NONE),
+                    {
+                        **n.metadata,
+                        METADATA_KEY: made[n.node_id][1],
+                        VECTOR_KEY: vector_text(made[n.node_id][0]),
+                    },
+                ]
+                for n in nodes
+            ],
+        )
+        if stale:  # a changed article: drop all its old chunks first, then write the new ones whole
+            self.index.store.delete_articles(stale)
+        # The wire table after Chroma dropped the old versions and before it gets the new ones: killed at
+        # any point, the table holds every article Chroma holds (lookups skip the others, catch_up drops
+        # them).
+        entries = [
+            Entry(
+                a.id,
+                [n.node_id for n in ns],
+                [n.get_content(MetadataMode.NONE) for n in ns],
+                ns[0].embedding,
+                str(ns[0].metadata.get("story_id") or ""),
             )
-            if stale:  # a changed article: drop all its old chunks first, then write the new ones whole
-                self.index.store.delete_articles(stale)
-            # The wire table after Chroma dropped the old versions and before it gets the new ones: killed at
-            # any point, the table holds every article Chroma holds (lookups skip the others, catch_up drops
-            # them).
-            entries = [
-                Entry(
-                    a.id,
-                    [n.node_id for n in ns],
-                    [n.get_content(MetadataMode.NONE) for n in ns],
-                    ns[0].embedding,
-                    str(ns[0].metadata.get("story_id") or ""),
-                )
-                for a, ns in group
-                if ns
-            ]
-            wire.write(entries, remove=stale)
+            for a, ns in group
+            if ns
+        ]
+        wire.write(entries, remove=stale)
         self.index.store.add(list[BaseNode](nodes))
         for article, _ in group:
             if article.id in existing:
