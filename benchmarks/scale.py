@@ -174,7 +174,7 @@ def sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 4] or [text]
 
 
-COST_KEYS = ("wall_s", "cpu_s", "embedder_s", "forward_s", "forward_cpu_s")
+COST_KEYS = ("wall_s", "cpu_s", "embedder_s", "forward_s", "forward_cpu_s", "chroma_cpu_s")
 
 
 class ModelClock:
@@ -217,28 +217,43 @@ class ModelClock:
 
     def cost(self, fn: Callable[[], int]) -> dict[str, float]:
         """Run fn (returning a chunk count): its chunks, wall and CPU seconds, and the model's share."""
-        before, pool = dict(self.totals), onnx_pool_cpu()
+        before, pool, chroma = dict(self.totals), onnx_pool_cpu(), chroma_threads_cpu()
         started, cpu_started = time.perf_counter(), time.process_time()
         chunks = fn()
         out = {"wall_s": time.perf_counter() - started, "cpu_s": time.process_time() - cpu_started}
         out |= {k: self.totals[k] - before[k] for k in ("embedder_s", "forward_s", "forward_cpu_s")}
         out["forward_cpu_s"] += onnx_pool_cpu() - pool
+        out["chroma_cpu_s"] = chroma_threads_cpu() - chroma
         return {"chunks": chunks} | {k: round(v, 3) for k, v in out.items()}
 
 
 def onnx_pool_cpu() -> float:
     """CPU seconds of ONNX Runtime's pool threads: the process's threads named like the interpreter that
     Python did not start (Chroma's own threads carry their names: tokio-rt-worker, sqlx-sqlite-worker)."""
-    ours = {t.native_id for t in threading.enumerate()}
     tasks = Path("/proc/self/task")
     if not tasks.is_dir():
         return 0.0  # not Linux: forward CPU is then only the calling thread's
+    ours = {t.native_id for t in threading.enumerate()}
     name = (tasks / str(threading.main_thread().native_id) / "comm").read_text().strip()
+    return threads_cpu(lambda task, comm: comm == name and task not in ours)
+
+
+def chroma_threads_cpu() -> float:
+    """CPU seconds of Chroma's embedded store's own threads (its Rust runtime and SQLite workers): the
+    store's share of ingest, which the rest of the process's CPU excludes."""
+    return threads_cpu(lambda task, comm: comm.startswith(("tokio-rt-worker", "sqlx-sqlite")))
+
+
+def threads_cpu(chosen: Callable[[int, str], bool]) -> float:
+    """CPU seconds (user + system) of this process's threads chosen by (thread id, name); 0 off Linux."""
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir():
+        return 0.0
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
     for task in tasks.iterdir():
         try:
-            if int(task.name) in ours or (task / "comm").read_text().strip() != name:
+            if not chosen(int(task.name), (task / "comm").read_text().strip()):
                 continue
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])  # utime, stime
@@ -260,6 +275,7 @@ def per_chunk(cost: dict[str, Any]) -> dict[str, float | None]:
         "excl_embedder": value("wall_s", "embedder_s"),
         "excl_forward": value("wall_s", "forward_s"),
         "cpu_excl_forward": value("cpu_s", "forward_cpu_s"),
+        "chroma_cpu": value("chroma_cpu_s"),  # of which in Chroma's own threads
     }
 
 
@@ -328,7 +344,7 @@ class Bench:
         state_file = folder / "build.json"
         state: dict[str, Any] = {"articles": 0, "chunks": 0, "batches": []} | dict.fromkeys(COST_KEYS, 0.0)
         if state_file.is_file():
-            state = json.loads(state_file.read_text())
+            state = dict.fromkeys(COST_KEYS, 0.0) | json.loads(state_file.read_text())
             if state["articles"] >= n:
                 log(f"N={n}: reusing the index built in {folder} ({state['chunks']} chunks)")
                 return state | {"reused": True}
@@ -347,7 +363,7 @@ class Bench:
             log(
                 f"N={n}: {state['articles']}/{n} articles, {state['chunks']} chunks, {state['wall_s']:.0f} s; "
                 f"batch ms/chunk: {batch['ms']} wall, {batch['excl_forward']} excl. forward, "
-                f"{batch['cpu_excl_forward']} CPU excl. forward; load {os.getloadavg()[0]:.1f}; "
+                f"{batch['cpu_excl_forward']} CPU excl. forward ({batch['chroma_cpu']} Chroma); load {os.getloadavg()[0]:.1f}; "
                 f"ETA {eta / 60:.1f} min"
             )
         state["peak_rss_build_mb"] = round(peak_rss_mb(), 1)
@@ -389,6 +405,8 @@ class Bench:
         row["reused"] = bool(build.get("reused"))
         row["build_s"] = round(build["wall_s"], 1)
         row |= {f"ingest_{k}": v for k, v in per_chunk(build).items()}
+        if any("chroma_cpu_s" not in batch for batch in build["batches"]):
+            row["ingest_chroma_cpu"] = None  # part of the build was kept from before it was counted
         for name, batch in (("first", build["batches"][0]), ("last", build["batches"][-1])):
             row |= {f"{name}_batch_{k}": v for k, v in per_chunk(batch).items()}
         row["disk_mb"] = round(disk_mb(index), 1)
@@ -450,6 +468,9 @@ COLUMNS = {
     "ingest_cpu_excl_forward": "CPU excl. forward",
     "first_batch_cpu_excl_forward": "first batch CPU",
     "last_batch_cpu_excl_forward": "last batch CPU",
+    "ingest_chroma_cpu": "of which Chroma",
+    "first_batch_chroma_cpu": "first batch Chroma",
+    "last_batch_chroma_cpu": "last batch Chroma",
     "add10_s": "add 10 s",
     "add10_excl_embedder_s": "add 10 excl. embedder s",
     "add10_cpu_excl_forward_s": "add 10 CPU excl. forward s",
