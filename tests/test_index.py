@@ -290,3 +290,15 @@ def test_a_writer_sets_how_often_chroma_writes_its_hnsw_index(make_assistant: Ma
     writer = make_assistant(hnsw_sync=20000)
     writer.remove("https://a.example/f")  # any write
     assert make_assistant().index.store.hnsw_sync() == 20000
+
+
+def test_nearest_asks_for_more_than_stored_and_an_empty_store(make_assistant: Make, tmp_path: Path) -> None:
+    empty = make_assistant(index=tmp_path / "empty").index.store
+    vector = make_assistant().embedder.embed(["ferry"])
+    assert empty.nearest(vector, 10) == [[]]
+    assistant = make_assistant()
+    assistant.ingest(assistant.read([str(SEED)]))
+    stored = assistant.index.store.ids()
+    [found] = assistant.index.store.nearest(vector, 10 * len(stored))  # n over the count: all, no error
+    assert sorted(found) == sorted(stored)
+    assert assistant.index.store.nearest(vector, 0) == [[]]
