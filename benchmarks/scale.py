@@ -223,7 +223,7 @@ class ModelClock:
         out = {"wall_s": time.perf_counter() - started, "cpu_s": time.process_time() - cpu_started}
         out |= {k: self.totals[k] - before[k] for k in ("embedder_s", "forward_s", "forward_cpu_s")}
         out["forward_cpu_s"] += onnx_pool_cpu() - pool
-        out["chroma_cpu_s"] = chroma_threads_cpu() - chroma
+        out["chroma_cpu_s"] = grown(chroma, chroma_threads_cpu())
         return {"chunks": chunks} | {k: round(v, 3) for k, v in out.items()}
 
 
@@ -235,31 +235,37 @@ def onnx_pool_cpu() -> float:
         return 0.0  # not Linux: forward CPU is then only the calling thread's
     ours = {t.native_id for t in threading.enumerate()}
     name = (tasks / str(threading.main_thread().native_id) / "comm").read_text().strip()
-    return threads_cpu(lambda task, comm: comm == name and task not in ours)
+    return sum(threads_cpu(lambda task, comm: comm == name and task not in ours).values())
 
 
-def chroma_threads_cpu() -> float:
-    """CPU seconds of Chroma's embedded store's own threads (its Rust runtime and SQLite workers): the
-    store's share of ingest, which the rest of the process's CPU excludes."""
+def chroma_threads_cpu() -> dict[int, float]:
+    """CPU seconds of each of Chroma's embedded store's own threads (its Rust runtime and SQLite workers),
+    by thread id: the store's share of ingest, which the rest of the process's CPU excludes."""
     return threads_cpu(lambda task, comm: comm.startswith(("tokio-rt-worker", "sqlx-sqlite")))
 
 
-def threads_cpu(chosen: Callable[[int, str], bool]) -> float:
-    """CPU seconds (user + system) of this process's threads chosen by (thread id, name); 0 off Linux."""
+def grown(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU the threads used between two readings; a thread that ended meanwhile (Chroma's client opened
+    again) loses only its last stretch, instead of taking its whole life's CPU off the total."""
+    return sum(cpu - before.get(task, 0.0) for task, cpu in after.items())
+
+
+def threads_cpu(chosen: Callable[[int, str], bool]) -> dict[int, float]:
+    """CPU seconds (user + system) of this process's threads chosen by (thread id, name); none off Linux."""
     tasks = Path("/proc/self/task")
     if not tasks.is_dir():
-        return 0.0
+        return {}
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    found: dict[int, float] = {}
     for task in tasks.iterdir():
         try:
             if not chosen(int(task.name), (task / "comm").read_text().strip()):
                 continue
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+            found[int(task.name)] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
         except (OSError, ValueError, IndexError):
             continue  # a thread that ended meanwhile
-    return total / tick
+    return found
 
 
 def per_chunk(cost: dict[str, Any]) -> dict[str, float | None]:
