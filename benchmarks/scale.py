@@ -326,9 +326,7 @@ class Bench:
         log(f"embedder {self.model} on backend {self.embedder.backend}, {self.embedder.dimension} dimensions")
 
     def assistant(self, index: Path) -> Assistant:
-        settings = Settings.load(
-            env={}, index=index, embedder=str(self.model), cache_dir=self.cache, hnsw_sync=self.args.hnsw_sync
-        )
+        settings = Settings.load(env={}, index=index, embedder=str(self.model), cache_dir=self.cache)
         return Assistant(settings, embedder=getattr(self, "embedder", None))
 
     def ingest(self, assistant: Assistant, ids: range, folder: Path) -> dict[str, float]:
@@ -506,7 +504,6 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="work folder kept between runs (default: a temporary one)")
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--batch", type=int, default=250, help="articles per ingest call")
-    parser.add_argument("--hnsw-sync", type=int, help="the hnsw_sync setting (default: newsqa's)")
     parser.add_argument("--dim", type=int, default=128, help="hidden size of the stand-in model")
     parser.add_argument("--profile", type=int, default=0, help="cProfile adding this many articles (stderr)")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
