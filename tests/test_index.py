@@ -276,22 +276,6 @@ def test_an_article_over_the_time_budget_is_a_named_failure(make_assistant: Make
     assert "over the budget of 2 s per article (setting max_article_seconds)" in report.failed[0].reason
 
 
-def test_a_writer_sets_how_often_chroma_writes_its_hnsw_index(make_assistant: Make, tmp_path: Path) -> None:
-    path = tmp_path / "one.json"
-    path.write_text(
-        json.dumps([{"title": "Ferry", "body": "The ferry leaves at seven.", "url": "https://a.example/f"}])
-    )
-    assistant = make_assistant()
-    assistant.ingest(assistant.read([str(path)]))
-    assert assistant.index.store.hnsw_sync() == 1000  # Chroma's own default
-    reader = make_assistant(hnsw_sync=20000)
-    assert reader.ask("When does the ferry leave?").citations  # reading changes nothing
-    assert make_assistant().index.store.hnsw_sync() == 1000
-    writer = make_assistant(hnsw_sync=20000)
-    writer.remove("https://a.example/f")  # any write
-    assert make_assistant().index.store.hnsw_sync() == 20000
-
-
 def test_nearest_asks_for_more_than_stored_and_an_empty_store(make_assistant: Make, tmp_path: Path) -> None:
     empty = make_assistant(index=tmp_path / "empty").index.store
     vector = make_assistant().embedder.embed(["ferry"])

@@ -64,7 +64,6 @@ class NewsIndex:
         self._open()
         self._counted: tuple[tuple[str, int], float, int] | None = None  # (keyword stamp, when, count)
         self._in_step = False  # this process's last write left the keyword index and Chroma in step
-        self._configured = False  # the collection's settings checked by this process's writer
         self.outside_writes = 0  # times the write lock could not vouch that only this process wrote since
         self.chunks_per_second = 5.0  # until measured: a slow CPU's speed (2 cores: ~8 chunks/s)
 
@@ -113,10 +112,6 @@ class NewsIndex:
                     self.reopen()
                 keywords.sync(self.store)
             self._in_step = False  # until this batch has written both the keyword journal and Chroma
-            if not self._configured:  # once per process, by a writer: readers never write the collection
-                if self.store.hnsw_sync() not in (None, self.settings.hnsw_sync):
-                    self.store.set_hnsw_sync(self.settings.hnsw_sync)
-                self._configured = True
             try:
                 yield
                 big = len(self.keywords.pending) >= SEGMENT_ROWS  # a segment's worth waits in the journal

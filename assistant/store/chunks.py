@@ -156,16 +156,6 @@ class ChunkStore:
                 documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in part],
             )
 
-    def hnsw_sync(self) -> int | None:
-        """Vectors the collection's HNSW index takes between writes of the whole index to disk."""
-        hnsw = (self.collection.configuration or {}).get("hnsw") or {}
-        return hnsw.get("sync_threshold")
-
-    def set_hnsw_sync(self, vectors: int) -> None:
-        """Write the whole HNSW index to disk every `vectors` added (it is replayed from Chroma's log, up to
-        that many, by a process opening the store)."""
-        self._call(True, self.collection.modify, configuration={"hnsw": {"sync_threshold": vectors}})
-
     def delete(self, ids: Sequence[str]) -> None:
         """Drop these chunks."""
         self._call(True, self.collection.delete, ids=list(ids))
