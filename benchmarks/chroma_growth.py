@@ -1,0 +1,133 @@
+"""Chroma's embedded store alone: its CPU per chunk added, as the collection grows, by what a chunk carries.
+
+    python benchmarks/chroma_growth.py [--chunks 150000] [--every 10000] [--variants all first nodocs]
+
+No newsqa code and no model runs here: scale.py's synthetic articles, one paragraph a chunk, go straight
+into a fresh local Chroma collection with random 128-dimension vectors, 900 chunks per `add`, as the writer
+sends them. The process's CPU during each `add` is Chroma's (its Rust threads and SQLite included). Variants:
+- `all`: every chunk carries the metadata newsqa writes (14 keys) and its text, as newsqa does;
+- `first`: article fields (title, url, outlet, dates, category, origin, hash) on each article's first chunk
+  only, the others carrying only article id, chunk number and story;
+- `nodocs`: all keys, no text (so nothing in Chroma's full-text index or its document string index).
+
+Prints a Markdown table: ms of CPU per chunk, per stretch of `--every` chunks, one column per variant.
+Measured here (2 cores, 150k chunks, docs/SCALING.md): every variant about doubles, so what grows is
+Chroma's own bookkeeping (HNSW, its SQLite B-trees), not the rows newsqa chooses to give it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from scale import CORPUS, Corpus  # benchmarks/ is not a package
+
+ADD = 900  # chunks per add: one writer batch
+ARTICLE_KEYS = ("title", "url", "source", "published_at", "date", "category", "origin", "content_hash")
+
+
+def cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
+
+
+def chunks(
+    corpus: Corpus, variant: str, start: int
+) -> tuple[list[str], list[str], list[dict[str, Any]], int]:
+    """At least ADD chunks of articles from number `start` on: ids, texts, metadata, next article."""
+    ids: list[str] = []
+    texts: list[str] = []
+    metas: list[dict[str, Any]] = []
+    number = start
+    while len(ids) < ADD:
+        article = corpus.article(number)
+        paragraphs = article["body"].split("\n\n")[:4]
+        aid = f"{number:016x}"
+        fields = {key: str(article.get(key) or "") for key in ARTICLE_KEYS if key in article}
+        fields |= {
+            "date": article["published_at"][:10],
+            "origin": f"/tmp/batch-{number // 250}.json",
+            "content_hash": f"{number * 7919:016x}",
+        }
+        for i, text in enumerate(paragraphs):
+            meta: dict[str, Any] = {"article_id": aid, "chunk_index": i, "story_id": aid}
+            if variant != "first" or i == 0:
+                meta |= fields | {
+                    "n_chunks": len(paragraphs),
+                    "partial": False,
+                    "published_ts": 1_700_000_000 + number,
+                }
+            ids.append(f"{aid}-{i:04d}")
+            texts.append(text)
+            metas.append(meta)
+        number += 1
+    return ids, texts, metas, number
+
+
+def grow(variant: str, total: int, every: int, corpus: Corpus) -> list[tuple[int, float]]:
+    """(chunks held, ms of CPU per chunk) of each `every`-chunk stretch, adding `total` chunks to a fresh
+    collection."""
+    import chromadb
+    from chromadb.config import Settings
+
+    rng = np.random.default_rng(0)
+    out: list[tuple[int, float]] = []
+    with tempfile.TemporaryDirectory(prefix=f"chroma-{variant}-") as folder:
+        client = chromadb.PersistentClient(folder, settings=Settings(anonymized_telemetry=False))
+        collection = client.create_collection("news", metadata={"hnsw:space": "cosine"})
+        added, number, spent, counted = 0, 0, 0.0, 0
+        while added < total:
+            ids, texts, metas, number = chunks(corpus, variant, number)
+            vectors = rng.standard_normal((len(ids), 128)).astype(np.float32).tolist()
+            documents = None if variant == "nodocs" else texts
+            started = cpu()
+            collection.add(ids=ids, embeddings=vectors, metadatas=metas, documents=documents)
+            spent += cpu() - started
+            counted += len(ids)
+            added += len(ids)
+            if counted >= every:
+                out.append((added, 1000 * spent / counted))
+                print(
+                    f"{variant}: {added} chunks, {out[-1][1]:.2f} ms per chunk", file=sys.stderr, flush=True
+                )
+                spent, counted = 0.0, 0
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--chunks", type=int, default=150_000)
+    parser.add_argument("--every", type=int, default=10_000, help="chunks per reported stretch")
+    parser.add_argument(
+        "--variants", nargs="+", default=["all", "first", "nodocs"], choices=["all", "first", "nodocs"]
+    )
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    args = parser.parse_args()
+    corpus = Corpus(args.corpus, 0)
+    rows = {variant: grow(variant, args.chunks, args.every, corpus) for variant in args.variants}
+    print("Chroma's CPU per chunk added (ms), by stretch of the collection's growth")
+    print()
+    print("| chunks | " + " | ".join(args.variants) + " |")
+    print("|---|" + "---|" * len(args.variants))
+    for i in range(min(len(r) for r in rows.values())):
+        cells = " | ".join(f"{rows[v][i][1]:.2f}" for v in args.variants)
+        print(f"| {rows[args.variants[0]][i][0]:,} | {cells} |")
+    ends = [
+        f"{v} {rows[v][0][1]:.2f} -> {rows[v][-1][1]:.2f} ({rows[v][-1][1] / rows[v][0][1]:.2f}x)"
+        for v in rows
+    ]
+    print("\nfirst -> last stretch: " + ", ".join(ends))
+
+
+if __name__ == "__main__":
+    main()
