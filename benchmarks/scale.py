@@ -285,6 +285,17 @@ def per_chunk(cost: dict[str, Any]) -> dict[str, float | None]:
     }
 
 
+def resident_mb() -> dict[str, float]:
+    """This process's resident memory now, MB: anonymous (heap, Chroma's HNSW) and mapped files (segments,
+    reclaimable); empty off Linux."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return {}
+    found = {key: re.search(rf"{key}:\s*(\d+)", status) for key in ("RssAnon", "RssFile")}
+    return {f"{key.lower()}_mb": round(int(m.group(1)) / 1024, 1) for key, m in found.items() if m}
+
+
 def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
@@ -359,7 +370,8 @@ class Bench:
         while state["articles"] < n:
             ids = range(state["articles"], min(n, state["articles"] + self.args.batch))
             cost = self.ingest(assistant, ids, folder / "tmp")
-            state["batches"].append({"chunks_before": state["chunks"], "articles": len(ids)} | cost)
+            memory = resident_mb()  # by kind: a high-water mark alone cannot tell a leak from mapped files
+            state["batches"].append({"chunks_before": state["chunks"], "articles": len(ids)} | cost | memory)
             state["articles"] += len(ids)
             for key in ("chunks", *COST_KEYS):
                 state[key] += cost[key]
@@ -369,7 +381,8 @@ class Bench:
             log(
                 f"N={n}: {state['articles']}/{n} articles, {state['chunks']} chunks, {state['wall_s']:.0f} s; "
                 f"batch ms/chunk: {batch['ms']} wall, {batch['excl_forward']} excl. forward, "
-                f"{batch['cpu_excl_forward']} CPU excl. forward ({batch['chroma_cpu']} Chroma); load {os.getloadavg()[0]:.1f}; "
+                f"{batch['cpu_excl_forward']} CPU excl. forward ({batch['chroma_cpu']} Chroma); "
+                f"resident {memory.get('rssanon_mb')} MB anonymous, {memory.get('rssfile_mb')} MB files; load {os.getloadavg()[0]:.1f}; "
                 f"ETA {eta / 60:.1f} min"
             )
         state["peak_rss_build_mb"] = round(peak_rss_mb(), 1)
