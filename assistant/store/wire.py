@@ -210,8 +210,9 @@ class WireTable:
     # -- reading -------------------------------------------------------------------------------
 
     def candidates(self, own: frozenset[int], exclude: str = "", limit: int = 32) -> list[Candidate]:
-        """Up to `limit` stored articles (not `exclude`) sharing a band with these shingles and likely to be a
-        copy (MinHash estimate), likeliest first, with their chunk ids, first vector, shingles and story."""
+        """Up to `limit` stored articles (not `exclude`) sharing a band with these shingles (the newest
+        BUCKET_READ of each band's bucket) and likely to be a copy (MinHash estimate), likeliest first, with
+        their chunk ids, first vector, shingles and story."""
         if not own:
             return []
         self._check_hashing()
