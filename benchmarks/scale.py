@@ -287,12 +287,13 @@ def per_chunk(cost: dict[str, Any]) -> dict[str, float | None]:
 
 def resident_mb() -> dict[str, float]:
     """This process's resident memory now, MB: anonymous (heap, Chroma's HNSW) and mapped files (segments,
-    reclaimable); empty off Linux."""
+    reclaimable), and its high-water mark so far (VmHWM: the batch where it jumps held the peak, such as a
+    large segment merge); empty off Linux."""
     try:
         status = Path("/proc/self/status").read_text()
     except OSError:
         return {}
-    found = {key: re.search(rf"{key}:\s*(\d+)", status) for key in ("RssAnon", "RssFile")}
+    found = {key: re.search(rf"{key}:\s*(\d+)", status) for key in ("RssAnon", "RssFile", "VmHWM")}
     return {f"{key.lower()}_mb": round(int(m.group(1)) / 1024, 1) for key, m in found.items() if m}
 
 
