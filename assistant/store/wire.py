@@ -37,7 +37,6 @@ SEED = 1
 SCHEME = "affine32"  # datasketch's hashing; the table keeps a fingerprint of it and is rebuilt if it changes
 FETCH_ARTICLES = 100  # articles read from Chroma per call while backfilling
 READ_CHUNKS = 5000  # chunk metadatas read per call while comparing with Chroma
-PAGE = 8192
 CACHE_KB = 131072  # SQLite page cache of a writer's connection (128 MB at most; the OS caches the rest)
 
 _SCHEMA = """
@@ -130,9 +129,9 @@ def signature(shingle_set: Iterable[int]) -> np.ndarray:
 def buckets(sig: np.ndarray, article: int | None = None) -> list[tuple[int, ...]]:
     """(band, bucket[, article]) rows of a signature."""
     pairs = sig.astype(np.uint64).reshape(BANDS, ROWS)
-    buckets = ((pairs[:, 0] << np.uint64(32)) | pairs[:, 1]).view(np.int64)  # SQLite integers are signed
+    keys = ((pairs[:, 0] << np.uint64(32)) | pairs[:, 1]).view(np.int64)  # SQLite integers are signed
     tail = () if article is None else (article,)
-    return [(band, int(bucket), *tail) for band, bucket in enumerate(buckets)]
+    return [(band, int(bucket), *tail) for band, bucket in enumerate(keys)]
 
 
 @functools.cache
@@ -152,7 +151,7 @@ class WireTable:
         try:
             # WAL: a killed writer leaves every committed batch and no half of one; NORMAL skips the fsync
             # per commit, so a power cut may lose the last batches (catch_up then finds them in Chroma again)
-            self.db.execute(f"PRAGMA page_size={PAGE}")  # a new file only: two ~2 KB article rows to a page
+            self.db.execute("PRAGMA page_size=8192")  # a new file only: two ~2 KB article rows to a page
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             # the bands index takes 64 random inserts per article: with SQLite's 2 MB default cache they read
