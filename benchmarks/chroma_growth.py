@@ -8,7 +8,10 @@ sends them. The process's CPU during each `add` is Chroma's (its Rust threads an
 - `all`: every chunk carries the metadata newsqa writes (14 keys) and its text, as newsqa does;
 - `first`: article fields (title, url, outlet, dates, category, origin, hash) on each article's first chunk
   only, the others carrying only article id, chunk number and story;
-- `nodocs`: all keys, no text (so nothing in Chroma's full-text index or its document string index).
+- `nodocs`: all keys, no text (so nothing in Chroma's full-text index or its document string index);
+- `hash`: as `all`, with ids hashed as newsqa's are (sha1 of the url), so they land all over Chroma's id index;
+- `shards`: as `hash`, in a fresh local store (its own folder, SQLite file and HNSW) every `--shard` chunks;
+- `collections`: as `hash`, in a fresh collection of the same store every `--shard` chunks (one SQLite file).
 
 Prints a Markdown table: ms of CPU per chunk, per stretch of `--every` chunks, one column per variant.
 Measured here (2 cores, 150k chunks, docs/SCALING.md): every variant about doubles, so what grows is
@@ -18,6 +21,7 @@ Chroma's own bookkeeping (HNSW, its SQLite B-trees), not the rows newsqa chooses
 from __future__ import annotations
 
 import argparse
+import hashlib
 import resource
 import sys
 import tempfile
@@ -51,6 +55,8 @@ def chunks(
         article = corpus.article(number)
         paragraphs = article["body"].split("\n\n")[:4]
         aid = f"{number:016x}"
+        if variant in {"hash", "shards", "collections"}:  # ids spread as newsqa's are
+            aid = hashlib.sha1(f"url:{number}".encode()).hexdigest()[:16]
         fields = {key: str(article.get(key) or "") for key in ARTICLE_KEYS if key in article}
         fields |= {
             "date": article["published_at"][:10],
@@ -72,9 +78,9 @@ def chunks(
     return ids, texts, metas, number
 
 
-def grow(variant: str, total: int, every: int, corpus: Corpus) -> list[tuple[int, float]]:
+def grow(variant: str, total: int, every: int, corpus: Corpus, shard: int) -> list[tuple[int, float]]:
     """(chunks held, ms of CPU per chunk) of each `every`-chunk stretch, adding `total` chunks to a fresh
-    collection."""
+    collection (or, for `shards` and `collections`, a fresh one every `shard` chunks)."""
     import chromadb
     from chromadb.config import Settings
 
@@ -83,8 +89,16 @@ def grow(variant: str, total: int, every: int, corpus: Corpus) -> list[tuple[int
     with tempfile.TemporaryDirectory(prefix=f"chroma-{variant}-") as folder:
         client = chromadb.PersistentClient(folder, settings=Settings(anonymized_telemetry=False))
         collection = client.create_collection("news", metadata={"hnsw:space": "cosine"})
-        added, number, spent, counted = 0, 0, 0.0, 0
+        added, number, spent, counted, held = 0, 0, 0.0, 0, 0
         while added < total:
+            if variant in {"shards", "collections"} and held >= shard:
+                name = f"news-{added}"
+                if variant == "shards":
+                    client = chromadb.PersistentClient(
+                        f"{folder}/{name}", settings=Settings(anonymized_telemetry=False)
+                    )
+                collection = client.create_collection(name, metadata={"hnsw:space": "cosine"})
+                held = 0
             ids, texts, metas, number = chunks(corpus, variant, number)
             vectors = rng.standard_normal((len(ids), 128)).astype(np.float32).tolist()
             documents = None if variant == "nodocs" else texts
@@ -93,6 +107,7 @@ def grow(variant: str, total: int, every: int, corpus: Corpus) -> list[tuple[int
             spent += cpu() - started
             counted += len(ids)
             added += len(ids)
+            held += len(ids)
             if counted >= every:
                 out.append((added, 1000 * spent / counted))
                 print(
@@ -109,12 +124,16 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=150_000)
     parser.add_argument("--every", type=int, default=10_000, help="chunks per reported stretch")
     parser.add_argument(
-        "--variants", nargs="+", default=["all", "first", "nodocs"], choices=["all", "first", "nodocs"]
+        "--variants",
+        nargs="+",
+        default=["all", "first", "nodocs"],
+        choices=["all", "first", "nodocs", "hash", "shards", "collections"],
     )
+    parser.add_argument("--shard", type=int, default=50_000, help="chunks per shard (shards, collections)")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     args = parser.parse_args()
     corpus = Corpus(args.corpus, 0)
-    rows = {variant: grow(variant, args.chunks, args.every, corpus) for variant in args.variants}
+    rows = {variant: grow(variant, args.chunks, args.every, corpus, args.shard) for variant in args.variants}
     print("Chroma's CPU per chunk added (ms), by stretch of the collection's growth")
     print()
     print("| chunks | " + " | ".join(args.variants) + " |")

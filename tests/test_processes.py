@@ -51,14 +51,14 @@ def _articles(batch: int) -> list[dict[str, str]]:
 
 def _state(assistant: Assistant) -> dict[str, Any]:
     """What a build leaves: chunk ids, keyword rows with their sentence vectors, story ids, feed entries."""
-    got = assistant.index.collection.get(include=["metadatas"])
+    got = assistant.index.store.page(0, 10**6)  # every part of the store
     keywords = assistant.index.keywords
     keywords.load()
     feeds = Path(assistant.settings.index) / STATE_FILE
     entries = json.loads(feeds.read_text())["feeds"] if feeds.is_file() else {}
     return {
-        "chunks": sorted(got["ids"]),
-        "stories": sorted((str(m["article_id"]), str(m.get("story_id"))) for m in got["metadatas"] or []),
+        "chunks": sorted(got.ids),
+        "stories": sorted((str(m["article_id"]), str(m.get("story_id"))) for m in got.metas),
         "rows": sorted(keywords.blobs().items()),
         "feeds": sorted((url, sorted(state["entries"])) for url, state in entries.items()),
     }
@@ -90,7 +90,8 @@ def test_app_two_ingests_and_watch_on_one_index(
         content_type="application/rss+xml",
     )
     index = tmp_path / "shared-index"
-    env = {**os.environ, "NEWSQA_PROGRESS": "0"}
+    # a new Chroma collection every 12 chunks (store/chunks.py): writers start parts the apps must find
+    env = {**os.environ, "NEWSQA_PROGRESS": "0", "NEWSQA_PART_CHUNKS": "12"}
     shared: dict[str, Any] = {"index": index}
     if store == "chroma run":  # every process on one Chroma server (the keyword index stays in --index)
         chroma_port = free_port()
@@ -180,6 +181,7 @@ def test_app_two_ingests_and_watch_on_one_index(
     reference.watch([feed], once=True, say=lambda _: None, warn=lambda _: None)
     reference.remove(server.url("/s0"))
     built, expected = _state(make_assistant(**shared)), _state(reference)
+    assert len(make_assistant(**shared).index.store.parts) >= 3  # 31 chunks in parts of at most 12
     assert len(expected["chunks"]) >= 31  # 32 written, the ferry article removed
     assert all(sentences for _, sentences in expected["rows"])
     assert {k: v for k, v in built.items() if k != "rows"} == {

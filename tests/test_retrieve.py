@@ -209,7 +209,7 @@ def test_start_up_reads_nothing_from_chroma_and_passages_read_only_their_chunks(
     before = [assistant.retrieve(q, k=5) for q in questions]
     fresh = make_assistant()  # a new process over the same index
     counting = _CountingCollection(fresh.index.collection)
-    fresh.index.store.collection = counting
+    fresh.index.store.parts = [counting]
     after = [fresh.retrieve(q, k=5) for q in questions]
     assert after == before
     storm = after[0][0]
@@ -233,7 +233,7 @@ def test_segments_written_before_chunk_vectors_were_kept_read_them_from_chroma_o
         item.unlink()  # as segments were written before they kept chunk vectors
     fresh = make_assistant()
     counting = _CountingCollection(fresh.index.collection)
-    fresh.index.store.collection = counting
+    fresh.index.store.parts = [counting]
     assert fresh.retrieve(questions[0], k=5) == before[0]
     read = [n for n, include in counting.gets if "embeddings" in include]
     assert sum(read) == fresh.index.count()  # every vector once, from the store

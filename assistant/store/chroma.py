@@ -28,6 +28,8 @@ from assistant.store.client import (
     check_collection_format,
     forget_local_client,
     open_client,
+    part_name,
+    part_numbers,
 )
 from assistant.store.guard import StoreGuard
 from assistant.store.keywords import SEGMENT_ROWS, KeywordIndex, keyword_folder
@@ -71,23 +73,45 @@ class NewsIndex:
         settings = self.settings
         with self.guard.writing():  # opening a local store reads (and may create) its files
             self.client = open_client(settings)
-            try:
-                self.collection = self.client.get_or_create_collection(
-                    settings.collection,
-                    embedding_function=NewsqaEmbeddingFunction(self._get_embedder),
-                    metadata=COLLECTION_METADATA,
-                )
-            except Exception as exc:  # chromadb reports server and store problems as plain exceptions
-                raise IndexUnavailableError(
-                    f"Cannot open the Chroma collection {settings.collection!r}: {exc}"
-                ) from None
-            check_collection_format(self.collection, settings)
-        self.store = ChunkStore(self.collection, self.guard)  # every Chroma call goes through it
+            parts = self._parts()
+        # every Chroma call goes through the store; new chunks go to a new part past part_chunks
+        self.store = ChunkStore(parts, self.guard, self._part, settings.part_chunks, self._part_numbers)
+        self.collection = parts[0]  # the first part (tests look at it)
+
+    def _part(self, number: int) -> Any:
+        """Part `number` of the index's collections (store/chunks.py), opened or created."""
+        name = part_name(self.settings.collection, number)
+        try:
+            collection = self.client.get_or_create_collection(
+                name,
+                embedding_function=NewsqaEmbeddingFunction(self._get_embedder),
+                metadata=COLLECTION_METADATA,
+            )
+        except Exception as exc:  # chromadb reports server and store problems as plain exceptions
+            raise IndexUnavailableError(f"Cannot open the Chroma collection {name!r}: {exc}") from None
+        check_collection_format(collection, self.settings)
+        return collection
+
+    def _part_numbers(self) -> list[int]:
+        """The numbers of the index's parts in the store now."""
+        try:
+            return part_numbers(self.client, self.settings.collection)
+        except Exception as exc:  # as above: a server gone, a store unreadable
+            raise IndexUnavailableError(
+                f"Cannot list the collections of {self.settings.chroma_url or self.settings.index}: {exc}"
+            ) from None
+
+    def _parts(self) -> list[Any]:
+        """Every part of the index's collections, in order."""
+        return [self._part(number) for number in self._part_numbers()]
 
     def reopen(self) -> None:
         """Open the local store afresh after another process wrote to it: a local Chroma client keeps its
-        vector segment in memory and would not find rows written since ("Error finding id")."""
-        if not self.settings.chroma_url:  # a server sees every client's writes
+        vector segment in memory and would not find rows written since ("Error finding id"). A server
+        sees every client's writes: only parts it started since are looked up."""
+        if self.settings.chroma_url:
+            self.store.refresh()
+        else:
             forget_local_client(self.settings)
             self._open()
 
@@ -171,12 +195,12 @@ class NewsIndex:
         try:
             keywords = self.keywords
             outside = keywords.stamp != keywords.disk_stamp()
-            if outside:
+            if outside:  # see what the other process wrote (its rows, a part it started) before counting
                 keywords.load()
+                self.reopen()
+                stored = None
             if len(keywords) != (self.count() if stored is None else stored) and self._backfill(keywords):
-                outside = True
-            if outside:
-                self.reopen()  # the chunks' vectors are read next: see what the other process wrote
+                self.reopen()  # the chunks' vectors are read next
             keywords.view()  # the BM25 model rebuilt here, not while a question reads it
             return True
         finally:

@@ -66,6 +66,22 @@ def open_client(settings: Settings) -> Any:
     return chromadb.PersistentClient(path=str(settings.index), settings=chroma_settings)
 
 
+def part_name(collection: str, number: int) -> str:
+    """The Chroma collection holding part `number` (from 1) of an index's chunks: `news`, `news.part2`..."""
+    return collection if number == 1 else f"{collection}.part{number}"
+
+
+def part_numbers(client: Any, collection: str) -> list[int]:
+    """The part numbers of an index's collections found in the store, 1 (created if missing) first."""
+    found = {1}
+    for item in client.list_collections():  # Collection objects (names only in some chromadb versions)
+        name = str(getattr(item, "name", item))
+        rest = name.removeprefix(f"{collection}.part")
+        if rest != name and rest.isdigit():
+            found.add(int(rest))
+    return sorted(found)
+
+
 def forget_local_client(settings: Settings) -> None:
     """Drop chromadb's cached client of a local store, so the next one reads it from disk afresh (clients
     already handed out keep working on their own copy)."""
