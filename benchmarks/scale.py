@@ -338,7 +338,13 @@ class Bench:
         log(f"embedder {self.model} on backend {self.embedder.backend}, {self.embedder.dimension} dimensions")
 
     def assistant(self, index: Path) -> Assistant:
-        settings = Settings.load(env={}, index=index, embedder=str(self.model), cache_dir=self.cache)
+        settings = Settings.load(
+            env={},
+            index=index,
+            embedder=str(self.model),
+            cache_dir=self.cache,
+            part_chunks=self.args.part_chunks,  # None: the default
+        )
         return Assistant(settings, embedder=getattr(self, "embedder", None))
 
     def ingest(self, assistant: Assistant, ids: range, folder: Path) -> dict[str, float]:
@@ -522,6 +528,11 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, help="cProfile adding this many articles (stderr)")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--part-chunks",
+        type=int,
+        help="chunks per Chroma collection (setting part_chunks; 0: one collection)",
+    )
     parser.add_argument("--prepare", nargs=2, type=Path, help=argparse.SUPPRESS)  # MODEL_DIR CACHE_DIR
     args = parser.parse_args()
     if args.prepare:
