@@ -9,6 +9,7 @@ Reads, lookups and deletes ask every part; adds go to the last."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,14 +48,18 @@ class ChunkStore:
         self.new_part = new_part  # opens (creating) part number n, counted from 1
         self.part_chunks = part_chunks  # chunks a part takes before the next one starts; 0: one part
         self.find_parts = find_parts  # the numbers of the parts in the store now
+        self._opening = threading.Lock()  # one thread at a time opens parts: none is appended twice
 
     def refresh(self) -> None:
         """Open the parts another process started since this store was opened. Before any count or list
         of every chunk: a part missed there would make the keyword index drop that part's rows."""
         if self.find_parts is None or self.new_part is None:
             return
-        for number in self.find_parts()[len(self.parts) :]:
-            self.parts.append(self.new_part(number))
+        with self._opening:
+            numbers = self.find_parts()[len(self.parts) :]
+            if numbers:
+                with self.guard.writing():  # opening a collection reads the store's files
+                    self.parts.extend(self.new_part(number) for number in numbers)
 
     def _call(self, writes: bool, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """One call to a collection, holding the store guard (shared to read, exclusive to write)."""
@@ -207,7 +212,7 @@ class ChunkStore:
         if self.part_chunks > 0 and self.new_part is not None:
             held = int(self._call(False, self.parts[-1].count))
             if held and held + adding > self.part_chunks:
-                with self.guard.writing():
+                with self._opening, self.guard.writing():
                     self.parts.append(self.new_part(len(self.parts) + 1))
         return self.parts[-1]
 
