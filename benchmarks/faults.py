@@ -72,11 +72,11 @@ def ingest(index: Path, inputs: Path, env: dict[str, str]) -> subprocess.Popen[s
 def state(index: Path) -> dict[str, Any]:
     """Chunk ids, stories, keyword rows with their sentence vectors, and the fixed questions' answers."""
     assistant = build_assistant(Settings.load(env={}, index=index))
-    got = assistant.index.collection.get(include=["metadatas"])
+    got = assistant.index.store.page(0, 10**9)  # every part of the store
     rows = assistant.index.keywords.blobs()
     return {
-        "chunks": sorted(got["ids"]),
-        "stories": sorted((str(m["article_id"]), str(m.get("story_id"))) for m in got["metadatas"] or []),
+        "chunks": sorted(got.ids),
+        "stories": sorted((str(m["article_id"]), str(m.get("story_id"))) for m in got.metas),
         "rows": rows,
         "answers": [assistant.ask(q).text for q in QUESTIONS],
     }
