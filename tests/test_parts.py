@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from assistant.assistant import Assistant
 from assistant.store.client import part_numbers
@@ -97,3 +98,41 @@ def test_removing_and_updating_articles_in_older_parts(make_assistant: Make, tmp
     [best, *_] = assistant.retrieve("Which council approved a swimming pool?", k=4)
     assert best.title.startswith("Marden") and "swimming pool" in best.text
     assert sum(1 for p in assistant.retrieve("Marden council plan", k=9) if p.title.startswith("Marden")) == 1
+
+
+class _Asked:
+    """A part that records which ids each `get` asks it for (and otherwise is the part itself)."""
+
+    def __init__(self, part: Any, asked: list[tuple[str, list[str]]]) -> None:
+        self.part, self.asked = part, asked
+
+    def get(self, **kwargs: Any) -> Any:
+        self.asked.append((self.part.name, list(kwargs.get("ids") or [])))
+        return self.part.get(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.part, name)
+
+
+def test_lookups_by_id_ask_the_newest_part_first_and_older_ones_only_for_what_is_missing(
+    make_assistant: Make, tmp_path: Path
+) -> None:
+    assistant = _build(make_assistant, tmp_path / "index", _batches(tmp_path), part_chunks=3)
+    store = assistant.index.store
+    first, _, last = [sorted(part.get(include=[])["ids"]) for part in store.parts]
+    asked: list[tuple[str, list[str]]] = []
+    store.parts = [_Asked(part, asked) for part in store.parts]
+
+    assert store.has(last[:2]) == set(last[:2])
+    assert asked == [("news.part3", last[:2])]  # found in the newest part: no other is asked
+    asked.clear()
+    got = store.read([first[0], last[0]])
+    assert sorted(got.ids) == sorted([first[0], last[0]]) and all(got.texts) and len(got.metas) == 2
+    assert asked == [
+        ("news.part3", [first[0], last[0]]),
+        ("news.part2", [first[0]]),
+        ("news", [first[0]]),
+    ]
+    asked.clear()
+    assert store.has(["no-such-chunk"]) == set()
+    assert [name for name, _ in asked] == ["news.part3", "news.part2", "news"]  # a missing id: every part

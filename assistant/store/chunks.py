@@ -67,13 +67,24 @@ class ChunkStore:
             return method(*args, **kwargs)
 
     def _get(self, **kwargs: Any) -> dict[str, list[Any]]:
-        """Chroma's `get` on every part, the answers joined."""
+        """Chroma's `get` on every part, the answers joined. A get by ids asks the newest part first and
+        each older one only for the ids not found yet: the chunks looked up while ingesting (wire copies,
+        an article's own chunks) are mostly recent, so most lookups cost one call whatever the parts."""
         joined: dict[str, list[Any]] = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
-        for part in list(self.parts):  # another thread may open a new part meanwhile
+        missing = list(kwargs["ids"]) if "ids" in kwargs else None
+        parts = list(self.parts)  # another thread may open a new part meanwhile
+        for part in reversed(parts) if missing is not None else parts:
+            if missing is not None:
+                if not missing:
+                    break
+                kwargs["ids"] = missing
             got = self._call(False, part.get, **kwargs)
             for key, values in joined.items():
                 more = got.get(key)
                 values.extend([] if more is None else more)
+            if missing is not None and got["ids"]:
+                found = set(got["ids"])
+                missing = [cid for cid in missing if cid not in found]
         return joined
 
     def count(self) -> int:
