@@ -62,7 +62,9 @@ class Settings:
     fetch_timeout: float = 15.0
     fetch_max_bytes: int = 5_000_000
     progress: bool = True
-    part_chunks: int = 100_000  # chunks per Chroma collection before the next part starts (store/chunks.py)
+    # chunks per Chroma collection before the next part starts; 0: one collection, the default since
+    # parts showed no ingest gain up to 390k chunks and cost search time (docs/SCALING.md, "Parts")
+    part_chunks: int = 0
     lock_timeout: float = 600.0  # seconds a writer waits for another process writing to the same index
     max_article_chars: int = 2_000_000  # an article body longer than this is a named failure, not a stall
     max_file_mb: int = 200  # a file larger than this is a named failure

@@ -1,11 +1,12 @@
 """`ChunkStore`: every call to the Chroma collections and every `where` clause, in one place. The rest of
 the store (index, writer, keyword index, wire table, stories) asks it in the index's own terms.
 
-The chunks live in one collection until it holds `Settings.part_chunks`, then in a new one (a *part*:
-`news`, `news.part2`, ...). Adding a chunk to Chroma costs more as its collection grows (its HNSW graph:
-1.19 -> 2.29 ms of CPU a chunk from 20k to 190k chunks, flat at ~1.5 ms when each 50k go to a new
-collection; `benchmarks/chroma_growth.py`), so parts keep that cost bounded however large the index gets.
-Reads, lookups and deletes ask every part; adds go to the last."""
+With `Settings.part_chunks` set, the chunks live in one collection until it holds that many, then in a new
+one (a *part*: `news`, `news.part2`, ...). Reads, lookups and deletes ask every part; adds go to the last.
+Chroma alone costs more per chunk added as one collection grows (1.19 -> 2.29 ms of CPU from 20k to 190k
+chunks, ~1.5 ms when every 50k go to a new collection; `benchmarks/chroma_growth.py`), but newsqa's whole
+ingest did not gain from parts of 100k up to 390k chunks, and a search asks every part: so one collection
+is the default (docs/SCALING.md, "Parts")."""
 
 from __future__ import annotations
 
