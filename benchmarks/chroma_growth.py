@@ -18,8 +18,8 @@ sends them. The process's CPU during each `add` is Chroma's (its Rust threads an
 Prints two Markdown tables, one column per variant, per stretch of `--every` chunks: ms of CPU per chunk
 during `add`, and all the process's CPU per chunk (work Chroma's threads do between adds, and making the
 chunks, included; the two agree within 2% here).
-Measured here (2 cores, 150k chunks, docs/SCALING.md): every variant about doubles, so what grows is
-Chroma's own bookkeeping (HNSW, its SQLite B-trees), not the rows newsqa chooses to give it.
+Measured here (2 cores, docs/SCALING.md): in one collection every variant about doubles by 150k chunks,
+whatever rows newsqa gives it; a new collection or store every 50k-100k keeps it about flat.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def chunks(
     corpus: Corpus, variant: str, start: int, joined: int = 1
 ) -> tuple[list[str], list[str], list[dict[str, Any]], int]:
     """At least ADD chunks of articles from number `start` on: ids, texts, metadata, next article. Each
-    chunk's text is `joined` paragraphs (3 is about a newsqa chunk's 256 word pieces)."""
+    chunk's text is `joined` paragraphs (4 is about a newsqa chunk's 256 word pieces)."""
     ids: list[str] = []
     texts: list[str] = []
     metas: list[dict[str, Any]] = []
@@ -144,7 +144,7 @@ def main() -> None:
     )
     parser.add_argument("--shard", type=int, default=50_000, help="chunks per shard (shards, collections)")
     parser.add_argument(
-        "--joined", type=int, default=1, help="paragraphs per chunk text (3: about a newsqa chunk's length)"
+        "--joined", type=int, default=1, help="paragraphs per chunk text (4: about a newsqa chunk's length)"
     )
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     args = parser.parse_args()

@@ -72,21 +72,26 @@ class ChunkStore:
         each older one only for the ids not found yet: the chunks looked up while ingesting (wire copies,
         an article's own chunks) are mostly recent, so most lookups cost one call whatever the parts."""
         joined: dict[str, list[Any]] = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
-        missing = list(kwargs["ids"]) if "ids" in kwargs else None
         parts = list(self.parts)  # another thread may open a new part meanwhile
-        for part in reversed(parts) if missing is not None else parts:
-            if missing is not None:
-                if not missing:
-                    break
-                kwargs["ids"] = missing
-            got = self._call(False, part.get, **kwargs)
-            for key, values in joined.items():
-                more = got.get(key)
-                values.extend([] if more is None else more)
-            if missing is not None and got["ids"]:
-                found = set(got["ids"])
-                missing = [cid for cid in missing if cid not in found]
+        if "ids" not in kwargs:
+            for part in parts:
+                self._join(joined, self._call(False, part.get, **kwargs))
+            return joined
+        missing = list(kwargs.pop("ids"))
+        for part in reversed(parts):
+            if not missing:
+                break
+            got = self._call(False, part.get, ids=missing, **kwargs)
+            self._join(joined, got)
+            found = set(got["ids"])
+            missing = [cid for cid in missing if cid not in found]
         return joined
+
+    @staticmethod
+    def _join(joined: dict[str, list[Any]], got: Mapping[str, Any]) -> None:
+        for key, values in joined.items():
+            more = got.get(key)
+            values.extend([] if more is None else more)
 
     def count(self) -> int:
         """Number of chunks stored."""
