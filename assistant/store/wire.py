@@ -37,6 +37,7 @@ SEED = 1
 SCHEME = "affine32"  # datasketch's hashing; the table keeps a fingerprint of it and is rebuilt if it changes
 FETCH_ARTICLES = 100  # articles read from Chroma per call while backfilling
 READ_CHUNKS = 5000  # chunk metadatas read per call while comparing with Chroma
+_SQL_VARIABLES = 500  # ids per IN (...): SQLite's limit is 32766 (999 before 3.32)
 CACHE_KB = 131072  # SQLite page cache of a writer's connection (128 MB at most; the OS caches the rest)
 
 _SCHEMA = """
@@ -241,6 +242,19 @@ class WireTable:
             )
             for _, aid, i in likely
         ]
+
+    def stored(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Chunk ids, as written, of those of these articles the table holds (a superset of Chroma's: an
+        article missing here is not in Chroma either, once the table has caught up). Indexed reads only."""
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(article_ids), _SQL_VARIABLES):
+            some = article_ids[start : start + _SQL_VARIABLES]
+            rows = self.db.execute(
+                f"SELECT article_id, chunk_ids FROM articles WHERE article_id IN ({','.join('?' * len(some))})",
+                list(some),
+            )
+            found.update((aid, json.loads(ids)) for aid, ids in rows)
+        return found
 
     # -- writing -------------------------------------------------------------------------------
 
