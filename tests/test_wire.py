@@ -365,18 +365,16 @@ def test_one_connection_across_batches_reopened_after_a_reindex(
         assert len(table) == len(many) + 64
 
 
-def test_a_run_asks_chroma_by_chunk_id_about_the_articles_the_table_holds(
+def test_ingest_asks_chroma_by_chunk_id_about_the_articles_the_table_holds(
     make_assistant: Make, tmp_path: Path
 ) -> None:
-    # A filtered Chroma query scans its metadata, so its cost grows with the index: once a run has written
-    # (the table caught up under the lock), which articles are stored comes from the table, and Chroma is
-    # read by chunk id for those alone. Changed articles in those later batches still replace their chunks.
+    # A filtered Chroma query scans its metadata, so its cost grows with the index: which articles are stored
+    # comes from the table, and Chroma is read by chunk id for those alone. Changed articles are still
+    # replaced, in every batch of a run; an index without the table is asked with filtered queries until
+    # the run's first write has rebuilt it.
     assistant = make_assistant()
     old = [_article("old", "Old", f"Item {i}", _prose(100 + i, 40)) for i in range(3 * FLUSH_ARTICLES)]
     _ingest(assistant, tmp_path, *old)
-    changed = {FLUSH_ARTICLES + 3: _prose(700, 40), 2 * FLUSH_ARTICLES + 5: _prose(701, 40)}
-    again = [dict(a, body=changed.get(i, a["body"])) for i, a in enumerate(old)]
-    new = [_article("new", "New", f"Note {i}", _prose(300 + i, 40)) for i in range(FLUSH_ARTICLES)]
     scans: list[list[str]] = []
     store = assistant.index.store
     original = store.of_articles
@@ -386,19 +384,33 @@ def test_a_run_asks_chroma_by_chunk_id_about_the_articles_the_table_holds(
         return original(scans[-1], first_only)
 
     store.__dict__["of_articles"] = counted
-    path = tmp_path / "again.json"
-    path.write_text(json.dumps(again + new), encoding="utf-8")
-    report = assistant.ingest(assistant.read([str(path)]))
-    assert (report.added, report.updated, report.unchanged, report.failed) == (len(new), 2, len(old) - 2, [])
-    # the two batches checked before the run's first write; none after it
-    assert [len(ids) for ids in scans] == [FLUSH_ARTICLES, FLUSH_ARTICLES]
-    got = assistant.index.collection.get(include=["documents", "metadatas"])
-    texts: dict[str, list[str]] = {}
-    hashes: dict[str, set[str]] = {}
-    for text, meta in zip(got["documents"] or [], got["metadatas"] or [], strict=True):
-        texts.setdefault(str(meta["title"]), []).append(str(text))
-        hashes.setdefault(str(meta["article_id"]), set()).add(str(meta["content_hash"]))
-    assert len(hashes) == len(old) + len(new) and all(len(h) == 1 for h in hashes.values())
-    for i, body in changed.items():  # one version, the new one
-        assert " ".join(texts[old[i]["title"]]) == body
-    assert _in_step(assistant)
+
+    def run(changed: dict[int, str], new: list[dict[str, str]]) -> None:
+        again = [dict(a, body=changed.get(i, a["body"])) for i, a in enumerate(old)]
+        path = tmp_path / "again.json"
+        path.write_text(json.dumps(again + new), encoding="utf-8")
+        report = assistant.ingest(assistant.read([str(path)]))
+        assert (report.added, report.updated, report.failed) == (len(new), len(changed), [])
+        assert report.unchanged == len(old) - len(changed)
+        got = assistant.index.collection.get(include=["documents", "metadatas"])
+        texts: dict[str, list[str]] = {}
+        hashes: dict[str, set[str]] = {}
+        for text, meta in zip(got["documents"] or [], got["metadatas"] or [], strict=True):
+            texts.setdefault(str(meta["title"]), []).append(str(text))
+            hashes.setdefault(str(meta["article_id"]), set()).add(str(meta["content_hash"]))
+        assert all(len(h) == 1 for h in hashes.values())
+        for i, body in changed.items():  # one version, the new one
+            assert " ".join(texts[old[i]["title"]]) == body
+            old[i]["body"] = body
+        old.extend(new)
+        assert len(hashes) == len(old) and _in_step(assistant)
+
+    # changes in the first, second and third batch; new articles in the third
+    run(
+        {3: _prose(700, 40), FLUSH_ARTICLES + 3: _prose(701, 40), 2 * FLUSH_ARTICLES + 5: _prose(702, 40)},
+        [_article("new", "New", f"Note {i}", _prose(300 + i, 40)) for i in range(FLUSH_ARTICLES)],
+    )
+    assert scans == []
+    wire_path(assistant.settings).unlink()  # as an index made before the table
+    run({4: _prose(703, 40), 2 * FLUSH_ARTICLES + 6: _prose(704, 40)}, [])
+    assert [len(ids) for ids in scans] == [FLUSH_ARTICLES, FLUSH_ARTICLES]  # until the first write

@@ -1,6 +1,7 @@
 """Wire-copy candidates at a constant cost per article: MinHash LSH bands of every stored article in a SQLite
 file beside the keyword index, kept in step with Chroma by the writers (store/writer.py, NewsIndex._remove).
-Only writers (holding the index's write lock) open it; nothing of it is loaded into memory."""
+Writers open it under the index's write lock (and only read it before: peek_stored); nothing of it is loaded
+into memory."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -108,6 +110,29 @@ def _identity(path: Path) -> tuple[int, int] | None:
     except FileNotFoundError:
         return None
     return (found.st_dev, found.st_ino)
+
+
+def peek_stored(path: Path, article_ids: Sequence[str]) -> dict[str, list[str]] | None:
+    """`WireTable.stored` for a writer that does not hold the lock yet: through a connection that only reads
+    (it neither creates nor sets up the file). None when there is no table of this format to ask."""
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=60)) as db:
+            found = dict(db.execute("SELECT key, value FROM meta"))
+            return _stored(db, article_ids) if found.get("format") == WIRE_TABLE.version else None
+    except sqlite3.Error:  # no table yet, or one being made
+        return None
+
+
+def _stored(db: sqlite3.Connection, article_ids: Sequence[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for start in range(0, len(article_ids), _SQL_VARIABLES):
+        some = article_ids[start : start + _SQL_VARIABLES]
+        rows = db.execute(
+            f"SELECT article_id, chunk_ids FROM articles WHERE article_id IN ({','.join('?' * len(some))})",
+            list(some),
+        )
+        found.update((aid, json.loads(ids)) for aid, ids in rows)
+    return found
 
 
 def wire_path(settings: Settings) -> Path:
@@ -246,15 +271,7 @@ class WireTable:
     def stored(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
         """Chunk ids, as written, of those of these articles the table holds (a superset of Chroma's: an
         article missing here is not in Chroma either, once the table has caught up). Indexed reads only."""
-        found: dict[str, list[str]] = {}
-        for start in range(0, len(article_ids), _SQL_VARIABLES):
-            some = article_ids[start : start + _SQL_VARIABLES]
-            rows = self.db.execute(
-                f"SELECT article_id, chunk_ids FROM articles WHERE article_id IN ({','.join('?' * len(some))})",
-                list(some),
-            )
-            found.update((aid, json.loads(ids)) for aid, ids in rows)
-        return found
+        return _stored(self.db, article_ids)
 
     # -- writing -------------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from assistant.store.prefetch import Chunked, chunked
 from assistant.store.rows import VECTOR_KEY, vector_text
 from assistant.store.sentences import METADATA_KEY, pack, place_sentences
 from assistant.store.stories import assign_stories
-from assistant.store.wire import Entry, WireTable, wire_path
+from assistant.store.wire import Entry, WireTable, peek_stored, wire_path
 from assistant.types import Article, IngestReport, ProgressFn, ReadResult
 
 
@@ -327,16 +327,20 @@ class IndexWriter:
     def _article_states(self, ids: Sequence[str]) -> dict[str, tuple[str, bool]]:
         """For each stored article: (content hash, whether all its chunks are there).
 
-        Once this run has caught the wire table up under the lock, Chroma is asked by chunk id, and only
-        about the articles the table holds: a new article costs no Chroma call. Before that (a run's first
-        batch) one filtered query asks about them all: it scans Chroma's metadata (16 new ids: 33 ms at 390k
-        chunks, 1.6 ms at 11k; SCALING.md)."""
+        The wire table says which of them are stored (indexed reads) and under which chunk ids; Chroma is
+        read by those ids, so a new article costs no Chroma call. Before this run holds the lock the table
+        is read as it stands (what is decided then is asked again under the lock if another process may
+        have written: _commit). Only an index without a table is asked with a filtered query, which scans
+        Chroma's metadata (16 new ids: 33 ms at 390k chunks, 1.6 ms at 11k; SCALING.md)."""
         if not ids:
             return {}
-        if self._wire is None:
+        if self._wire is not None:
+            known: dict[str, list[str]] | None = self._wire.stored(ids)
+        else:
+            known = peek_stored(wire_path(self.index.settings), ids)
+        if known is None:
             metas = self.index.store.of_articles(ids)
-        else:  # as this process left it (or caught up since): another writer since makes _commit ask again
-            known = self._wire.stored(ids)
+        else:
             chunk_ids = [cid for held in known.values() for cid in held]
             metas = self.index.store.read(chunk_ids, texts=False).metas if chunk_ids else []
         hashes: dict[str, set[str]] = {}
