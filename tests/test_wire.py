@@ -414,3 +414,46 @@ def test_ingest_asks_chroma_by_chunk_id_about_the_articles_the_table_holds(
     wire_path(assistant.settings).unlink()  # as an index made before the table
     run({4: _prose(703, 40), 2 * FLUSH_ARTICLES + 6: _prose(704, 40)}, [])
     assert [len(ids) for ids in scans] == [FLUSH_ARTICLES, FLUSH_ARTICLES]  # until the first write
+
+
+def test_an_edited_file_without_url_finds_its_old_version_in_the_table(
+    make_assistant: Make, tmp_path: Path
+) -> None:
+    # a url-less article is the same one as before when read from the same file: the table keeps each such
+    # article's file (an indexed read), where a filtered Chroma query scans all metadata
+    assistant = make_assistant()
+    notes = [tmp_path / f"note{i}.txt" for i in range(3)]
+    for i, path in enumerate(notes):
+        path.write_text(f"Note {i}\n\n{_prose(40 + i, 40)}\n", encoding="utf-8")
+    assistant.ingest(assistant.read([str(p) for p in notes]))
+    asked: list[str] = []
+    store = assistant.index.store
+    original = store.firsts_from_origin
+
+    def counted(origin: str) -> Any:
+        asked.append(origin)
+        return original(origin)
+
+    store.__dict__["firsts_from_origin"] = counted
+
+    def edit(i: int, seed: int) -> None:
+        body = _prose(seed, 40)
+        notes[i].write_text(f"Note {i}\n\n{body}\n", encoding="utf-8")
+        report = assistant.ingest(assistant.read([str(p) for p in notes]))
+        assert (report.added, report.updated, report.unchanged, report.failed) == (0, 1, 2, [])
+        got = assistant.index.collection.get(include=["documents", "metadatas"])
+        mine = [
+            d
+            for d, m in zip(got["documents"] or [], got["metadatas"] or [], strict=True)
+            if m["title"] == f"Note {i}"
+        ]
+        assert mine == [body] and len({m["article_id"] for m in got["metadatas"] or []}) == 3
+        assert _in_step(assistant)
+
+    edit(1, 90)
+    assert asked == []
+    with _table(assistant) as table:  # as a table written before origins were kept
+        table.db.execute("DELETE FROM meta WHERE key = 'origins'")
+        table.db.commit()
+    edit(2, 91)
+    assert asked == [str(notes[2])]

@@ -46,7 +46,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
 CREATE TABLE IF NOT EXISTS articles (
     id INTEGER PRIMARY KEY, article_id TEXT NOT NULL UNIQUE, chunks INTEGER NOT NULL, chunk_ids TEXT NOT NULL,
-    signature BLOB NOT NULL, vector BLOB, shingles BLOB, story TEXT
+    signature BLOB NOT NULL, vector BLOB, shingles BLOB, story TEXT, origin TEXT
 );
 CREATE TABLE IF NOT EXISTS bands (
     band INTEGER NOT NULL, bucket INTEGER NOT NULL, article INTEGER NOT NULL, PRIMARY KEY (band, bucket, article)
@@ -77,6 +77,7 @@ class Entry:
     texts: Sequence[str]
     vector: Any  # a sequence of floats, or None when the article has no first chunk
     story: str = ""  # its wire story ("" when not known)
+    origin: str = ""  # the file a url-less article was read from, as its chunks' `origin` ("" otherwise)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,11 @@ def peek_stored(path: Path, article_ids: Sequence[str]) -> dict[str, list[str]] 
             return _stored(db, article_ids) if found.get("format") == WIRE_TABLE.version else None
     except sqlite3.Error:  # no table yet, or one being made
         return None
+
+
+def _origin(meta: Any) -> str:
+    """The `origin` by which a url-less article's new version finds the old one (writer._superseded)."""
+    return "" if meta.get("url") else str(meta.get("origin") or "")
 
 
 def _stored(db: sqlite3.Connection, article_ids: Sequence[str]) -> dict[str, list[str]]:
@@ -185,15 +191,20 @@ class WireTable:
             self.db.execute(f"PRAGMA cache_size=-{CACHE_KB}")
             self.db.executescript(_SCHEMA)
             columns = {row[1] for row in self.db.execute("PRAGMA table_info(articles)")}
-            for column, kind in (("shingles", "BLOB"), ("story", "TEXT")):  # a table written before them
-                if column not in columns:
+            for column, kind in (("shingles", "BLOB"), ("story", "TEXT"), ("origin", "TEXT")):
+                if column not in columns:  # a table written before them
                     self.db.execute(f"ALTER TABLE articles ADD COLUMN {column} {kind}")
+            self.db.execute(
+                "CREATE INDEX IF NOT EXISTS by_origin ON articles (origin) WHERE origin IS NOT NULL"
+            )
             found = dict(self.db.execute("SELECT key, value FROM meta"))
             check_format(WIRE_TABLE, found.get("format", WIRE_TABLE.version), str(path))
             if "format" not in found:
                 with self.db:
                     self.db.execute(
-                        "INSERT INTO meta VALUES ('format', ?), ('chunks', 0)", (WIRE_TABLE.version,)
+                        # a new table keeps every url-less article's origin (from_origin can answer)
+                        "INSERT INTO meta VALUES ('format', ?), ('chunks', 0), ('origins', 1)",
+                        (WIRE_TABLE.version,),
                     )
         except BaseException:
             self.db.close()
@@ -273,6 +284,15 @@ class WireTable:
         article missing here is not in Chroma either, once the table has caught up). Indexed reads only."""
         return _stored(self.db, article_ids)
 
+    def from_origin(self, origin: str) -> list[str] | None:
+        """The url-less articles read from this file (its chunks' `origin`), or None when the table cannot
+        say: one written before it kept origins (the caller asks Chroma; `reindex-keywords` makes a new one)."""
+        if self.db.execute("SELECT value FROM meta WHERE key = 'origins'").fetchone() is None:
+            return None
+        return [
+            aid for (aid,) in self.db.execute("SELECT article_id FROM articles WHERE origin = ?", (origin,))
+        ]
+
     # -- writing -------------------------------------------------------------------------------
 
     def write(self, articles: Sequence[Entry], remove: Iterable[str] = ()) -> None:
@@ -288,9 +308,9 @@ class WireTable:
                 held = np.array(sorted(own), dtype="<u4").tobytes()
                 row = (e.article_id, len(e.chunk_ids), json.dumps(list(e.chunk_ids)), sig.tobytes(), vector)
                 article = self.db.execute(
-                    "INSERT INTO articles (article_id, chunks, chunk_ids, signature, vector, shingles, story) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (*row, held, e.story or None),
+                    "INSERT INTO articles (article_id, chunks, chunk_ids, signature, vector, shingles, story, "
+                    "origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*row, held, e.story or None, e.origin or None),
                 ).lastrowid
                 if own and article is not None:  # an empty text is nobody's copy: no bands
                     self.db.executemany("INSERT OR IGNORE INTO bands VALUES (?, ?, ?)", buckets(sig, article))
@@ -369,8 +389,9 @@ class WireTable:
             batch = todo[start : start + FETCH_ARTICLES]
             found = stored_articles(store, [cid for aid in batch for cid in ids_of[aid]], vectors=True)
             entries = [
-                Entry(aid, a.ids, a.texts, a.vector, str((a.first or {}).get("story_id") or ""))
+                Entry(aid, a.ids, a.texts, a.vector, str(first.get("story_id") or ""), _origin(first))
                 for aid, a in found.items()
+                for first in [a.first or {}]
             ]
             self.write(entries, remove=batch)
         with self.db:  # the total as counted, whatever a crash left in the running one

@@ -171,7 +171,7 @@ class IndexWriter:
             return 0
         made = batch.embedded.result()
         with self.index.writing(save=False):  # one batch at a time: other writers may go between batches
-            self._caught_up()  # from here on, this run asks the wire table which articles are stored
+            wire = self._caught_up()  # from here on, this run asks the table which articles are stored
             existing = batch.states  # asked again only if another process wrote since
             if self.index.outside_writes != batch.outside:
                 existing = self._article_states([a.id for a, _ in batch.todo + batch.skipped])
@@ -186,7 +186,7 @@ class IndexWriter:
                 report.unchanged += 1
                 if progress:
                     progress(1, 0)
-            existing.update(self._superseded([a for a, _ in todo]))
+            existing.update(self._superseded([a for a, _ in todo], wire))
             written = 0
             group: list[Piece] = []
             for piece in todo:
@@ -283,6 +283,7 @@ class IndexWriter:
                 [n.get_content(MetadataMode.NONE) for n in ns],
                 ns[0].embedding,
                 str(ns[0].metadata.get("story_id") or ""),
+                "" if a.url else str(ns[0].metadata.get("origin") or ""),
             )
             for a, ns in group
             if ns
@@ -302,14 +303,16 @@ class IndexWriter:
             progress(len(group), len(nodes))
         return len(nodes)
 
-    def _superseded(self, articles: Sequence[Article]) -> dict[str, tuple[str, bool]]:
+    def _superseded(self, articles: Sequence[Article], wire: WireTable) -> dict[str, tuple[str, bool]]:
         """Url-less articles whose file now holds a new version: mark them as updates of the old one."""
         found: dict[str, tuple[str, bool]] = {}
         for article in articles:
             if article.url or not article.origin or not Path(article.origin).is_file():
                 continue  # only a single-article file identifies "the same article" without a url
-            firsts = self.index.store.firsts_from_origin(article.origin)
-            old = [str(m["article_id"]) for m in firsts if not m.get("url")]
+            old = wire.from_origin(article.origin[:500])  # an indexed read; a filtered query scans Chroma
+            if old is None:
+                firsts = self.index.store.firsts_from_origin(article.origin)
+                old = [str(m["article_id"]) for m in firsts if not m.get("url")]
             old = [aid for aid in old if aid != article.id]
             if old:
                 self.replaces[article.id] = old
