@@ -40,6 +40,7 @@ SCHEME = "affine32"  # datasketch's hashing; the table keeps a fingerprint of it
 FETCH_ARTICLES = 100  # articles read from Chroma per call while backfilling
 READ_CHUNKS = 5000  # chunk metadatas read per call while comparing with Chroma
 _SQL_VARIABLES = 500  # ids per IN (...): SQLite's limit is 32766 (999 before 3.32)
+CHECKPOINT_PAGES = 16384  # WAL pages (128 MB at 8 KB) before a writer copies them back into the table
 CACHE_KB = 131072  # SQLite page cache of a writer's connection (128 MB at most; the OS caches the rest)
 
 _SCHEMA = """
@@ -189,6 +190,9 @@ class WireTable:
             # the bands index takes 64 random inserts per article: with SQLite's 2 MB default cache they read
             # pages from disk once the table outgrows it (py-spy at 430k chunks: the writer's largest cost)
             self.db.execute(f"PRAGMA cache_size=-{CACHE_KB}")
+            # a batch's commit dirties ~1,000 band pages once the table is large: SQLite's default checkpoint
+            # (1,000 pages) then copied the WAL back and synced the file at almost every batch (SCALING.md)
+            self.db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
             self.db.executescript(_SCHEMA)
             columns = {row[1] for row in self.db.execute("PRAGMA table_info(articles)")}
             for column, kind in (("shingles", "BLOB"), ("story", "TEXT"), ("origin", "TEXT")):
