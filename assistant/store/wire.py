@@ -126,8 +126,9 @@ def peek_stored(path: Path, article_ids: Sequence[str]) -> dict[str, list[str]] 
         return None
 
 
-def _origin(meta: Any) -> str:
-    """The `origin` by which a url-less article's new version finds the old one (writer._superseded)."""
+def origin_key(meta: Any) -> str:
+    """What the table keeps as a chunk's article's `origin`: a url-less article's new version finds the old
+    one by it (writer._superseded); "" for an article with a url."""
     return "" if meta.get("url") else str(meta.get("origin") or "")
 
 
@@ -290,12 +291,14 @@ class WireTable:
         return _stored(self.db, article_ids)
 
     def from_origin(self, origin: str) -> list[str] | None:
-        """The url-less articles read from this file (its chunks' `origin`), or None when the table cannot
-        say: one written before it kept origins (the caller asks Chroma; `reindex-keywords` makes a new one)."""
+        """The url-less articles read from this file (as its chunks' `origin` holds it: the first 500
+        characters), or None when the table cannot say: one written before it kept origins (the caller asks
+        Chroma; `reindex-keywords` makes a new one)."""
         if self.db.execute("SELECT value FROM meta WHERE key = 'origins'").fetchone() is None:
             return None
         return [
-            aid for (aid,) in self.db.execute("SELECT article_id FROM articles WHERE origin = ?", (origin,))
+            aid
+            for (aid,) in self.db.execute("SELECT article_id FROM articles WHERE origin = ?", (origin[:500],))
         ]
 
     # -- writing -------------------------------------------------------------------------------
@@ -412,7 +415,7 @@ class WireTable:
             batch = todo[start : start + FETCH_ARTICLES]
             found = stored_articles(store, [cid for aid in batch for cid in ids_of[aid]], vectors=True)
             entries = [
-                Entry(aid, a.ids, a.texts, a.vector, str(first.get("story_id") or ""), _origin(first))
+                Entry(aid, a.ids, a.texts, a.vector, str(first.get("story_id") or ""), origin_key(first))
                 for aid, a in found.items()
                 for first in [a.first or {}]
             ]

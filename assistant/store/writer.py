@@ -24,7 +24,7 @@ from assistant.store.prefetch import Chunked, chunked
 from assistant.store.rows import VECTOR_KEY, vector_text
 from assistant.store.sentences import METADATA_KEY, pack, place_sentences
 from assistant.store.stories import assign_stories
-from assistant.store.wire import Entry, WireTable, peek_stored, wire_path
+from assistant.store.wire import Entry, WireTable, origin_key, peek_stored, wire_path
 from assistant.types import Article, IngestReport, ProgressFn, ReadResult
 
 
@@ -192,9 +192,9 @@ class IndexWriter:
             for piece in todo:
                 group.append(piece)
                 if sum(len(nodes) for _, nodes in group) >= BATCH_CHUNKS:
-                    written += self._write(group, made, existing, report, progress)
+                    written += self._write(group, made, existing, wire, report, progress)
                     group = []
-            return written + self._write(group, made, existing, report, progress)
+            return written + self._write(group, made, existing, wire, report, progress)
 
     def _over_budget(self, chunks: int, chunking: float) -> str | None:
         """Why one article would take longer than `max_article_seconds` to index (None when it fits):
@@ -241,13 +241,14 @@ class IndexWriter:
         group: list[Piece],
         made: dict[str, tuple[np.ndarray, str | None]],
         existing: dict[str, tuple[str, bool]],
+        wire: WireTable,
         report: IngestReport,
         progress: ProgressFn | None,
     ) -> int:
+        """Write one group of articles: keyword journal, Chroma and the wire table (caught up by _commit)."""
         if not group:
             return 0
         nodes = [node for _, article_nodes in group for node in article_nodes]
-        wire = self._caught_up()
         assign_stories(self.index.store, group, wire)  # copies share a story_id (stories.py)
         stale = [a.id for a, _ in group if a.id in existing]
         stale += [old for a, _ in group for old in self.replaces.get(a.id, ())]
@@ -283,7 +284,7 @@ class IndexWriter:
                 [n.get_content(MetadataMode.NONE) for n in ns],
                 ns[0].embedding,
                 str(ns[0].metadata.get("story_id") or ""),
-                "" if a.url else str(ns[0].metadata.get("origin") or ""),
+                origin_key(ns[0].metadata),
             )
             for a, ns in group
             if ns
@@ -309,7 +310,7 @@ class IndexWriter:
         for article in articles:
             if article.url or not article.origin or not Path(article.origin).is_file():
                 continue  # only a single-article file identifies "the same article" without a url
-            old = wire.from_origin(article.origin[:500])  # an indexed read; a filtered query scans Chroma
+            old = wire.from_origin(article.origin)  # an indexed read; a filtered query scans Chroma
             if old is None:
                 firsts = self.index.store.firsts_from_origin(article.origin)
                 old = [str(m["article_id"]) for m in firsts if not m.get("url")]
