@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from bm25s.tokenization import Tokenized
 
-from assistant.store import keywords
+from assistant.store import keywords, merging
 from assistant.store.keywords import KeywordIndex
 from assistant.store.rows import VECTOR_KEY, vector_text
-from assistant.store.segments import RowInfo, Segment, _encode, _postings
+from assistant.store.segments import RowInfo, Segment
 from assistant.store.vocab import VOCAB
 from assistant.text import sentence_starts, tokenize, tokenize_pieces
 
@@ -170,31 +170,47 @@ def test_what_a_killed_writer_left_past_the_saved_end_is_ignored_and_cut(tmp_pat
     _same_scores(again)
 
 
-def test_a_merge_gathers_what_a_fresh_build_of_its_rows_would_derive() -> None:
-    """Merging keeps postings and sentence encodings by gathering them; they equal those derived anew."""
+@pytest.mark.parametrize(("block", "slices"), [(32768, 16), (5, 3)])
+def test_a_merge_equals_a_fresh_build_of_its_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int, slices: int
+) -> None:
+    """Merging (straight to disk, block by block, postings in term ranges) writes exactly the segment a fresh
+    build of the kept rows makes: gathered postings, sentence encodings, sentence and chunk vectors."""
+    monkeypatch.setattr(merging, "BLOCK_ROWS", block)
+    monkeypatch.setattr(merging, "POSTING_SLICES", slices)
     rng = np.random.default_rng(7)
+    made: dict[str, tuple[object, ...]] = {}
 
     def segment(first: int, n: int) -> Segment:
         rows = [
             RowInfo(f"c{first + i}", f"a{(first + i) // 3}", "Post", None, f"T {i}", i % 3) for i in range(n)
         ]
         terms = [rng.integers(0, 40, rng.integers(0, 30)).astype(np.int32) for _ in range(n)]
-        counts = []
-        for t in terms:  # a title, then sentences, splitting the row's terms
+        counts, blocks, vectors = [], [], []
+        for i, t in enumerate(terms):  # a title, then sentences, splitting the row's terms
             cuts = sorted(rng.integers(0, len(t) + 1, 3).tolist())
             counts.append((cuts[0], cuts[1] - cuts[0], cuts[2] - cuts[1], len(t) - cuts[2]))
-        return Segment.build(rows, terms, counts, [None] * n)
+            k = int(rng.integers(1, 4))  # some rows have no sentence vectors, some no chunk vector
+            spans = rng.integers(0, 99, (k, 2)).astype(np.uint16)
+            block_ = (
+                spans,
+                rng.random(k).astype(np.float32),
+                rng.integers(-127, 127, (k, 6)).astype(np.int8),
+            )
+            blocks.append(None if i % 4 == 0 else block_)
+            vectors.append(None if i % 5 == 0 else rng.random(4).astype(np.float32))
+        for given in zip(rows, terms, counts, blocks, vectors, strict=True):
+            made[given[0].id] = given
+        return Segment.build(rows, terms, counts, blocks, vectors)
 
     parts = [segment(0, 50), segment(50, 1), segment(51, 37)]
     keeps = [np.flatnonzero(rng.random(len(s)) < 0.7) for s in parts]
-    merged = Segment.merge(list(zip(parts, keeps, strict=True)))
-    a = merged.a
-    derived = _postings(a["token_ids"], a["token_at"]) | _encode(
-        a["token_ids"], a["token_at"], a["counts"], a["count_at"]
-    )
-    assert len(merged) == sum(map(len, keeps)) and derived
-    for key, value in derived.items():
-        assert value.dtype == a[key].dtype and np.array_equal(value, a[key]), key
-    assert [r.id for r in merged.rows] == [
-        s.rows[int(i)].id for s, keep in zip(parts, keeps, strict=True) for i in keep
-    ]
+    merged = Segment.merge(tmp_path, list(zip(parts, keeps, strict=True)))
+    kept = [made[s.rows[int(i)].id] for s, keep in zip(parts, keeps, strict=True) for i in keep]
+    fresh = Segment.build(*(list(column) for column in zip(*kept, strict=True)))
+    assert len(merged) == len(fresh) == sum(map(len, keeps)) > 40
+    assert set(merged.a) == set(fresh.a)
+    for key, value in fresh.a.items():
+        assert value.dtype == merged.a[key].dtype and np.array_equal(value, merged.a[key]), key
+    assert list(merged.rows) == list(fresh.rows)
+    assert isinstance(merged.a["post_row"].base, np.memmap)  # mapped from disk, not held in memory

@@ -188,11 +188,11 @@ class KeywordIndex:
         while len(segments) >= 2 and _mergeable(
             live_count(segments[-2], dead), live_count(segments[-1], dead)
         ):
-            written.append(self._write(Segment.merge([(s, alive(s, dead)) for s in segments[-2:]])))
+            written.append(Segment.merge(self.folder, [(s, alive(s, dead)) for s in segments[-2:]]))
             segments[-2:] = [written[-1]]
         for i, segment in enumerate(segments):  # a segment mostly removed is rewritten alone
             if 2 * len(dead.get(segment.name, ())) > len(segment):
-                written.append(self._write(Segment.merge([(segment, alive(segment, dead))])))
+                written.append(Segment.merge(self.folder, [(segment, alive(segment, dead))]))
                 segments[i] = written[-1]
         names = {s.name for s in segments}
         self.dead = {n: r for n, r in dead.items() if n in names and r}

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.store.merging import common as _common
+from assistant.store.merging import merge_to
 from assistant.store.rowtable import RowInfo, RowTable
 from assistant.store.rowtable import ramp as _ramp
 
@@ -90,72 +92,10 @@ class Segment:
         return cls._assemble(RowTable.from_rows(rows), flat)
 
     @classmethod
-    def merge(cls, parts: Sequence[tuple[Segment, np.ndarray]]) -> Segment:
-        """One segment of the given rows (local row numbers) of several segments, in order: arrays are
-        gathered whole (no per-row Python), so merging a million rows takes seconds, not minutes."""
-        rows = RowTable.take([(segment.rows, keep) for segment, keep in parts])
-        dim = _common({s.a["sent_vec"].shape[1] for s, _ in parts if len(s.a["sent_vec"])})
-        width = _common({s.a["vec"].shape[1] for s, _ in parts if s.a["vec_has"].any()})
-        pieces: dict[str, list[np.ndarray]] = {}
-        first = 0  # the merged row number of each part's first kept row
-        for segment, keep in parts:
-            a, keep = segment.a, np.asarray(keep, dtype=np.int64)
-            for values, at in (("token_ids", "token_at"), ("counts", "count_at")):
-                taken, sizes = _gather(a[values], a[at], keep)
-                pieces.setdefault(values, []).append(taken)
-                pieces.setdefault(at, []).append(sizes)
-            # sentence encodings and postings are gathered too, not derived again from the terms: deriving
-            # them sorted every term of every row (14 s for 69k rows; gathered, about 2 s)
-            encoded, sizes = _gather(np.arange(int(a["enc_at"][-1])), a["enc_at"], keep)
-            pieces.setdefault("enc_at", []).append(sizes)
-            for values, at in (("enc_terms", "enc_term_at"), ("enc_pairs", "enc_pair_at")):
-                taken, sizes = _gather(a[values], a[at], encoded)
-                pieces.setdefault(values, []).append(taken)
-                pieces.setdefault(at, []).append(sizes)
-            moved = np.full(len(segment) + 1, -1, dtype=np.int64)  # old row -> merged row (-1: dropped)
-            moved[keep] = first + np.arange(len(keep))
-            term = np.repeat(np.asarray(a["post_term"], dtype=np.int32), np.diff(a["post_at"]))
-            row = moved[np.asarray(a["post_row"], dtype=np.int64)]
-            live = row >= 0
-            pieces.setdefault("post_term", []).append(term[live])
-            pieces.setdefault("post_row", []).append(row[live].astype(np.int32))  # rows fit: < 2**31
-            pieces.setdefault("post_tf", []).append(np.asarray(a["post_tf"])[live])
-            del term, row, live  # postings are the merge's largest arrays (34M for 485k rows)
-            first += len(keep)
-            sentences = len(a["sent_vec"]) and a["sent_vec"].shape[1] == dim
-            index, sizes = _gather(np.arange(len(a["sent_scale"])), a["sent_at"], keep)
-            if not sentences:  # vectors of another size (or none): these rows lose them
-                index, sizes = index[:0], np.zeros_like(sizes)
-            pieces.setdefault("sent_at", []).append(sizes)
-            pieces.setdefault("sent_span", []).append(np.asarray(a["sent_span"][index]).reshape(-1, 2))
-            pieces.setdefault("sent_scale", []).append(np.asarray(a["sent_scale"][index]))
-            pieces.setdefault("sent_vec", []).append(
-                np.asarray(a["sent_vec"][index]).reshape(len(index), dim)
-            )
-            fits = a["vec"].shape[1] == width
-            pieces.setdefault("vec_has", []).append(a["vec_has"][keep] & fits)
-            vec = np.asarray(a["vec"][keep]) if fits else np.zeros((len(keep), width), np.float32)
-            pieces.setdefault("vec", []).append(vec.reshape(len(keep), width))
-        # each list is freed once joined: a merge holds every array once, not twice (a 485k-row merge of the
-        # 1M index: 6.0 GB peak before)
-        flat = {key: np.concatenate(pieces.pop(key)) for key in list(pieces)}
-        for at in ("token_at", "count_at", "sent_at", "enc_at", "enc_term_at", "enc_pair_at"):
-            flat[at] = np.r_[0, np.cumsum(flat[at])].astype(np.int64)
-        flat["enc_terms"] = flat["enc_terms"].astype(np.int32)
-        flat["enc_pairs"] = flat["enc_pairs"].astype(np.int64)
-        # each part's postings are sorted by (term, row) and later parts hold later rows: a stable sort by
-        # term alone merges them (runs already sorted: timsort's best case)
-        unsorted = flat.pop("post_term")
-        order = np.argsort(unsorted, kind="stable")
-        term = unsorted[order]
-        del unsorted
-        starts = np.flatnonzero(np.r_[True, term[1:] != term[:-1]]) if len(term) else np.zeros(0, np.int64)
-        flat["post_term"] = term[starts].astype(np.int32)
-        flat["post_at"] = np.r_[starts, len(term)].astype(np.int64)
-        del term
-        flat["post_row"] = flat["post_row"][order].astype(np.int32, copy=False)
-        flat["post_tf"] = flat["post_tf"][order].astype(np.uint16, copy=False)
-        return cls(uuid.uuid4().hex[:12], rows, flat)
+    def merge(cls, folder: Path, parts: Sequence[tuple[Segment, np.ndarray]]) -> Segment:
+        """One segment of the given rows (local row numbers) of several segments, in order, written into
+        folder and mapped (store/merging.py: block by block, so the merged arrays never sit in memory)."""
+        return cls.open(folder, merge_to(folder, parts))
 
     @classmethod
     def _assemble(cls, rows: RowTable, flat: dict[str, np.ndarray]) -> Segment:
@@ -253,18 +193,6 @@ def _f32() -> np.ndarray:
 
 def _empty(dim: int) -> np.ndarray:
     return np.zeros((0, dim), dtype=np.uint16 if dim == 2 else np.int8)
-
-
-def _common(sizes: set[int]) -> int:
-    """The one size all given vectors share (0 when none, or when they differ: none can be kept)."""
-    return sizes.pop() if len(sizes) == 1 else 0
-
-
-def _gather(values: np.ndarray, at: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The runs values[at[i]:at[i + 1]] of the rows in keep, concatenated, and each run's length."""
-    sizes = (at[keep + 1] - at[keep]).astype(np.int64)
-    index = np.repeat(at[keep], sizes) + _ramp(sizes)
-    return np.asarray(values[index]), sizes
 
 
 def _offsets(sizes: object) -> np.ndarray:
