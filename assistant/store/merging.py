@@ -12,15 +12,20 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from assistant.store.rowtable import RowTable
 from assistant.store.rowtable import ramp as _ramp
 
-if TYPE_CHECKING:
-    from assistant.store.segments import Segment
+
+class Segment(Protocol):
+    """What a merge reads of a keyword segment (segments.Segment, which imports this module)."""
+
+    rows: RowTable
+    a: dict[str, np.ndarray]
+
 
 BLOCK_ROWS = 32768  # rows of one part gathered at a time
 POSTING_SLICES = 16  # the postings are merged in this many ranges of terms, about equal in size
