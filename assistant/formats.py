@@ -30,9 +30,9 @@ KEYWORDS = Format(  # 1: rows as positional lists; 2: rows under named fields; 3
     4,
     "Upgrade newsqa, or rebuild the keyword index from the Chroma store: `newsqa reindex-keywords`.",
 )
-WIRE_TABLE = Format(  # stories/COLLECTION.sqlite3: MinHash bands of the stored articles (store/wire.py)
+WIRE_TABLE = Format(  # stories/COLLECTION.sqlite3 (+ .bands/): MinHash bands (store/wire.py); 2: band runs
     "wire-copy table",
-    1,
+    2,
     "Upgrade newsqa, or rebuild it from the Chroma store: `newsqa reindex-keywords` (or delete the file; the "
     "next ingest rebuilds it).",
 )

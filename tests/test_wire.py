@@ -12,13 +12,16 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from assistant.assistant import Assistant
 from assistant.errors import IndexFormatError, IndexUnavailableError
 from assistant.ingest.chunking import embed_texts
+from assistant.store import bands as band_runs
+from assistant.store.bands import BANDS, BUCKET_READ, buckets, run_keys
 from assistant.store.stories import assign_stories, shingles
-from assistant.store.wire import BANDS, BUCKET_READ, Entry, WireTable, buckets, signature, wire_path
+from assistant.store.wire import Entry, WireTable, runs_folder, signature, wire_path
 from assistant.store.writer import FLUSH_ARTICLES
 from assistant.types import Article, ReadResult, article_id
 
@@ -88,8 +91,11 @@ def _in_step(assistant: Assistant) -> bool:
     """The table holds as many chunks as Chroma (what the writer's catch_up checks), and the bands of its
     articles and no others."""
     with _table(assistant) as table:
-        bands = table.db.execute("SELECT count(*) FROM bands").fetchone()[0]
-        return table.chunks() == assistant.index.count() and bands == BANDS * len(table)
+        _, articles = table.bands.rows()
+        live = [i for (i,) in table.db.execute("SELECT id FROM articles")]
+        return table.chunks() == assistant.index.count() and np.isin(articles, live).sum() == BANDS * len(
+            live
+        )
 
 
 ALPHA = _article("alpha", "Alpha Times", "Nations agree to cut plastic", WIRE)
@@ -292,38 +298,105 @@ def _entry(name: str, text: str) -> Entry:
     return Entry(name, [f"{name}#0"], [text], [1.0, 0.0], name)
 
 
-def test_a_crowded_bucket_is_read_newest_first_and_copies_are_still_found(tmp_path: Path) -> None:
+def _members(table: WireTable, band: int, bucket: int) -> list[str]:
+    """The stored articles in a band's bucket (SQLite's rows and the runs'), newest first."""
+    keys, articles = table.bands.rows()
+    key = run_keys(np.array([band]), np.array([bucket]))[0]
+    ids = sorted(set(articles[keys == key].tolist()), reverse=True)
+    names = dict(table.db.execute("SELECT id, article_id FROM articles"))
+    return [names[i] for i in ids if i in names]
+
+
+@pytest.mark.parametrize("flush", [None, 2 * BANDS], ids=["in SQLite", "in runs"])
+def test_a_crowded_bucket_is_read_newest_first_and_copies_are_still_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flush: int | None
+) -> None:
     # Every article after the first opens with the same long boilerplate, so many bands of theirs fall in
     # the same buckets (the synthetic corpus and real outlets' footers do this); a band reads only the newest
     # BUCKET_READ of a bucket, and the copy of an article older than all of them is found by its own bands.
+    # With a small FLUSH_ROWS the bands move into merged runs every few articles, and reads are the same.
+    if flush:  # every batch's bands go to a run; two merge into one of four articles' bands, no bigger
+        monkeypatch.setattr(band_runs, "FLUSH_ROWS", flush)
+        monkeypatch.setattr(band_runs, "MAX_RUN_ROWS", 4 * flush)
     boiler = _prose(0, 150)
     original = boiler + "\n\n" + _prose(1)
     crowd = [_entry(f"crowd-{i}", boiler + "\n\n" + _prose(100 + i)) for i in range(6 * BUCKET_READ)]
     with WireTable(tmp_path / "wire.sqlite3") as table:
         table.write([_entry("original", original)])
-        table.write(crowd)
-        crowded = table.db.execute(
-            "SELECT max(n) FROM (SELECT count(*) AS n FROM bands GROUP BY band, bucket)"
-        ).fetchone()[0]
-        assert crowded > BUCKET_READ  # the boilerplate did crowd buckets
+        for start in range(0, len(crowd), 3):
+            table.write(crowd[start : start + 3])
+        assert (len(table.bands.runs) > 1) == bool(flush)
+        members = {
+            (band, bucket): _members(table, band, bucket)
+            for band, bucket in buckets(signature(shingles(boiler)))
+        }
+        assert max(map(len, members.values())) > BUCKET_READ  # the boilerplate did crowd buckets
         found = {c.article_id for c in table.candidates(shingles(boiler), limit=1000)}
-        newest, every = set(), set()  # per band of the boilerplate: its bucket's newest BUCKET_READ, and all
-        for band, bucket in buckets(signature(shingles(boiler))):
-            members = [
-                name
-                for (name,) in table.db.execute(
-                    "SELECT a.article_id FROM bands b JOIN articles a ON a.id = b.article "
-                    "WHERE b.band = ? AND b.bucket = ? ORDER BY b.article DESC",
-                    (band, bucket),
-                )
-            ]
-            newest |= set(members[:BUCKET_READ])
-            every |= set(members)
+        newest = {name for names in members.values() for name in names[:BUCKET_READ]}
+        every = {name for names in members.values() for name in names}
         assert found and found <= newest < every  # older members of crowded buckets are not read
         copy = original.replace(".", ", the agency said.")  # the original, lightly edited
         found = table.candidates(shingles(copy))
         assert found and found[0].article_id == "original"
         assert found[0].shingles == shingles(original) and found[0].story == "original"
+
+
+def _found_all(table: WireTable, texts: dict[str, str]) -> dict[str, list[str]]:
+    return {name: [c.article_id for c in table.candidates(shingles(text))] for name, text in texts.items()}
+
+
+def test_band_runs_are_read_by_other_connections_and_merges_drop_removed_articles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(band_runs, "FLUSH_ROWS", 2 * BANDS)  # every two articles' bands become a run
+    path = tmp_path / "wire.sqlite3"
+    texts = {f"a{i}": _prose(200 + i) for i in range(12)}
+    entries = [_entry(name, text) for name, text in texts.items()]
+    with WireTable(path) as writer, WireTable(path) as reader:  # as two processes: a writer, and a reader
+        writer.write(entries[:2])
+        assert len(writer.bands.runs) == 1 and not reader.bands.runs
+        assert _found_all(reader, {"a0": texts["a0"]}) == {"a0": ["a0"]}  # read from the writer's new run
+        writer.remove(["a0"])
+        stray = runs_folder(path) / "0123456789ab.keys.npy"  # as left by a writer killed before naming it
+        stray.write_bytes(b"half a run")
+        for start in range(2, len(entries), 2):
+            writer.write(entries[start : start + 2])
+        assert not stray.exists()
+        assert len(writer.bands.runs) < 5  # merged: five runs were written
+        assert {p.name.split(".")[0] for p in runs_folder(path).iterdir()} == {
+            r.name for r in writer.bands.runs
+        }
+        found = _found_all(reader, texts)
+        assert found == {name: [] if name == "a0" else [name] for name in texts}
+        _, articles = writer.bands.rows()  # the removed article's bands went at the first merge
+        live = [i for (i,) in writer.db.execute("SELECT id FROM articles")]
+        assert sorted(set(articles.tolist())) == sorted(live) and len(articles) == BANDS * len(live)
+
+
+def test_a_table_from_before_runs_moves_its_bands_into_runs_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "wire.sqlite3"
+    texts = {f"b{i}": _prose(300 + i) for i in range(6)}
+    with WireTable(path) as table:
+        table.write([_entry(name, text) for name, text in texts.items()])
+        assert not table.bands.runs
+    with closing(sqlite3.connect(path)) as db, db:  # as format 1 left it: every band in SQLite, no counter
+        db.execute("DELETE FROM meta WHERE key = 'bands_held'")
+        db.execute("UPDATE meta SET value = 1 WHERE key = 'format'")
+    monkeypatch.setattr(band_runs, "FETCH_ROWS", 100)
+    monkeypatch.setattr(band_runs, "MAX_RUN_ROWS", 4 * BANDS)  # the move writes runs of 4 articles' bands
+    with WireTable(path) as table:
+        assert _found_all(table, texts) == {name: [name] for name in texts}  # read as it is
+        late = _prose(400)
+        table.write([_entry("late", late)])
+        assert table.db.execute("SELECT count(*) FROM bands").fetchone()[0] == 0
+        assert [len(r) for r in table.bands.runs] == [300, 7 * BANDS - 300]  # fetches of 100 up to 256+
+        assert table.db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()[0] == 2
+        assert _found_all(table, {**texts, "late": late}) == {name: [name] for name in [*texts, "late"]}
+        table.write([_entry("later", _prose(401))])  # below FLUSH_ROWS again: stays in SQLite
+        assert table.db.execute("SELECT count(*) FROM bands").fetchone()[0] == BANDS
+        assert len(table.bands.runs) == 2
 
 
 def test_one_connection_across_batches_reopened_after_a_reindex(

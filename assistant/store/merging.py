@@ -26,6 +26,8 @@ class Segment(Protocol):
     rows: RowTable
     a: dict[str, np.ndarray]
 
+    def __len__(self) -> int: ...
+
 
 BLOCK_ROWS = 32768  # rows of one part gathered at a time
 POSTING_SLICES = 16  # the postings are merged in this many ranges of terms, about equal in size

@@ -1,5 +1,5 @@
 """Wire-copy candidates at a constant cost per article: MinHash LSH bands of every stored article in a SQLite
-file beside the keyword index, kept in step with Chroma by the writers (store/writer.py, NewsIndex._remove).
+file beside the keyword index (the newest bands; the rest in sorted runs beside it, store/bands.py), kept in step with Chroma by the writers (store/writer.py, NewsIndex._remove).
 Writers open it under the index's write lock (and only read it before: peek_stored); nothing of it is loaded
 into memory."""
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import shutil
 import sqlite3
 from collections.abc import Iterable, Sequence
 from contextlib import closing
@@ -20,6 +21,7 @@ import numpy as np
 
 from assistant.formats import WIRE_TABLE, check_format
 from assistant.settings import Settings
+from assistant.store.bands import BANDS, ROWS, Bands
 from assistant.store.chunks import ChunkStore
 from assistant.store.stories import shingles, stored_articles
 
@@ -28,8 +30,6 @@ from assistant.store.stories import shingles, stored_articles
 # BANDS bands of ROWS MinHash values such a pair shares no band with probability (1 - 0.43**2)**64 = 2.3e-6 in
 # that worst case (a typical copy, Jaccard >= 0.8: 4e-29); unrelated articles (Jaccard ~0.002) share one with
 # probability 2.6e-4, and ones sharing a paragraph or two (Jaccard ~0.04) with 0.1.
-BANDS = 64
-ROWS = 2  # a band's two 32-bit values, side by side, are its bucket: a 64-bit integer, exact
 PERMUTATIONS = BANDS * ROWS
 # Candidates whose signatures agree in fewer places are not read from Chroma: a same-story pair (Jaccard
 # >= 0.43) agrees in fewer than 20 of 128 with probability 9e-12; a pair sharing a paragraph (0.04) in 20 or
@@ -55,17 +55,8 @@ CREATE TABLE IF NOT EXISTS bands (
 ) WITHOUT ROWID;
 """
 # Only ids and signatures first: on a corpus whose articles share paragraphs, hundreds of articles share a
-# band with a new one, and only the likeliest few are read whole (_DETAILS). Each band reads the newest
-# BUCKET_READ articles of its bucket, one primary-key range each: a bucket holding more is boilerplate or a
-# story with many copies, and its newest members find either (a copy shares ~40 of 64 bands with the
-# original: the chance that all of them are crowded is the chance that its text is all boilerplate).
-BUCKET_READ = 8
-_BAND = "SELECT article FROM (SELECT article FROM bands WHERE band = ? AND bucket = ? ORDER BY article DESC LIMIT {n})"
-_CANDIDATES = (
-    "SELECT id, article_id, signature FROM articles WHERE id IN ("
-    + " UNION ALL ".join([_BAND.format(n=BUCKET_READ)] * BANDS)
-    + ")"
-)
+# band with a new one (bands.BUCKET_READ of each bucket), and only the likeliest few are read whole (_DETAILS).
+_SIGNATURES = "SELECT id, article_id, signature FROM articles WHERE id IN ({ids})"
 _DETAILS = "SELECT id, chunk_ids, vector, shingles, story FROM articles WHERE id IN ({ids})"
 _prototype: Any = None
 
@@ -149,6 +140,11 @@ def wire_path(settings: Settings) -> Path:
     return Path(settings.index) / "stories" / f"{settings.collection}.sqlite3"
 
 
+def runs_folder(path: Path) -> Path:
+    """Where a table's band runs live (store/bands.py): beside it."""
+    return path.with_suffix(".bands")
+
+
 def signature(shingle_set: Iterable[int]) -> np.ndarray:
     """The MinHash signature (PERMUTATIONS uint32 values) of a set of shingle hashes."""
     global _prototype
@@ -159,14 +155,6 @@ def signature(shingle_set: Iterable[int]) -> np.ndarray:
     minhash = _prototype.copy()
     minhash.update_batch(list(shingle_set))  # crc32 values: datasketch mixes them before permuting
     return np.asarray(minhash.hashvalues, dtype="<u4")
-
-
-def buckets(sig: np.ndarray, article: int | None = None) -> list[tuple[int, ...]]:
-    """(band, bucket[, article]) rows of a signature."""
-    pairs = sig.astype(np.uint64).reshape(BANDS, ROWS)
-    keys = ((pairs[:, 0] << np.uint64(32)) | pairs[:, 1]).view(np.int64)  # SQLite integers are signed
-    tail = () if article is None else (article,)
-    return [(band, int(bucket), *tail) for band, bucket in enumerate(keys)]
 
 
 @functools.cache
@@ -189,10 +177,10 @@ class WireTable:
             self.db.execute("PRAGMA page_size=8192")  # a new file only: two ~2 KB article rows to a page
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            # the bands index takes 64 random inserts per article: with SQLite's 2 MB default cache they read
-            # pages from disk once the table outgrows it (py-spy at 430k chunks: the writer's largest cost)
+            # the articles table and its unique index take random reads and inserts: SQLite's 2 MB default cache
+            # read pages from disk once they outgrew it (py-spy at 430k chunks, when bands were all in SQLite)
             self.db.execute(f"PRAGMA cache_size=-{CACHE_KB}")
-            # a batch's commit dirties ~1,000 band pages once the table is large: SQLite's default checkpoint
+            # when every band was in SQLite a batch's commit dirtied ~1,000 pages: SQLite's default checkpoint
             # (1,000 pages) then copied the WAL back and synced the file at almost every batch (SCALING.md)
             self.db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
             self.db.executescript(_SCHEMA)
@@ -209,9 +197,10 @@ class WireTable:
                 with self.db:
                     self.db.execute(
                         # a new table keeps every url-less article's origin (from_origin can answer)
-                        "INSERT INTO meta VALUES ('format', ?), ('chunks', 0), ('origins', 1)",
+                        "INSERT INTO meta VALUES ('format', ?), ('chunks', 0), ('origins', 1), ('bands_held', 0)",
                         (WIRE_TABLE.version,),
                     )
+            self.bands = Bands(self.db, runs_folder(path))
         except BaseException:
             self.db.close()
             raise
@@ -238,6 +227,7 @@ class WireTable:
         """A new table from Chroma's articles (one of an unreadable format replaced); returns the articles."""
         for stale in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))):
             stale.unlink(missing_ok=True)
+        shutil.rmtree(runs_folder(path), ignore_errors=True)
         with cls(path) as table:
             table.sync(store)
             return len(table)
@@ -259,8 +249,14 @@ class WireTable:
             return []
         self._check_hashing()
         sig = signature(own)
-        params = [value for row in buckets(sig) for value in row]
-        rows = [r for r in self.db.execute(_CANDIDATES, params) if r[1] != exclude]
+        ids = self.bands.newest(sig)
+        rows = [
+            r
+            for start in range(0, len(ids), _SQL_VARIABLES)
+            for some in [ids[start : start + _SQL_VARIABLES]]
+            for r in self.db.execute(_SIGNATURES.format(ids=",".join("?" * len(some))), some)
+            if r[1] != exclude
+        ]
         if not rows:
             return []
         signatures = np.frombuffer(b"".join(r[2] for r in rows), dtype="<u4").reshape(len(rows), -1)
@@ -321,9 +317,10 @@ class WireTable:
                     (*row, held, e.story or None, e.origin or None),
                 ).lastrowid
                 if own and article is not None:  # an empty text is nobody's copy: no bands
-                    self.db.executemany("INSERT OR IGNORE INTO bands VALUES (?, ?, ?)", buckets(sig, article))
+                    self.bands.add(sig, article)
             added = sum(len(e.chunk_ids) for e, _ in made)
             self.db.execute("UPDATE meta SET value = value + ? WHERE key = 'chunks'", (added - gone,))
+        self.bands.settle()
 
     def remove(self, article_ids: Iterable[str]) -> None:
         """Forget these articles (unknown ids are ignored), in one transaction."""
@@ -340,10 +337,7 @@ class WireTable:
             ).fetchone()
             if row is None:
                 continue
-            sig = np.frombuffer(row[2], dtype="<u4")
-            self.db.executemany(
-                "DELETE FROM bands WHERE band = ? AND bucket = ? AND article = ?", buckets(sig, row[0])
-            )
+            self.bands.forget(np.frombuffer(row[2], dtype="<u4"), row[0])
             self.db.execute("DELETE FROM articles WHERE id = ?", (row[0],))
             gone += int(row[1])
         return gone
@@ -358,7 +352,7 @@ class WireTable:
         if found is None or found[0] != fingerprint:
             with self.db:
                 if found is not None:
-                    self.db.execute("DELETE FROM bands")
+                    self.bands.clear()
                     self.db.execute("DELETE FROM articles")
                     self.db.execute("UPDATE meta SET value = 0 WHERE key = 'chunks'")
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES ('hashing', ?)", (fingerprint,))
