@@ -57,8 +57,9 @@ class Run:
     def __init__(self, folder: Path, name: str) -> None:
         self.name = name
         try:
-            self.keys = np.load(folder / f"{name}.keys.npy", mmap_mode="r")
-            self.articles = np.load(folder / f"{name}.articles.npy", mmap_mode="r")
+            # plain arrays over the mapping: np.memmap's subclass hooks cost more than a lookup's searches
+            self.keys = np.asarray(np.load(folder / f"{name}.keys.npy", mmap_mode="r"))
+            self.articles = np.asarray(np.load(folder / f"{name}.articles.npy", mmap_mode="r"))
         except (OSError, ValueError) as exc:
             raise IndexFormatError(
                 f"The wire-copy table's band run {name} in {folder} cannot be read ({exc}). "
@@ -90,10 +91,14 @@ class Run:
         """(band, article) of the newest BUCKET_READ articles of each key's bucket here (the band being the
         key's position in `keys`)."""
         high = np.searchsorted(self.keys, keys, side="right")
-        low = np.maximum(np.searchsorted(self.keys, keys, side="left"), high - BUCKET_READ)
+        band = np.flatnonzero((high > 0) & (self.keys[np.maximum(high - 1, 0)] == keys))  # most are absent
+        if not len(band):
+            return band, band
+        high = high[band]
+        low = np.maximum(np.searchsorted(self.keys, keys[band], side="left"), high - BUCKET_READ)
         sizes = high - low
         at = np.repeat(low - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(int(sizes.sum()))
-        return np.repeat(np.arange(len(keys)), sizes), np.asarray(self.articles[at], dtype=np.int64)
+        return np.repeat(band, sizes), self.articles[at]
 
 
 class Bands:
@@ -215,18 +220,17 @@ class Bands:
         """Merge runs (the newest ones) into one, dropping the rows of articles no longer stored."""
         keys = np.concatenate([np.asarray(r.keys) for r in runs])
         articles = np.concatenate([np.asarray(r.articles) for r in runs])
-        stored = np.unique(articles)
-        live = np.zeros(0, np.int64)
-        for start in range(0, len(stored), 500):  # SQLite's variable limit
-            some = stored[start : start + 500].tolist()
-            query = f"SELECT id FROM articles WHERE id IN ({','.join('?' * len(some))})"
-            live = np.r_[live, np.array([i for (i,) in self.db.execute(query, some)], dtype=np.int64)]
-        keep = np.isin(articles, live)
-        name = Run.write(self.folder, keys[keep], articles[keep])
+        # the stored ids in the runs' range: one scan of the primary key
+        low, high = (int(articles.min()), int(articles.max())) if len(articles) else (0, -1)
+        query = "SELECT id FROM articles WHERE id BETWEEN ? AND ?"
+        keep = np.isin(
+            articles, np.array([i for (i,) in self.db.execute(query, (low, high))], dtype=np.int64)
+        )
+        named = [(Run.write(self.folder, keys[keep], articles[keep]), int(keep.sum()))] if keep.any() else []
         with self.db:
             self.db.executemany("DELETE FROM runs WHERE name = ?", [(r.name,) for r in runs])
-            self.db.execute("INSERT INTO runs VALUES (?, ?)", (name, int(keep.sum())))
-        self.runs[-len(runs) :] = [Run(self.folder, name)]
+            self.db.executemany("INSERT INTO runs VALUES (?, ?)", named)
+        self.runs[-len(runs) :] = [Run(self.folder, name) for name, _ in named]
 
     def _clean(self) -> None:
         named = {r.name for r in self.runs}
