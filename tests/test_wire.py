@@ -19,9 +19,12 @@ from assistant.assistant import Assistant
 from assistant.errors import IndexFormatError, IndexUnavailableError
 from assistant.ingest.chunking import embed_texts
 from assistant.store import bands as band_runs
-from assistant.store.bands import BANDS, BUCKET_READ, buckets, run_keys
+from assistant.store import wiresync
+from assistant.store.bands import BUCKET_READ, run_keys
+from assistant.store.minhash import BANDS, buckets, signature
 from assistant.store.stories import assign_stories, shingles
-from assistant.store.wire import Entry, WireTable, runs_folder, signature, wire_path
+from assistant.store.wire import Entry, WireTable, runs_folder, wire_path
+from assistant.store.wiresync import catch_up
 from assistant.store.writer import FLUSH_ARTICLES
 from assistant.types import Article, ReadResult, article_id
 
@@ -176,9 +179,9 @@ def test_an_index_without_the_table_is_backfilled_and_still_groups(
     path.unlink()  # as an index built before the table existed
     with WireTable(path) as table:
         assert len(table) == 0
-        assert table.catch_up(assistant.index.store)  # from Chroma alone: no model
+        assert catch_up(table, assistant.index.store)  # from Chroma alone: no model
         assert len(table) == 2 and table.chunks() == assistant.index.count()
-        assert not table.catch_up(assistant.index.store)  # once
+        assert not catch_up(table, assistant.index.store)  # once
     path.unlink()
     _ingest(make_assistant(), tmp_path, BETA)  # the writer backfills by itself
     assert _stories(assistant)[_id(BETA)] == _id(ALPHA)
@@ -218,7 +221,7 @@ def test_bands_written_for_an_article_chroma_never_got(
         assert _found(table, WIRE) == [_id(ALPHA)]
     assert dying.index.count() == 0
     synced: list[WireTable] = []  # a full sync reads all of Chroma: only the unwritten rows are checked
-    monkeypatch.setattr(WireTable, "sync", lambda table, store: synced.append(table))
+    monkeypatch.setattr(wiresync, "sync", lambda table, store: synced.append(table))
     rerun = make_assistant()
     _ingest(rerun, tmp_path, BETA)
     _ingest(rerun, tmp_path, GAMMA)
@@ -240,7 +243,7 @@ def test_a_candidate_missing_from_chroma_is_skipped(make_assistant: Make, tmp_pa
         table.write([Entry(_id(ALPHA), [f"{_id(ALPHA)}-00000000-0000"], [WIRE], nodes[0].embedding)])
         table.db.execute("UPDATE meta SET value = value - 1 WHERE key = 'chunks'")
         table.db.commit()
-        assert not table.catch_up(assistant.index.store)
+        assert not catch_up(table, assistant.index.store)
         assert _found(table, article.body) == [_id(ALPHA)]
         assign_stories(assistant.index.store, [(article, nodes)], table)
     assert nodes[0].metadata["story_id"] == _id(BETA)  # not ALPHA's, and no error for its missing chunks

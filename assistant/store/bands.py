@@ -16,9 +16,8 @@ import numpy as np
 
 from assistant.errors import IndexFormatError
 from assistant.formats import WIRE_TABLE
+from assistant.store.minhash import BANDS, buckets
 
-BANDS = 64
-ROWS = 2  # a band's two 32-bit values, side by side, are its bucket: a 64-bit integer, exact
 # Each band reads the newest BUCKET_READ articles of its bucket: a bucket holding more is boilerplate or a story
 # with many copies, and its newest members find either (a copy shares ~40 of 64 bands with the original: the
 # chance that all of them are crowded is the chance that its text is all boilerplate).
@@ -33,14 +32,6 @@ CREATE TABLE IF NOT EXISTS runs (name TEXT PRIMARY KEY, rows INTEGER NOT NULL);
 """
 _BAND = "SELECT ?, article FROM (SELECT article FROM bands WHERE band = ? AND bucket = ? ORDER BY article DESC LIMIT {n})"
 _NEWEST = " UNION ALL ".join([_BAND.format(n=BUCKET_READ)] * BANDS)
-
-
-def buckets(sig: np.ndarray, article: int | None = None) -> list[tuple[int, ...]]:
-    """(band, bucket[, article]) rows of a signature."""
-    pairs = sig.astype(np.uint64).reshape(BANDS, ROWS)
-    keys = ((pairs[:, 0] << np.uint64(32)) | pairs[:, 1]).view(np.int64)  # SQLite integers are signed
-    tail = () if article is None else (article,)
-    return [(band, int(bucket), *tail) for band, bucket in enumerate(keys)]
 
 
 def run_keys(band: np.ndarray, bucket: np.ndarray) -> np.ndarray:

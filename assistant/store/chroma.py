@@ -233,9 +233,10 @@ class NewsIndex:
                 keywords.load()
             keywords.sync(self.store, full=True)
             self.__dict__["keywords"] = keywords  # the cached property now holds the rebuilt index
-            from assistant.store.wire import WireTable, wire_path
+            from assistant.store.wire import wire_path
+            from assistant.store.wiresync import rebuild
 
-            WireTable.rebuild(wire_path(self.settings), self.store)  # the wire-copy table too
+            rebuild(wire_path(self.settings), self.store)  # the wire-copy table too
             return len(keywords)
 
     def remove(self, key: str) -> int:

@@ -1,14 +1,12 @@
-"""Wire-copy candidates at a constant cost per article: MinHash LSH bands of every stored article in a SQLite
-file beside the keyword index (the newest bands; the rest in sorted runs beside it, store/bands.py), kept in step with Chroma by the writers (store/writer.py, NewsIndex._remove).
-Writers open it under the index's write lock (and only read it before: peek_stored); nothing of it is loaded
-into memory."""
+"""Wire-copy candidates at a constant cost per article: the MinHash signature and LSH bands (store/minhash.py)
+of every stored article, in a SQLite file beside the keyword index (the newest bands; the rest in sorted runs
+beside it, store/bands.py), kept in step with Chroma by the writers (store/writer.py, store/wiresync.py,
+NewsIndex._remove). Writers open it under the index's write lock (and only read it before: peek_stored);
+nothing of it is loaded into memory."""
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
-import shutil
 import sqlite3
 from collections.abc import Iterable, Sequence
 from contextlib import closing
@@ -21,25 +19,10 @@ import numpy as np
 
 from assistant.formats import WIRE_TABLE, check_format
 from assistant.settings import Settings
-from assistant.store.bands import BANDS, ROWS, Bands
-from assistant.store.chunks import ChunkStore
-from assistant.store.stories import shingles, stored_articles
+from assistant.store import minhash
+from assistant.store.bands import Bands
+from assistant.store.stories import shingles
 
-# Two texts are one story (stories.same_story) when >= 90% of the shorter one's shingles are in the longer one
-# and it has at least half as many: their Jaccard similarity is then >= 0.9 / (1 + 2 - 0.9) = 0.43. With
-# BANDS bands of ROWS MinHash values such a pair shares no band with probability (1 - 0.43**2)**64 = 2.3e-6 in
-# that worst case (a typical copy, Jaccard >= 0.8: 4e-29); unrelated articles (Jaccard ~0.002) share one with
-# probability 2.6e-4, and ones sharing a paragraph or two (Jaccard ~0.04) with 0.1.
-PERMUTATIONS = BANDS * ROWS
-# Candidates whose signatures agree in fewer places are not read from Chroma: a same-story pair (Jaccard
-# >= 0.43) agrees in fewer than 20 of 128 with probability 9e-12; a pair sharing a paragraph (0.04) in 20 or
-# more practically never.
-MIN_ESTIMATE = 20 / PERMUTATIONS
-SEED = 1
-SCHEME = "affine32"  # datasketch's hashing; the table keeps a fingerprint of it and is rebuilt if it changes
-FETCH_ARTICLES = 100  # articles read from Chroma per call while backfilling
-RECENT_ROWS = 512  # rows a killed writer can have left without chunks: its last batch (BATCH_CHUNKS)
-READ_CHUNKS = 5000  # chunk metadatas read per call while comparing with Chroma
 _SQL_VARIABLES = 500  # ids per IN (...): SQLite's limit is 32766 (999 before 3.32)
 CHECKPOINT_PAGES = 16384  # WAL pages (128 MB at 8 KB) before a writer copies them back into the table
 CACHE_KB = 131072  # SQLite page cache of a writer's connection (128 MB at most; the OS caches the rest)
@@ -58,7 +41,6 @@ CREATE TABLE IF NOT EXISTS bands (
 # band with a new one (bands.BUCKET_READ of each bucket), and only the likeliest few are read whole (_DETAILS).
 _SIGNATURES = "SELECT id, article_id, signature FROM articles WHERE id IN ({ids})"
 _DETAILS = "SELECT id, chunk_ids, vector, shingles, story FROM articles WHERE id IN ({ids})"
-_prototype: Any = None
 
 
 @dataclass(frozen=True)
@@ -145,24 +127,6 @@ def runs_folder(path: Path) -> Path:
     return path.with_suffix(".bands")
 
 
-def signature(shingle_set: Iterable[int]) -> np.ndarray:
-    """The MinHash signature (PERMUTATIONS uint32 values) of a set of shingle hashes."""
-    global _prototype
-    if _prototype is None:  # datasketch (and the scipy it imports) only where signatures are made
-        from datasketch import MinHash
-
-        _prototype = MinHash(num_perm=PERMUTATIONS, seed=SEED, scheme=SCHEME, hashfunc=int)
-    minhash = _prototype.copy()
-    minhash.update_batch(list(shingle_set))  # crc32 values: datasketch mixes them before permuting
-    return np.asarray(minhash.hashvalues, dtype="<u4")
-
-
-@functools.cache
-def _fingerprint() -> str:
-    probe = signature(range(1, 100)).tobytes()
-    return f"{SCHEME}:{SEED}:{BANDS}x{ROWS}:" + hashlib.sha1(probe).hexdigest()[:16]
-
-
 class WireTable:
     """The stored articles' MinHash bands: which of them may be copies of a new text."""
 
@@ -222,16 +186,6 @@ class WireTable:
         """Close the database (every change is committed when made)."""
         self.db.close()
 
-    @classmethod
-    def rebuild(cls, path: Path, store: ChunkStore) -> int:
-        """A new table from Chroma's articles (one of an unreadable format replaced); returns the articles."""
-        for stale in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))):
-            stale.unlink(missing_ok=True)
-        shutil.rmtree(runs_folder(path), ignore_errors=True)
-        with cls(path) as table:
-            table.sync(store)
-            return len(table)
-
     def __len__(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM articles").fetchone()[0])
 
@@ -247,8 +201,8 @@ class WireTable:
         their chunk ids, first vector, shingles and story."""
         if not own:
             return []
-        self._check_hashing()
-        sig = signature(own)
+        self.check_hashing()
+        sig = minhash.signature(own)
         ids = self.bands.newest(sig)
         rows = [
             r
@@ -262,7 +216,11 @@ class WireTable:
         signatures = np.frombuffer(b"".join(r[2] for r in rows), dtype="<u4").reshape(len(rows), -1)
         estimates = (signatures == sig).mean(axis=1)
         likely = sorted(
-            ((-float(e), r[1], r[0]) for e, r in zip(estimates, rows, strict=True) if e >= MIN_ESTIMATE)
+            (
+                (-float(e), r[1], r[0])
+                for e, r in zip(estimates, rows, strict=True)
+                if e >= minhash.MIN_ESTIMATE
+            )
         )[:limit]
         if not likely:
             return []
@@ -302,12 +260,12 @@ class WireTable:
     def write(self, articles: Sequence[Entry], remove: Iterable[str] = ()) -> None:
         """In one transaction: forget the articles `remove`, and store each (article id, chunk ids, texts),
         replacing what was stored under that id."""
-        self._check_hashing()
+        self.check_hashing()
         made = [(e, shingles("\n".join(e.texts))) for e in articles]
         with self.db:
             gone = self._delete([*remove, *(e.article_id for e, _ in made)])
             for e, own in made:
-                sig = signature(own)
+                sig = minhash.signature(own)
                 vector = None if e.vector is None else np.asarray(e.vector, dtype="<f4").tobytes()
                 held = np.array(sorted(own), dtype="<u4").tobytes()
                 row = (e.article_id, len(e.chunk_ids), json.dumps(list(e.chunk_ids)), sig.tobytes(), vector)
@@ -342,12 +300,12 @@ class WireTable:
             gone += int(row[1])
         return gone
 
-    def _check_hashing(self) -> None:
+    def check_hashing(self) -> None:
         """Empty the table once if its signatures were made another way (a datasketch that hashes
         differently): they would never match new ones. The writer's catch_up then refills it."""
         if self._hashing_checked:
             return
-        fingerprint = _fingerprint()
+        fingerprint = minhash.fingerprint()
         found = self.db.execute("SELECT value FROM meta WHERE key = 'hashing'").fetchone()
         if found is None or found[0] != fingerprint:
             with self.db:
@@ -357,64 +315,3 @@ class WireTable:
                     self.db.execute("UPDATE meta SET value = 0 WHERE key = 'chunks'")
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES ('hashing', ?)", (fingerprint,))
         self._hashing_checked = True
-
-    # -- keeping in step with Chroma -----------------------------------------------------------
-
-    def catch_up(self, store: ChunkStore, stored: int | None = None) -> bool:
-        """Sync with Chroma when the chunk totals differ (an index older than this table, a writer killed
-        between the table and Chroma, another machine writing to a shared Chroma server); True if it did.
-        Writers call it holding the index's lock; `stored`: Chroma's chunk count when the caller knows it
-        (a count scans Chroma's table: it grows with the index)."""
-        self._check_hashing()
-        total = store.count() if stored is None else stored
-        if self.chunks() == total:
-            return False
-        # A writer killed between this table and Chroma left its last rows without chunks: drop those, and
-        # sync (a read of all of Chroma: 305 s at 1M chunks) only if the totals still differ.
-        if self._drop_unwritten(store) and self.chunks() == total:
-            return True
-        self.sync(store)
-        return True
-
-    def _drop_unwritten(self, store: ChunkStore) -> bool:
-        """Forget the newest RECENT_ROWS articles whose first chunk Chroma lacks (each article goes to Chroma
-        whole, in one call); True if there were any."""
-        rows = self.db.execute(
-            "SELECT article_id, chunk_ids FROM articles ORDER BY id DESC LIMIT ?", (RECENT_ROWS,)
-        )
-        firsts = {aid: ids[0] for aid, held in rows for ids in [json.loads(held)] if ids}
-        found = store.has(list(firsts.values())) if firsts else set()
-        unwritten = [aid for aid, first in firsts.items() if first not in found]
-        if unwritten:
-            self.remove(unwritten)
-        return bool(unwritten)
-
-    def sync(self, store: ChunkStore) -> None:
-        """Hold exactly the articles Chroma holds: drop the others, read (no model calls) the ones missing or
-        stored under other chunk ids (another version), in batches, one transaction each."""
-        self._check_hashing()
-        ids_of: dict[str, list[str]] = {}
-        total = store.count()
-        for offset in range(0, total, READ_CHUNKS):
-            got = store.page(offset, READ_CHUNKS)
-            for cid, meta in zip(got.ids, got.metas, strict=True):
-                ids_of.setdefault(str(meta["article_id"]), []).append(cid)
-        known = {
-            aid: set(json.loads(ids))
-            for aid, ids in self.db.execute("SELECT article_id, chunk_ids FROM articles")
-        }
-        self.remove([aid for aid in known if aid not in ids_of])
-        todo = [aid for aid, ids in ids_of.items() if known.get(aid) != set(ids)]
-        for start in range(0, len(todo), FETCH_ARTICLES):
-            batch = todo[start : start + FETCH_ARTICLES]
-            found = stored_articles(store, [cid for aid in batch for cid in ids_of[aid]], vectors=True)
-            entries = [
-                Entry(aid, a.ids, a.texts, a.vector, str(first.get("story_id") or ""), origin_key(first))
-                for aid, a in found.items()
-                for first in [a.first or {}]
-            ]
-            self.write(entries, remove=batch)
-        with self.db:  # the total as counted, whatever a crash left in the running one
-            self.db.execute(
-                "UPDATE meta SET value = (SELECT coalesce(sum(chunks), 0) FROM articles) WHERE key = 'chunks'"
-            )

@@ -25,6 +25,7 @@ from assistant.store.rows import VECTOR_KEY, vector_text
 from assistant.store.sentences import METADATA_KEY, pack, place_sentences
 from assistant.store.stories import assign_stories
 from assistant.store.wire import Entry, WireTable, origin_key, peek_stored, wire_path
+from assistant.store.wiresync import catch_up
 from assistant.types import Article, IngestReport, ProgressFn, ReadResult
 
 
@@ -325,7 +326,7 @@ class IndexWriter:
         wire = self._wire_table()
         # an index older than the table: filled in once (the keyword index is in step with Chroma here:
         # its length is Chroma's count without a scan)
-        wire.catch_up(self.index.store, len(self.index.keywords))
+        catch_up(wire, self.index.store, len(self.index.keywords))
         return wire
 
     def _article_states(self, ids: Sequence[str]) -> dict[str, tuple[str, bool]]:
