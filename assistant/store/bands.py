@@ -88,7 +88,7 @@ class Run:
         high = high[band]
         low = np.maximum(np.searchsorted(self.keys, keys[band], side="left"), high - BUCKET_READ)
         sizes = high - low
-        at = np.repeat(low - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(int(sizes.sum()))
+        at = np.repeat(low - (np.cumsum(sizes) - sizes), sizes) + np.arange(int(sizes.sum()))  # each range
         return np.repeat(band, sizes), self.articles[at]
 
 
@@ -157,7 +157,7 @@ class Bands:
         bands, articles = bands[order], articles[order]
         first = np.searchsorted(bands, bands, side="left")
         keep = np.arange(len(bands)) - first < BUCKET_READ
-        return sorted({int(a) for a in articles[keep]})
+        return [int(a) for a in np.unique(articles[keep])]
 
     def rows(self) -> tuple[np.ndarray, np.ndarray]:
         """Every band row as (run key, article), SQLite's and every run's (rows of articles since removed
