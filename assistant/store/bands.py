@@ -116,6 +116,16 @@ class Bands:
 
     # -- in the caller's transaction ------------------------------------------------------------
 
+    def claim(self, count: int) -> int:
+        """The first of `count` new article ids, never used before: a run may still hold rows of a removed
+        article, which must not become another's (SQLite would reuse the largest id once it is deleted)."""
+        found = self.db.execute("SELECT value FROM meta WHERE key = 'last_article'").fetchone()
+        last = (
+            found[0] if found else self.db.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0]
+        )
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('last_article', ?)", (last + count,))
+        return int(last) + 1
+
     def add(self, sig: np.ndarray, article: int) -> None:
         """Store an article's bands."""
         cursor = self.db.executemany("INSERT OR IGNORE INTO bands VALUES (?, ?, ?)", buckets(sig, article))

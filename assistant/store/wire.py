@@ -264,17 +264,18 @@ class WireTable:
         made = [(e, shingles("\n".join(e.texts))) for e in articles]
         with self.db:
             gone = self._delete([*remove, *(e.article_id for e, _ in made)])
-            for e, own in made:
+            first = self.bands.claim(len(made))
+            for article, (e, own) in enumerate(made, start=first):
                 sig = minhash.signature(own)
                 vector = None if e.vector is None else np.asarray(e.vector, dtype="<f4").tobytes()
                 held = np.array(sorted(own), dtype="<u4").tobytes()
                 row = (e.article_id, len(e.chunk_ids), json.dumps(list(e.chunk_ids)), sig.tobytes(), vector)
-                article = self.db.execute(
-                    "INSERT INTO articles (article_id, chunks, chunk_ids, signature, vector, shingles, story, "
-                    "origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*row, held, e.story or None, e.origin or None),
-                ).lastrowid
-                if own and article is not None:  # an empty text is nobody's copy: no bands
+                self.db.execute(
+                    "INSERT INTO articles (id, article_id, chunks, chunk_ids, signature, vector, shingles, story, "
+                    "origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (article, *row, held, e.story or None, e.origin or None),
+                )
+                if own:  # an empty text is nobody's copy: no bands
                     self.bands.add(sig, article)
             added = sum(len(e.chunk_ids) for e, _ in made)
             self.db.execute("UPDATE meta SET value = value + ? WHERE key = 'chunks'", (added - gone,))
