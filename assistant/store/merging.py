@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import mmap
 import os
 import uuid
 from collections.abc import Sequence
@@ -139,6 +140,7 @@ def merge_to(folder: Path, parts: Sequence[tuple[Segment, np.ndarray]]) -> str:
             keep = np.asarray(keep, dtype=np.int64)
             for start in range(0, len(keep), BLOCK_ROWS):
                 _rows(segment, keep[start : start + BLOCK_ROWS], out, dim, width)
+                _release(segment)
             moved.append(np.full(len(segment) + 1, -1, dtype=np.int64))
             moved[-1][keep] = first + np.arange(len(keep))
             first += len(keep)
@@ -203,6 +205,8 @@ def _postings(parts: Sequence[tuple[Segment, np.ndarray]], moved: list[np.ndarra
         out["post_at"].add(np.diff(np.r_[starts, len(term)]))
         out["post_row"].add(np.concatenate(rows)[order])
         out["post_tf"].add(np.concatenate(tfs)[order])
+        for segment, _ in parts:
+            _release(segment)
 
 
 def _term_ranges(segments: Sequence[Segment]) -> list[int]:
@@ -216,6 +220,17 @@ def _term_ranges(segments: Sequence[Segment]) -> list[int]:
     goals = ends[-1] * np.arange(1, POSTING_SLICES) / POSTING_SLICES
     inner = np.asarray(largest.a["post_term"])[np.searchsorted(ends, goals)] + 1
     return sorted({0, top, *(int(t) for t in inner if 0 < t < top)})
+
+
+def _release(segment: Segment) -> None:
+    """Drop the pages of a segment's mapped files that this process has read (the page cache keeps them; a
+    later read maps them again): a merge reads every part whole, and they would all count in its RSS."""
+    for array in segment.a.values():
+        base = array.base
+        while base is not None and not isinstance(base, mmap.mmap):
+            base = getattr(base, "_mmap", None) or getattr(base, "base", None)
+        if isinstance(base, mmap.mmap):
+            base.madvise(mmap.MADV_DONTNEED)
 
 
 def _runs(at: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
