@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,16 +105,16 @@ def origin_key(meta: Any) -> str:
     return "" if meta.get("url") else str(meta.get("origin") or "")
 
 
+def _select_in(db: sqlite3.Connection, query: str, values: Sequence[Any]) -> Iterator[Any]:
+    """The rows of `query` (its `{ids}` an IN list) for all these values, _SQL_VARIABLES at a time."""
+    for start in range(0, len(values), _SQL_VARIABLES):
+        some = list(values[start : start + _SQL_VARIABLES])
+        yield from db.execute(query.format(ids=",".join("?" * len(some))), some)
+
+
 def _stored(db: sqlite3.Connection, article_ids: Sequence[str]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for start in range(0, len(article_ids), _SQL_VARIABLES):
-        some = article_ids[start : start + _SQL_VARIABLES]
-        rows = db.execute(
-            f"SELECT article_id, chunk_ids FROM articles WHERE article_id IN ({','.join('?' * len(some))})",
-            list(some),
-        )
-        found.update((aid, json.loads(ids)) for aid, ids in rows)
-    return found
+    query = "SELECT article_id, chunk_ids FROM articles WHERE article_id IN ({ids})"
+    return {aid: json.loads(ids) for aid, ids in _select_in(db, query, article_ids)}
 
 
 def wire_path(settings: Settings) -> Path:
@@ -204,13 +204,7 @@ class WireTable:
         self.check_hashing()
         sig = minhash.signature(own)
         ids = self.bands.newest(sig)
-        rows = [
-            r
-            for start in range(0, len(ids), _SQL_VARIABLES)
-            for some in [ids[start : start + _SQL_VARIABLES]]
-            for r in self.db.execute(_SIGNATURES.format(ids=",".join("?" * len(some))), some)
-            if r[1] != exclude
-        ]
+        rows = [r for r in _select_in(self.db, _SIGNATURES, ids) if r[1] != exclude]
         if not rows:
             return []
         signatures = np.frombuffer(b"".join(r[2] for r in rows), dtype="<u4").reshape(len(rows), -1)
