@@ -210,7 +210,10 @@ class OnnxEmbedder(Embedder):
         """Forward passes over length-sorted batches (less padding), mean-pooled by the attention mask."""
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         pooled: list[list[np.ndarray | None]] = [[] for _ in texts]
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        # Longest first (as sentence-transformers does): ONNX Runtime's memory arena grows to the largest
+        # shape at once instead of step by step; a fresh process's first 1,200 chunks took 48 ms each
+        # instead of 59 (43 once warm; docs/SCALING.md).
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
         session = self._session(threads)
         names = {i.name for i in session.get_inputs()}
         for start in range(0, len(order), batch_size):
