@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from assistant.assistant import Assistant
 from assistant.cli import main as cli_module
 from assistant.evaluation.common import load_queries
+from assistant.retrieval.hints import HintParser, date_problems
 from assistant.retrieval.when import read_time
 from assistant.types import Filters
 from assistant.web.util import parse_filters
@@ -117,6 +118,38 @@ def test_a_window_with_nothing_in_it_widens_and_says_so(dated: Assistant) -> Non
     assert not any(n.startswith("No article from") for n in inside.notices)
 
 
+def test_a_named_day_widens_to_its_month_and_a_day_no_calendar_has_is_said(dated: Assistant) -> None:
+    answer = dated.ask("Which chain filed for bankruptcy on 31 October 2023?", filters=_as_of("2023-12-20"))
+    assert answer.citations[0].passage.title == "Pharmacy chain Medix files for bankruptcy"  # 16 October
+    assert answer.notices == ["No article from 31 October 2023 covers this; searched October 2023."]
+    on_the_day = dated.ask(
+        "Which chain filed for bankruptcy on 16 October 2023?", filters=_as_of("2023-12-20")
+    )
+    assert on_the_day.citations[0].passage.title == "Pharmacy chain Medix files for bankruptcy"
+    assert not on_the_day.notices
+    answer = dated.ask("Which chain filed for bankruptcy on 31 September 2023?", filters=_as_of("2023-12-20"))
+    assert answer.citations and answer.notices[0] == (
+        "There is no 31 September 2023 (September 2023 has 30 days); searched all of September 2023."
+    )
+    answer = dated.ask("Which chain filed for bankruptcy on 2023-10-32?", filters=_as_of("2023-12-20"))
+    assert not any(n.startswith("There is no") for n in answer.notices)  # 32 is no day of any month
+    feb = dated.ask("Who won the Harbor Prize on 29 February 2023?", filters=_as_of("2023-12-20"))
+    assert "There is no 29 February 2023 (February 2023 has 28 days)" in feb.notices[0]
+    (searched,) = HintParser([]).parse("Who spoke on 31 June 2023?").periods  # the month, not a day
+    assert (searched.start, searched.end) == (
+        datetime(2023, 6, 1, tzinfo=UTC),
+        datetime(2023, 6, 30, 23, 59, 59, tzinfo=UTC),
+    )
+    assert not date_problems("What happened on 29 February 2024, or Feb 29?")  # leap days are dates
+    assert not date_problems("In March 45 people were arrested; why may 31 matter?")  # no day named
+    assert date_problems("news from 2023-06-31T10:00Z") == [
+        "There is no 2023-06-31 (June 2023 has 30 days); searched all of June 2023."
+    ]
+    assert date_problems("the 30th of February") == [
+        "There is no 30th of February (February has 29 days); searched all of February."
+    ]
+
+
 def test_as_of_from_the_cli_the_setting_the_api_and_eval_files(
     dated: Assistant, make_assistant: Make, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -170,6 +203,10 @@ def test_relative_phrases_resolve_against_the_moment() -> None:
     assert read_time("Who is the new speaker?", wednesday).recent
     assert not read_time("What happened in New York in 2017?", wednesday).recent  # a name and a year
     assert not read_time("Who was the first woman ever to win?", wednesday).recent
+    compared = read_time("Are exports higher compared to the previous year?", wednesday)
+    assert compared.window is None and compared.recent  # a baseline to compare with, about now
+    assert read_time("Did sales fall this week compared with last week?", wednesday).label == "this week"
+    assert read_time("Is inflation higher than last month?", wednesday).window is None
 
 
 def test_answers_citing_different_days_show_each_day_beside_its_marker() -> None:

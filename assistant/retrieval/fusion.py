@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import calendar
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -13,6 +15,8 @@ from assistant.retrieval.hints import Hints, Period
 from assistant.retrieval.query import Query
 from assistant.retrieval.tuning import WINDOW_SHARE, Tuning
 from assistant.retrieval.when import widen
+
+_BOUNDS = re.compile(r"\b(?:before|after|since|until|till|prior to|between)\b", re.I)
 
 
 @dataclass
@@ -137,3 +141,38 @@ def time_window(
         if inside.any() and float(np.max(base[inside])) >= WINDOW_SHARE * best:
             return period, label
     return None, ""
+
+
+def widen_dates(
+    table: Table, base: np.ndarray, allowed: np.ndarray, hints: Hints
+) -> list[tuple[Period, str]]:
+    """When the question names one day and its best allowed chunk scores under WINDOW_SHARE of the best
+    allowed chunk overall (nothing relevant that day, or the day is off): its month, else its year, where
+    one holds a chunk that does; with the notice that says so. Not for a named month or year, a day that
+    bounds a span ('before 16 November'), or a question of several days or parts: there the best chunk
+    overall may answer another part, and the day be right."""
+    days = {p for p in hints.periods if p.end - p.start <= timedelta(days=3)}
+    if len(days) != 1 or len(hints.parts) > 1 or _BOUNDS.search(hints.stripped) or not allowed.any():
+        return []
+    best, out = float(np.max(base[allowed])), []
+    for period in days:
+        named = period.start + (period.end - period.start) / 2
+        inside = table.period_mask([period]) & allowed
+        if inside.any() and float(np.max(base[inside])) >= WINDOW_SHARE * best:
+            continue
+        last = calendar.monthrange(named.year, named.month)[1]
+        month = Period(
+            datetime(named.year, named.month, 1, tzinfo=UTC),
+            datetime(named.year, named.month, last, 23, 59, 59, tzinfo=UTC),
+        )
+        year = Period(
+            datetime(named.year, 1, 1, tzinfo=UTC), datetime(named.year, 12, 31, 23, 59, 59, tzinfo=UTC)
+        )
+        for wider, label in ((month, f"{named:%B %Y}"), (year, f"{named.year}")):
+            inside = table.period_mask([wider]) & allowed
+            if inside.any() and float(np.max(base[inside])) >= WINDOW_SHARE * best:
+                out.append(
+                    (wider, f"No article from {named.day} {named:%B %Y} covers this; searched {label}.")
+                )
+                break
+    return out

@@ -61,10 +61,33 @@ class Hints:
     as_of: datetime | None = None  # the moment the question is asked (None: now)
     window: Period | None = None  # a relative window it names ('this week'), before as_of
     window_label: str = ""
+    date_problems: tuple[str, ...] = ()  # 'There is no 31 February 2023; searched all of February 2023.'
 
     def names(self) -> list[str]:
         """Capitalised words inside the question (not sentence starts), outlet names left out."""
         return _CAPITALISED.findall(self.stripped)
+
+
+def date_problems(text: str) -> list[str]:
+    """A note for each date the text names that no calendar has ('31 February 2023', '2023-06-31'), saying
+    what is searched instead (the whole month)."""
+    named: list[tuple[str, int | None, int, int]] = []  # (as written, year, month, day)
+    for m in _ISO.finditer(text):
+        if m["day"] and 1 <= int(m["month"]) <= 12:
+            named.append((m.group(0)[:10], int(m["year"]), int(m["month"]), int(m["day"])))
+    for m in _DATE.finditer(text):
+        if (day_text := m["d1"] or m["d2"]) and m["month"][0].isupper():  # not 'may' the verb
+            year = int(m["year"]) if m["year"] else None
+            named.append((m.group(0).strip(), year, _MONTHS[m["month"].lower()], int(day_text)))
+    notes = []
+    for written, year, month, day in named:
+        days = calendar.monthrange(year or 2000, month)[1]  # 2000: a leap year, so 29 February is a date
+        if days < day <= 31:  # 'In March 45 people...' names no day
+            month_name = calendar.month_name[month] + (f" {year}" if year else "")
+            notes.append(
+                f"There is no {written} ({month_name} has {days} days); searched all of {month_name}."
+            )
+    return notes
 
 
 def outlet_aliases(outlets: Iterable[str]) -> dict[str, set[str]]:
@@ -162,8 +185,10 @@ class HintParser:
             return Period(
                 datetime(year, month, 1, tzinfo=UTC), datetime(year, month, last, 23, 59, 59, tzinfo=UTC)
             )
-        except ValueError:  # 'February 30'
-            return Period(datetime(year, month, 1, tzinfo=UTC), datetime(year, month, 28, tzinfo=UTC))
+        except ValueError:  # 'February 30': the whole month (`date_problems` tells the reader)
+            last = calendar.monthrange(year, month)[1]
+            end = datetime(year, month, last, 23, 59, 59, tzinfo=UTC)
+            return Period(datetime(year, month, 1, tzinfo=UTC), end)
         except OverflowError:  # a day at the very edge of the calendar (year 1 or 9999)
             start = datetime(year, month, day or 1, tzinfo=UTC)
             return Period(start, start)
@@ -190,6 +215,7 @@ class HintParser:
             as_of=as_of,
             window=intent.window,
             window_label=intent.label,
+            date_problems=tuple(date_problems(question)),
         )
 
     def unknown_outlets(self, question: str) -> list[str]:

@@ -29,6 +29,8 @@ _RECENT = re.compile(  # 'new' and 'now' in lower case only: 'New York', 'Now Th
 NAMED_YEAR = re.compile(
     r"\b(?:in|during|of|for|throughout)\s+(?:the\s+year\s+)?(?P<year>(?:19|20)\d\d)\b(?![-/]\d)", re.I
 )
+# 'compared to the previous year', 'than last week': a baseline to compare with, not a window to look in
+_COMPARED = re.compile(r"\b(?:compared\s+(?:to|with)|than|versus|vs\.?|relative\s+to)\s+(?:the\s+)?$", re.I)
 _HISTORICAL = re.compile(r"\bsince\s+(?:19|20)\d\d\b|\bfirst\b.*\bever\b|\bhistor", re.I)
 
 
@@ -95,9 +97,10 @@ def _window(phrase: str, day: str | None, as_of: datetime) -> Period:
 def read_time(question: str, as_of: datetime) -> TimeIntent:
     """The window and recency a question asks for, as of `as_of`."""
     historical = bool(NAMED_YEAR.search(question) or _HISTORICAL.search(question))
-    m = _WINDOW.search(question)
+    found = list(_WINDOW.finditer(question))
+    m = next((m for m in found if not _COMPARED.search(question, 0, m.start())), None)
     window = _window(m["phrase"], m["day"], as_of) if m else None
-    recent = not historical and (window is not None or bool(_RECENT.search(question)))
+    recent = not historical and (bool(found) or bool(_RECENT.search(question)))  # a baseline implies now
     return TimeIntent(window, " ".join(m["phrase"].split()).lower() if m else "", recent)
 
 
