@@ -223,6 +223,42 @@ def test_cleaning_drops_furniture_in_many_languages_but_keeps_prose() -> None:
     ]
 
 
+def test_cleaning_drops_sign_up_forms_run_into_long_lines_and_unrendered_templates() -> None:
+    form = (
+        "Stay ahead of the trend with our free weekly Lifestyle Edit newsletter Please enter a valid email "
+        "address SIGN UP I would like to be emailed about offers, events and updates from The Independent. "
+        "Read our privacy notice Thanks for signing up to the"
+    )
+    promo = (
+        "skip past newsletter promotion Sign up to Football Daily Free daily newsletter Kick off your "
+        "evenings with our take on the world of football Privacy Notice: Newsletters may contain info about "
+        "charities, online ads, and content funded by outside parties. after newsletter promotion"
+    )
+    prose = (
+        "It was her newsletter The Profile that led Polina Pompliano to become an author, she said, after "
+        "years of profiling hundreds of people and asking what distinguishes the great from the good."
+    )
+    text = "\n\n".join(
+        [
+            form,
+            "Lifestyle Edit email {{ #verifyErrors }} {{ message }} {{ /verifyErrors }} {{ ^verifyErrors }} "
+            "Something went wrong. Please try again later {{ /verifyErrors }}",
+            "Jada Pinkett Smith has revealed that she and Will Smith have been separated for seven years.",
+            promo,
+            "Verge Deals / Sign up for Verge Deals. Email (required) Sign up By submitting your email, you "
+            "agree to our Terms and Privacy Notice .",
+            "CLICK HERE TO SIGN UP FOR OUR ENTERTAINMENT NEWSLETTER",
+            prose,
+            "Use {{ name }} in the template to print the reader's name.",  # a placeholder, not a form
+        ]
+    )
+    assert clean_text(text).split("\n\n") == [
+        "Jada Pinkett Smith has revealed that she and Will Smith have been separated for seven years.",
+        prose,
+        "Use {{ name }} in the template to print the reader's name.",
+    ]
+
+
 def test_hostile_files_fail_alone_and_good_rows_still_go_in(tmp_path: Path) -> None:
     """A deep JSON nest, absurd dates, a standard CSV with "" escapes and an unterminated quote, a UTF-16
     file: each bad one is a named failure with a reason, and the good articles beside them all read."""

@@ -99,8 +99,10 @@ _FURNITURE_PHRASES = re.compile(
             r"this (web)?site uses cookies",
             r"by continuing to (use|browse) (this|our) (site|website)",
             r"accept (all )?cookies",
-            r"subscribe to (our|the) newsletter",
-            r"sign up for (our|the) newsletter",
+            r"subscribe to (our|the) ([\w'’@-]+ ){0,4}newsletter",
+            r"sign up for (our|the) ([\w'’@-]+ ){0,4}(newsletter|emails?)",
+            r"(deals|news|stories) (delivered )?(in|to) your inbox",
+            r"sign up here to (get|receive)",
             r"share (this|on) (facebook|twitter|x|linkedin|whatsapp)",
             r"click to share on",
             r"follow us on (facebook|twitter|x|instagram)",
@@ -127,13 +129,29 @@ _FURNITURE_PHRASES = re.compile(
     re.IGNORECASE,
 )
 _MAX_FURNITURE_LINE = 160  # longer lines are prose, whatever words they contain
+
+# A sign-up form's own words, or a page template's unrendered section tags ('{{ #verifyErrors }}'): no
+# article says them, so a line holding one is furniture even when a scraper ran the form into one long line.
+_FORM = re.compile(
+    r"please enter a valid email|i would like to be emailed about|thanks for signing up\b|"
+    r"skip past newsletter promotion|by (submitting your email|signing up|pressing sign up),? (you|i) "
+    r"(agree|confirm)|i agree to receive|email \(required\)|newsletters may contain info|"
+    r"google privacy policy and terms of service apply|there was an error processing your subscription|"
+    r"\{\{\s*[#/^][\w.-]+\s*\}\}|\{%-?\s*(?:if|for|end\w*|block)\b",
+    re.IGNORECASE,
+)
+_MAX_FORM_LINE = 1000
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 
 
 def is_furniture(line: str) -> bool:
     """True when a line is page furniture rather than article text."""
     text = line.strip()
-    if not text or len(text) > _MAX_FURNITURE_LINE:
+    if not text or len(text) > _MAX_FORM_LINE:
+        return False
+    if _FORM.search(text):
+        return True
+    if len(text) > _MAX_FURNITURE_LINE:
         return False
     return bool(_FURNITURE_LINE.match(text) or _FURNITURE_PHRASES.search(text))
 
