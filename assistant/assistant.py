@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING, Any
 from assistant.dates import parse_date
 from assistant.errors import ConfigError
 from assistant.settings import Settings
-from assistant.types import Answer, Filters, IndexStats, IngestReport, Passage, ProgressFn, ReadResult, Turn
+from assistant.types import (
+    Answer,
+    Filters,
+    IndexStats,
+    IngestReport,
+    Passage,
+    ProgressFn,
+    ReadResult,
+    Turn,
+    evidence_found,
+)
 
 # Components are imported where they are built: importing the facade (every command, `--help` included)
 # loads no model, store or LLM library; each loads on first use.
@@ -214,8 +224,10 @@ class Assistant:
         if period is not None and filters.since is None and filters.until is None:
             inside = dataclasses.replace(filters, since=period.start, until=period.end)
             found, more = self.search(question, 2 * (k or self.settings.k), inside)  # stories to list
-            if found:
+            if evidence_found(found) or (found and not evidence_found(passages)):
                 return found, more, hints
+            # nothing inside the period holds what is asked ('what happened to FTX on 2 November?'):
+            # the answer from all dates, with retrieval's notice that the day held nothing
         return passages, notices, hints
 
     def ask(self, question: str, k: int | None = None, filters: Filters | None = None) -> Answer:

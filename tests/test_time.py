@@ -122,6 +122,10 @@ def test_a_named_day_widens_to_its_month_and_a_day_no_calendar_has_is_said(dated
     answer = dated.ask("Which chain filed for bankruptcy on 31 October 2023?", filters=_as_of("2023-12-20"))
     assert answer.citations[0].passage.title == "Pharmacy chain Medix files for bankruptcy"  # 16 October
     assert answer.notices == ["No article from 31 October 2023 covers this; searched October 2023."]
+    question = "What happened to the pharmacy chain Medix on 25 October 2023?"  # that day: the speaker
+    digest = dated.ask(question, filters=_as_of("2023-12-20"))
+    assert digest.citations[0].passage.title == "Pharmacy chain Medix files for bankruptcy"
+    assert digest.notices == ["No article from 25 October 2023 covers this; searched October 2023."]
     on_the_day = dated.ask(
         "Which chain filed for bankruptcy on 16 October 2023?", filters=_as_of("2023-12-20")
     )

@@ -143,36 +143,48 @@ def time_window(
     return None, ""
 
 
-def widen_dates(
-    table: Table, base: np.ndarray, allowed: np.ndarray, hints: Hints
-) -> list[tuple[Period, str]]:
-    """When the question names one day and its best allowed chunk scores under WINDOW_SHARE of the best
-    allowed chunk overall (nothing relevant that day, or the day is off): its month, else its year, where
-    one holds a chunk that does; with the notice that says so. Not for a named month or year, a day that
+@dataclass(frozen=True)
+class DayWidened:
+    """A named day that held nothing relevant: the question's periods with the day replaced, and why."""
+
+    periods: tuple[Period, ...]
+    notice: str
+
+
+def widen_day(
+    table: Table, base: np.ndarray, allowed: np.ndarray, hints: Hints, boost: float
+) -> DayWidened | None:
+    """When the question names one day and no allowed chunk of it scores WINDOW_SHARE of the best allowed
+    chunk overall on the text alone (nothing relevant that day, or the day is off): its month, else its
+    year, else no date, in place of the day, with the notice that says so. Without this the day's boost
+    lifts unrelated reports of that day over the relevant ones. Not for a named month or year, a day that
     bounds a span ('before 16 November'), or a question of several days or parts: there the best chunk
-    overall may answer another part, and the day be right."""
+    overall may answer another part, and the day be right. `base` holds `boost` for the hints' periods."""
     days = {p for p in hints.periods if p.end - p.start <= timedelta(days=3)}
     if len(days) != 1 or len(hints.parts) > 1 or _BOUNDS.search(hints.stripped) or not allowed.any():
-        return []
-    best, out = float(np.max(base[allowed])), []
-    for period in days:
-        named = period.start + (period.end - period.start) / 2
+        return None
+    raw = base - boost * table.period_mask(hints.periods)  # the text's own scores
+    best = float(np.max(raw[allowed]))
+
+    def holds(period: Period) -> bool:
         inside = table.period_mask([period]) & allowed
-        if inside.any() and float(np.max(base[inside])) >= WINDOW_SHARE * best:
-            continue
-        last = calendar.monthrange(named.year, named.month)[1]
-        month = Period(
-            datetime(named.year, named.month, 1, tzinfo=UTC),
-            datetime(named.year, named.month, last, 23, 59, 59, tzinfo=UTC),
-        )
-        year = Period(
-            datetime(named.year, 1, 1, tzinfo=UTC), datetime(named.year, 12, 31, 23, 59, 59, tzinfo=UTC)
-        )
-        for wider, label in ((month, f"{named:%B %Y}"), (year, f"{named.year}")):
-            inside = table.period_mask([wider]) & allowed
-            if inside.any() and float(np.max(base[inside])) >= WINDOW_SHARE * best:
-                out.append(
-                    (wider, f"No article from {named.day} {named:%B %Y} covers this; searched {label}.")
-                )
-                break
-    return out
+        return bool(inside.any()) and float(np.max(raw[inside])) >= WINDOW_SHARE * best
+
+    (day,) = days
+    if holds(day):
+        return None
+    named = day.start + (day.end - day.start) / 2
+    others = tuple(p for p in hints.periods if p != day)
+    last = calendar.monthrange(named.year, named.month)[1]
+    month = Period(
+        datetime(named.year, named.month, 1, tzinfo=UTC),
+        datetime(named.year, named.month, last, 23, 59, 59, tzinfo=UTC),
+    )
+    year = Period(
+        datetime(named.year, 1, 1, tzinfo=UTC), datetime(named.year, 12, 31, 23, 59, 59, tzinfo=UTC)
+    )
+    said = f"No article from {named.day} {named:%B %Y} covers this"
+    for wider, label in ((month, f"{named:%B %Y}"), (year, f"{named.year}")):
+        if holds(wider):
+            return DayWidened((*others, wider), f"{said}; searched {label}.")
+    return DayWidened(others, f"{said}; searched all dates.")

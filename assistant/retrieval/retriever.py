@@ -18,7 +18,7 @@ from assistant.dates import epoch
 from assistant.embedding import Embedder
 from assistant.errors import StoreReadError
 from assistant.retrieval.candidates import ChunkScorer
-from assistant.retrieval.fusion import fuse_query, time_window, widen_dates
+from assistant.retrieval.fusion import fuse_query, time_window, widen_day
 from assistant.retrieval.hints import Hints
 from assistant.retrieval.passages import build_passages, coverage, widened_notice
 from assistant.retrieval.query import parse_query
@@ -112,15 +112,12 @@ class Retriever:
         scores = scorer.score(query)  # 2. score every chunk
         fused = fuse_query(snap.table, query, scores, t)  # 3. fuse
         allowed = self._allowed(snap, filters, as_of)
-        dates = widen_dates(snap.table, fused.base, allowed, query.hints)  # '31 October': its month
-        if dates:
-            wider = [period for period, _ in dates]
-            fused = dataclasses.replace(
-                fused, base=fused.base + t.period_boost * snap.table.period_mask(wider)
-            )
-            query = dataclasses.replace(
-                query, hints=dataclasses.replace(query.hints, periods=(*query.hints.periods, *wider))
-            )
+        day = widen_day(snap.table, fused.base, allowed, query.hints, t.period_boost)  # '2 November'
+        if day is not None:  # its boost moves to its month or year (or goes)
+            moved = snap.table.period_mask(day.periods).astype(np.float32)
+            moved -= snap.table.period_mask(query.hints.periods)
+            fused = dataclasses.replace(fused, base=fused.base + t.period_boost * moved)
+            query = dataclasses.replace(query, hints=dataclasses.replace(query.hints, periods=day.periods))
         window, label = time_window(snap.table, fused.base, allowed, query.hints)  # 'this week': steer
         if window is not None:
             boosted = fused.base + t.period_boost * snap.table.period_mask([window])
@@ -140,7 +137,7 @@ class Retriever:
             order = self.reranker.order(question, [p.text for p in passages])
             passages = [dataclasses.replace(passages[i], rank=r) for r, i in enumerate(order, 1)]
         passages = passages[:k]
-        notices = [*query.hints.date_problems, *(note for _, note in dates)]
+        notices = [*query.hints.date_problems, *([day.notice] if day else [])]
         notices += widened_notice(query.hints, label, passages)
         if passages:  # 6. do the passages hold what it asks about? If not, say what is missing
             gaps = unsupported(asked(query.hints.stripped or question), passages)
