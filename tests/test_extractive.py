@@ -76,3 +76,18 @@ def test_embed_cached_remembers_recent_texts_only(embedder: Embedder) -> None:
     assert np.allclose(vectors, embedder.embed(texts), atol=1e-5)
     assert list(small._cache) == texts[1:]  # least recently used dropped
     assert np.allclose(small.embed_cached(["third text"])[0], vectors[2])
+
+
+def test_a_question_the_article_asks_is_never_an_answer(embedder: Embedder) -> None:
+    from assistant.types import Passage
+
+    text = (
+        "Do you work at OpenAI and know more about Sam Altman's departure? "
+        "Sam Altman was fired as chief executive of OpenAI by the company's board on Friday. "
+        'Who will replace Sam Altman at OpenAI, the board was asked?"'
+    )
+    passage = Passage("c1", "a1", "Altman fired", text, score=1.0, rank=1, evidence=1.0)
+    answer = ExtractiveAnswerer(embedder).answer("Why did Sam Altman leave OpenAI?", [passage])
+    said = [c.sentence for c in answer.citations]
+    assert said and all(not s.rstrip('"').endswith("?") for s in said), said
+    assert "fired as chief executive" in said[0]

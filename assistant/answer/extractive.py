@@ -91,6 +91,8 @@ class ExtractiveAnswerer:
                 key = " ".join(sentence.lower().split())
                 if len(sentence) < MIN_SENTENCE_CHARS or len(sentence) > MAX_SENTENCE_CHARS or key in seen:
                     continue
+                if sentence.rstrip(" \"'’”)]").endswith("?"):  # the article asks it ('Do you work at X?')
+                    continue  # a question states nothing, so it cannot answer one
                 seen.add(key)
                 overlap = len(q_terms & content_terms(sentence)) / len(q_terms) if q_terms else 0.0
                 candidates.append((sentence, passage, overlap))
