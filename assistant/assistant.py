@@ -218,11 +218,15 @@ class Assistant:
         if not passages:
             return passages, notices, None
         hints = self.retriever.hints(question, filters.as_of)
-        from assistant.answer.compose import digest_span, wants_digest
+        from assistant.answer.compose import digest_span, digest_topic, wants_digest
 
         period = digest_span(hints) if wants_digest(question, hints) else None
         if period is not None and filters.since is None and filters.until is None:
             inside = dataclasses.replace(filters, since=period.start, until=period.end)
+            if not digest_topic(hints.stripped or question):  # 'what happened this week?': its top stories
+                top = self.retriever.headlines(2 * (k or self.settings.k), inside)
+                if top:
+                    return top, [n for n in notices if not n.startswith("No article from")], hints
             found, more = self.search(question, 2 * (k or self.settings.k), inside)  # stories to list
             if evidence_found(found) or (found and not evidence_found(passages)):
                 return found, more, hints

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,65 @@ def test_a_yes_no_question_gets_statements_never_a_bare_yes(assistant: Assistant
     answer = assistant.ask("Did drivers protest against the harbour bridge toll?")
     assert not answer.abstained and not re.match(r"(?i)(yes|no)\b", answer.text)
     assert "protested" in answer.text and answer.citations
+
+
+def test_what_happened_this_week_lists_its_top_stories_by_their_leads(
+    make_assistant: Callable[..., Assistant], tmp_path: Path
+) -> None:
+    wire = (
+        "The national bank raised its main interest rate to 4.5 percent on Tuesday, the highest level in "
+        "fifteen years. The governor said inflation was still far above the target and that further rises "
+        "could not be ruled out. Mortgage lenders said they would pass the rise on to borrowers within weeks."
+    )
+    rows = (
+        [  # one story three outlets carried, and one outlet's four stories on the newest day
+            {"source": o, "published_at": "2024-06-04", "title": "Bank raises rates", "body": wire, "url": u}
+            for o, u in (
+                ("Harbour Gazette", "https://hg.example/1"),
+                ("Coast Times", "https://ct.example/2"),
+                ("Valley Post", "https://vp.example/3"),
+            )
+        ]
+        + [
+            {
+                "source": "Valley Sports",
+                "published_at": "2024-06-07",
+                "title": f"Cup round {n}",
+                "body": f"Ellis FC beat Harbour United {n}-0 in round {n} of the cup on Friday. The coach praised "
+                "the defence after the match.",
+            }
+            for n in range(1, 5)
+        ]
+        + [
+            {
+                "source": "Tech Daily",
+                "published_at": "2024-06-05",
+                "title": "Acme opens plant",
+                "body": "Acme Corp opened a battery plant in Port Ellis on Wednesday, creating 400 jobs. The plant "
+                "will make cells for electric buses.",
+            },
+            {
+                "source": "Coast Times",
+                "published_at": "2024-05-20",  # before the week
+                "title": "Ferry strike",
+                "body": "Ferry crews in Port Ellis went on strike on Monday over pay, stranding hundreds of people.",
+            },
+        ]
+    )
+    path = tmp_path / "week.json"
+    path.write_text(json.dumps(rows))
+    built = make_assistant()
+    assert not built.ingest(built.read([str(path)])).failed
+    as_of = Filters(as_of=datetime(2024, 6, 7, 23, 0, tzinfo=UTC))
+    answer = built.ask("What happened this week?", filters=as_of)
+    lines = answer.text.split("\n")
+    assert not answer.abstained and all(line.startswith("- ") for line in lines), answer.text
+    cited = {c.n: c.passage for c in answer.citations}
+    bank = [p for p in cited.values() if p.title == "Bank raises rates"]
+    assert len(bank) == 1 and len(bank[0].also_reported_by) == 2  # the story once, with its other outlets
+    assert "The national bank raised its main interest rate" in answer.text  # each story by its lead
+    assert "Acme Corp opened a battery plant" in answer.text
+    assert len(lines) == 5 and lines[0].startswith("- 4 Jun 2024, ")  # in date order: the bank first
+    assert "Ellis FC beat" in lines[-1]  # the newest day's stories after the others, not instead of them
+    assert "Ferry crews" not in answer.text  # before the week
+    assert not answer.notices

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from assistant.dates import parse_date
 from assistant.retrieval.hints import Hints
 from assistant.retrieval.support import without_dates
-from assistant.retrieval.when import Period
+from assistant.retrieval.when import WINDOW, Period
 from assistant.text import content_terms, split_sentences
 from assistant.types import Passage, day
 
@@ -184,7 +184,8 @@ def lead_of(passage: Passage) -> str | None:
     if not passage.chunk_id.endswith("-0000"):
         return None
     first = next(iter(split_sentences(passage.text)), "")
-    return first if 40 <= len(first) <= 400 and reads_as_prose(first) else None
+    asks = first.rstrip(" \"'’”)]").endswith("?")  # 'How do stem cells know their destiny?' tells nothing
+    return first if 40 <= len(first) <= 400 and reads_as_prose(first) and not asks else None
 
 
 _NOT_TOPIC = re.compile(
@@ -197,5 +198,5 @@ def digest_topic(stripped_question: str) -> set[str]:
     the question without its dates, outlets and news words (empty: any story of the period)."""
     from assistant.retrieval.query import topic
 
-    text = _NOT_TOPIC.sub(" ", topic(without_dates(stripped_question)))
+    text = _NOT_TOPIC.sub(" ", topic(WINDOW.sub(" ", without_dates(stripped_question))))
     return content_terms(text)

@@ -133,7 +133,9 @@ class ExtractiveAnswerer:
         if passages and not evidence_found(passages):  # retrieval judged the index does not cover it
             return Answer(question=question, text=NOT_COVERED, abstained=True, passages=list(passages))
         scored = self.score_sentences(question, passages)
-        if not scored or not self.is_relevant(scored[0]):
+        topic = digest_topic(hints.stripped if hints and hints.stripped else question)
+        headlines = wants_digest(question, hints) and not topic  # 'what happened this week?'
+        if not scored or not (headlines or self.is_relevant(scored[0])):
             return Answer(question=question, text=NOT_COVERED, abstained=True, passages=list(passages))
         if wants_news(
             question
@@ -142,8 +144,9 @@ class ExtractiveAnswerer:
             lead = max(near, key=lambda c: c.passage.published_at or "")
             scored = [lead, *(c for c in scored if c is not lead)]
         picks: list[Pick | str] = []
-        if wants_digest(question, hints):
-            topic = digest_topic(hints.stripped if hints and hints.stripped else question)
+        if headlines:  # the passages are the period's top stories, in order: each one's lead
+            picks = self._headlines(passages, in_period(hints))
+        elif wants_digest(question, hints):
             picks = list(self._digest(scored, in_period(hints), topic))
         else:
             names = asked(hints.stripped if hints and hints.stripped else question).names
@@ -221,6 +224,13 @@ class ExtractiveAnswerer:
             ]
             picks += extra[: max(0, self.max_sentences - len(chosen))]
         return picks
+
+    def _headlines(self, passages: Sequence[Passage], within: Callable[[Passage], bool]) -> list[Pick | str]:
+        """One line per story in the order given (most outlets first), its lead sentence, at most
+        `max_digest`, then in date order."""
+        picked = [p for p in passages if within(p) and lead_of(p)][: self.max_digest]
+        ordered = sorted(picked, key=lambda p: p.published_at or "")
+        return [Pick(lead_of(p) or "", p, (), digest_label(p)) for p in ordered]
 
     def _digest(
         self, scored: list[ScoredSentence], within: Callable[[Passage], bool], topic: set[str]

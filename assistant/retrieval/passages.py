@@ -74,3 +74,21 @@ def widened_notice(hints: Hints, label: str, passages: Sequence[Passage]) -> lis
     newest = f"; the most recent report found is from {day(dated[0], long=True)}" if dated else ""
     wider = f" (searched {label} instead)" if label else ""
     return [f"No article from {hints.window_label} covers this{newest}{wider}."]
+
+
+def spread_out(ranked: Sequence[Passage], k: int) -> list[Passage]:
+    """The first k of the ranked passages, taking first those of an outlet and a day not taken yet, so a
+    week's top stories are not five from one outlet on its last day."""
+    taken: list[Passage] = []
+    outlets: set[str] = set()
+    days: set[str] = set()
+    for strict in (True, False):
+        for passage in ranked:
+            if len(taken) >= k:
+                return taken
+            fresh = passage.outlet not in outlets and day(passage.published_at) not in days
+            if passage not in taken and (fresh or not strict):
+                taken.append(passage)
+                outlets.add(passage.outlet)
+                days.add(day(passage.published_at))
+    return taken

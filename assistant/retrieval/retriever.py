@@ -20,14 +20,14 @@ from assistant.errors import StoreReadError
 from assistant.retrieval.candidates import ChunkScorer
 from assistant.retrieval.fusion import fuse_query, time_window, widen_day
 from assistant.retrieval.hints import Hints
-from assistant.retrieval.passages import build_passages, coverage, widened_notice
+from assistant.retrieval.passages import build_passages, coverage, spread_out, widened_notice
 from assistant.retrieval.query import parse_query
 from assistant.retrieval.ranker import LearnedRanker, gather
 from assistant.retrieval.rerank import Reranker, candidate_count
 from assistant.retrieval.rules import rank
 from assistant.retrieval.snapshot import Snapshot, build_snapshot
 from assistant.retrieval.support import asked, refusal_notice, unsupported
-from assistant.retrieval.tuning import EVIDENCE_UNSUPPORTED, EXTRA, Tuning
+from assistant.retrieval.tuning import EVIDENCE_COVERED, EVIDENCE_UNSUPPORTED, EXTRA, HEADLINE_POOL, Tuning
 from assistant.store.chroma import NewsIndex
 from assistant.store.keywords import KeywordIndex
 from assistant.store.stories import StoryInfo
@@ -147,6 +147,27 @@ class Retriever:
             if not evidence_found(passages):
                 notices = [*notices, refusal_notice(gaps, passages)]
         return passages, notices
+
+    def headlines(self, k: int, filters: Filters) -> list[Passage]:
+        """The period's top stories, for "what happened this week?": the leads of its newest HEADLINE_POOL
+        articles, each story once, the ones most outlets carried first (then the newest)."""
+        stored = self.index.recent_count()
+        snap = self.refresh(stored) if stored else self.snapshot
+        if not stored or not len(snap):
+            return []
+        table = snap.table
+        leads = np.flatnonzero(self._allowed(snap, filters, filters.as_of or datetime.now(UTC)) & table.lead)
+        newest = leads[np.argsort(-np.nan_to_num(table.ts[leads], nan=-np.inf), kind="stable")]
+        rows = [int(r) for r in newest[:HEADLINE_POOL]]
+        if not rows:
+            return []
+        scores = np.zeros(len(table.ts), dtype=np.float32)
+        passages = build_passages(
+            rows, snap.rows.ids(rows), scores, EVIDENCE_COVERED, self.index, snap.sentences, self.story_info
+        )
+        ranked = sorted(passages, key=lambda p: len(p.also_reported_by), reverse=True)  # stable: newest next
+        spread = spread_out(ranked, k)
+        return [dataclasses.replace(p, rank=r) for r, p in enumerate(spread, 1)]
 
     def hints(self, question: str, as_of: datetime | None = None) -> Hints:
         """What the question says about outlets and dates, read against the outlets the index holds."""

@@ -13,6 +13,7 @@ EVIDENCE_COVERED = 0.9  # every name it uses is in the index
 # A relative window ('this week') is kept when its best chunk scores at least this share of the best chunk
 # overall; else the next wider window is tried (the past month, the past year, then all time).
 WINDOW_SHARE = 0.8
+HEADLINE_POOL = 400  # "what happened this week?": the newest leads of the period whose stories are ranked
 
 
 @dataclass(frozen=True)

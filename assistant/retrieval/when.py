@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 _DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _SEASONS = {"spring": (3, 5), "summer": (6, 8), "fall": (9, 11), "autumn": (9, 11), "winter": (12, 2)}
-_WINDOW = re.compile(
+WINDOW = re.compile(  # a window named relative to the as-of moment
     r"\b(?P<phrase>today|tonight|yesterday|(?:this|last|past|previous)\s+(?:week|month|year)|"
     r"so\s+far\s+this\s+year|this\s+(?:spring|summer|fall|autumn|winter)|"
     r"(?:on|last|this)\s+(?P<day>monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b",
@@ -97,7 +97,7 @@ def _window(phrase: str, day: str | None, as_of: datetime) -> Period:
 def read_time(question: str, as_of: datetime) -> TimeIntent:
     """The window and recency a question asks for, as of `as_of`."""
     historical = bool(NAMED_YEAR.search(question) or _HISTORICAL.search(question))
-    found = list(_WINDOW.finditer(question))
+    found = list(WINDOW.finditer(question))
     m = next((m for m in found if not _COMPARED.search(question, 0, m.start())), None)
     window = _window(m["phrase"], m["day"], as_of) if m else None
     recent = not historical and (bool(found) or bool(_RECENT.search(question)))  # a baseline implies now
