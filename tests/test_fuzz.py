@@ -84,6 +84,8 @@ PIECES = st.sampled_from(
         "on 5 October 2023",
         "2023-02-29",
         "compared to the previous year",
+        "What happened",
+        "yesterday",
         "\u202e",
         "é",
         "日本",
