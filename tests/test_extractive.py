@@ -78,12 +78,15 @@ def test_embed_cached_remembers_recent_texts_only(embedder: Embedder) -> None:
     assert np.allclose(small.embed_cached(["third text"])[0], vectors[2])
 
 
-def test_a_question_a_heading_or_a_line_ending_in_a_colon_is_never_an_answer(embedder: Embedder) -> None:
+def test_questions_headings_capitals_and_lines_ending_in_a_colon_are_never_an_answer(
+    embedder: Embedder,
+) -> None:
     from assistant.types import Passage
 
     text = (
         "Timeline of Sam Altman's departure from OpenAI\n\n"  # a heading
         "Microsoft's chief executive published a statement about Sam Altman leaving OpenAI:\n\n"
+        "SAM ALTMAN OUSTED AS OPENAI CEO AFTER BOARD SAYS HE WAS NOT CANDID WITH IT\n\n"  # another story
         "Do you work at OpenAI and know more about Sam Altman's departure? "
         "Sam Altman was fired as chief executive of OpenAI by the company's board on Friday. "
         'Who will replace Sam Altman at OpenAI, the board was asked?"'
@@ -92,5 +95,5 @@ def test_a_question_a_heading_or_a_line_ending_in_a_colon_is_never_an_answer(emb
     answer = ExtractiveAnswerer(embedder).answer("Why did Sam Altman leave OpenAI?", [passage])
     said = [c.sentence for c in answer.citations]
     assert said and all(s.rstrip('"')[-1] not in "?:" for s in said), said
-    assert not any(s.startswith("Timeline") for s in said), said
+    assert not any(s.startswith(("Timeline", "SAM ALTMAN")) for s in said), said
     assert "fired as chief executive" in said[0]

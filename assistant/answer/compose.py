@@ -21,6 +21,8 @@ from assistant.retrieval.when import WINDOW, Period
 from assistant.text import content_terms, split_sentences
 from assistant.types import Passage, day
 
+HEADING_WORDS = 12  # a line this short that does not end as a sentence ends is a heading or caption
+CAPITALS_SHARE = 0.8  # a line with this share of its letters in capitals is a headline
 _LEAD_IN = r"(?:(?:But|And|However|Still|Yet|Meanwhile|Also|Instead|Now|Then|Later|So),?\s+)?"
 _TIME_WORDS = (
     r"year|week|month|morning|afternoon|evening|weekend|season|time|summer|fall|autumn|winter|spring"
@@ -173,6 +175,17 @@ def in_period(hints: Hints | None) -> Callable[[Passage], bool]:
     return within
 
 
+def states_something(sentence: str) -> bool:
+    """Whether a sentence can be quoted as a statement: not a question (it states nothing), not a line
+    ending in a colon (it leads to what is not quoted), not a heading or caption (a short line without a
+    full stop), not a line in capitals (a headline of another story set into the text)."""
+    end = sentence.rstrip(" \"'’”)]")[-1:]
+    if end in "?:" or (end not in ".!…" and len(sentence.split()) <= HEADING_WORDS):
+        return False
+    letters = [c for c in sentence if c.isalpha()]
+    return sum(c.isupper() for c in letters) < CAPITALS_SHARE * len(letters)
+
+
 def reads_as_prose(sentence: str) -> bool:
     """A sentence fit to stand for a story: not a quoted post, a link or a fragment."""
     plain = sentence.strip()
@@ -184,8 +197,7 @@ def lead_of(passage: Passage) -> str | None:
     if not passage.chunk_id.endswith("-0000"):
         return None
     first = next(iter(split_sentences(passage.text)), "")
-    asks = first.rstrip(" \"'’”)]").endswith("?")  # 'How do stem cells know their destiny?' tells nothing
-    return first if 40 <= len(first) <= 400 and reads_as_prose(first) and not asks else None
+    return first if 40 <= len(first) <= 400 and reads_as_prose(first) and states_something(first) else None
 
 
 _NOT_TOPIC = re.compile(

@@ -18,6 +18,7 @@ from assistant.answer.compose import (
     reads_as_prose,
     resolve,
     sides,
+    states_something,
     wants_digest,
 )
 from assistant.answer.sources import by_article
@@ -29,7 +30,6 @@ from assistant.store.sentences import unpack
 from assistant.text import content_terms, split_sentences
 from assistant.types import NOT_COVERED, Answer, Citation, Passage, evidence_found
 
-HEADING_WORDS = 12  # a line this short that does not end as a sentence ends is a heading or caption
 MIN_SENTENCE_CHARS = 25
 MAX_SENTENCE_CHARS = 600
 MAX_EMBEDDED = 16  # sentences without stored vectors embedded per question, picked by the cheap score
@@ -92,10 +92,8 @@ class ExtractiveAnswerer:
                 key = " ".join(sentence.lower().split())
                 if len(sentence) < MIN_SENTENCE_CHARS or len(sentence) > MAX_SENTENCE_CHARS or key in seen:
                     continue
-                end = sentence.rstrip(" \"'’”)]")[-1:]
-                if end in "?:" or (end not in ".!…" and len(sentence.split()) <= HEADING_WORDS):
-                    continue  # a question states nothing, a colon's line leads to what is not quoted,
-                    # a short line without a full stop is a heading or a caption
+                if not states_something(sentence):
+                    continue
                 seen.add(key)
                 overlap = len(q_terms & content_terms(sentence)) / len(q_terms) if q_terms else 0.0
                 candidates.append((sentence, passage, overlap))
