@@ -23,6 +23,9 @@ from assistant.types import Passage, day
 
 HEADING_WORDS = 12  # a line this short that does not end as a sentence ends is a heading or caption
 CAPITALS_SHARE = 0.8  # a line with this share of its letters in capitals is a headline
+_LABEL = re.compile(  # a link's label: 'MORE:', 'READ MORE:', 'WATCH:', 'RELATED:'
+    r"(?:READ |SEE |WATCH |ALSO )?(?:MORE|ALSO|RELATED|WATCH|LISTEN|VIDEO|PHOTOS?|READ)\b[^:]{0,20}:"
+)
 _LEAD_IN = r"(?:(?:But|And|However|Still|Yet|Meanwhile|Also|Instead|Now|Then|Later|So),?\s+)?"
 _TIME_WORDS = (
     r"year|week|month|morning|afternoon|evening|weekend|season|time|summer|fall|autumn|winter|spring"
@@ -177,10 +180,14 @@ def in_period(hints: Hints | None) -> Callable[[Passage], bool]:
 
 def states_something(sentence: str) -> bool:
     """Whether a sentence can be quoted as a statement: not a question (it states nothing), not a line
-    ending in a colon (it leads to what is not quoted), not a heading or caption (a short line without a
-    full stop), not a line in capitals (a headline of another story set into the text)."""
-    end = sentence.rstrip(" \"'’”)]")[-1:]
-    if end in "?:" or (end not in ".!…" and len(sentence.split()) <= HEADING_WORDS):
+    ending in a colon (it leads to what is not quoted) or cut off ('…'), not a heading or caption (a short
+    line without a full stop), not a line in capitals or behind a link's label (another story's headline
+    set into the text)."""
+    plain = sentence.rstrip(" \"'’”)]")
+    if plain.endswith(("…", "...")) or _LABEL.match(sentence):  # cut off; 'MORE: ...', 'READ MORE: ...'
+        return False
+    end = plain[-1:]
+    if end in "?:" or (end not in ".!" and len(sentence.split()) <= HEADING_WORDS):
         return False
     letters = [c for c in sentence if c.isalpha()]
     return sum(c.isupper() for c in letters) < CAPITALS_SHARE * len(letters)
