@@ -22,7 +22,6 @@ from assistant.types import (
     ProgressFn,
     ReadResult,
     Turn,
-    evidence_found,
 )
 
 # Components are imported where they are built: importing the facade (every command, `--help` included)
@@ -212,27 +211,10 @@ class Assistant:
     def _evidence(
         self, question: str, k: int | None, filters: Filters
     ) -> tuple[list[Passage], list[str], Hints | None]:
-        """Passages, notices and the question's hints; a period digest ("what happened between 1 Oct and
-        15 Nov?") searches inside the period, where retrieval otherwise only leans toward it."""
-        passages, notices = self.search(question, k, filters)
-        if not passages:
-            return passages, notices, None
-        hints = self.retriever.hints(question, filters.as_of)
-        from assistant.answer.compose import digest_span, digest_topic, wants_digest
+        """Passages, notices and the question's hints (answer/evidence.py)."""
+        from assistant.answer.evidence import gather
 
-        period = digest_span(hints) if wants_digest(question, hints) else None
-        if period is not None and filters.since is None and filters.until is None:
-            inside = dataclasses.replace(filters, since=period.start, until=period.end)
-            if not digest_topic(hints.stripped or question):  # 'what happened this week?': its top stories
-                top = self.retriever.headlines(2 * (k or self.settings.k), inside)
-                if top:
-                    return top, [n for n in notices if not n.startswith("No article from")], hints
-            found, more = self.search(question, 2 * (k or self.settings.k), inside)  # stories to list
-            if evidence_found(found) or (found and not evidence_found(passages)):
-                return found, more, hints
-            # nothing inside the period holds what is asked ('what happened to FTX on 2 November?'):
-            # the answer from all dates, with retrieval's notice that the day held nothing
-        return passages, notices, hints
+        return gather(self.retriever, question, k or self.settings.k, self.filters(filters))
 
     def ask(self, question: str, k: int | None = None, filters: Filters | None = None) -> Answer:
         """A cited answer to a question (or an abstention)."""
