@@ -112,7 +112,7 @@ class Retriever:
         scores = scorer.score(query)  # 2. score every chunk
         fused = fuse_query(snap.table, query, scores, t)  # 3. fuse
         allowed = self._allowed(snap, filters, as_of)
-        day = widen_day(snap.table, fused.base, allowed, query.hints, t.period_boost)  # '2 November'
+        day = widen_day(snap.table, fused.base, allowed, query.hints, t.period_boost) if t.use_hints else None
         if day is not None:  # its boost moves to its month or year (or goes)
             moved = snap.table.period_mask(day.periods).astype(np.float32)
             moved -= snap.table.period_mask(query.hints.periods)
