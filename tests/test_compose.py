@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,27 @@ def test_what_happened_this_week_lists_its_top_stories_by_their_leads(
     assert "Ellis FC beat" in lines[-1]  # the newest day's stories after the others, not instead of them
     assert "Ferry crews" not in answer.text  # before the week
     assert not answer.notices
+
+
+def test_a_months_top_stories_come_from_all_of_the_month(
+    make_assistant: Callable[..., Assistant], tmp_path: Path
+) -> None:
+    rows = [
+        {
+            "source": "Harbour Gazette",
+            "published_at": f"2024-06-{d:02d}",
+            "title": f"Council meeting {d}",
+            "body": f"The Port Ellis council met on {d} June and voted on item {d} of its agenda. "
+            "The mayor said the vote went as expected.",
+            "url": f"https://hg.example/{d}",
+        }
+        for d in range(1, 31)
+    ]
+    path = tmp_path / "june.json"
+    path.write_text(json.dumps(rows))
+    built = make_assistant()
+    assert not built.ingest(built.read([str(path)])).failed
+    answer = built.ask("What happened in June 2024?", filters=Filters(as_of=datetime(2024, 7, 1, tzinfo=UTC)))
+    days = sorted(int(c.passage.published_at[8:10]) for c in answer.citations)
+    assert len(set(days)) == 5, answer.text
+    assert days[0] <= 4 and days[-1] >= 27 and all(b - a >= 4 for a, b in pairwise(days)), days

@@ -10,6 +10,7 @@ The scorer (extractive.py) ranks sentences; this module decides which to show an
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -207,8 +208,11 @@ def lead_of(passage: Passage) -> str | None:
     return first if 40 <= len(first) <= 400 and reads_as_prose(first) and states_something(first) else None
 
 
-_NOT_TOPIC = re.compile(
-    rf"\b(?:{'|'.join(['what', 'happened', 'news', 'stories', 'headlines', 'developments'])})\b", re.I
+_CALENDAR = [n for n in (*calendar.month_name, *calendar.month_abbr, *calendar.day_name) if n]
+_NOT_TOPIC = re.compile(  # news words, and the calendar's ('in November 2023' names no topic)
+    rf"\b(?:{'|'.join(['what', 'happened', 'news', 'stories', 'headlines', 'developments', *_CALENDAR])})\b"
+    r"|\b(?:19|20)\d\d\b",
+    re.I,
 )
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import calendar
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
+from assistant.dates import parse_date
 from assistant.retrieval.hints import Hints
 from assistant.retrieval.tuning import (
     EVIDENCE_COVERED,
@@ -24,6 +26,7 @@ from assistant.text import tokenize
 from assistant.types import Passage, day
 
 Chunk = tuple[str, Mapping[str, Any]]  # (text, metadata) as stored
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # an undated passage's time, for spreading
 
 
 CALENDAR_WORDS = frozenset(
@@ -77,18 +80,19 @@ def widened_notice(hints: Hints, label: str, passages: Sequence[Passage]) -> lis
 
 
 def spread_out(ranked: Sequence[Passage], k: int) -> list[Passage]:
-    """The first k of the ranked passages, taking first those of an outlet and a day not taken yet, so a
-    week's top stories are not five from one outlet on its last day."""
-    taken: list[Passage] = []
-    outlets: set[str] = set()
-    days: set[str] = set()
-    for strict in (True, False):
-        for passage in ranked:
-            if len(taken) >= k:
-                return taken
-            fresh = passage.outlet not in outlets and day(passage.published_at) not in days
-            if passage not in taken and (fresh or not strict):
-                taken.append(passage)
-                outlets.add(passage.outlet)
-                days.add(day(passage.published_at))
+    """k of the passages, in the order they are picked: the stories most outlets carried first; among
+    equals, one from an outlet not picked yet, then the one farthest in time from those picked (the newest
+    first), so a month's top stories are not its last week's, nor five from one outlet."""
+    stamps = {id(p): (parse_date(p.published_at) or _EPOCH).timestamp() for p in ranked}
+    pool, taken = list(ranked), list[Passage]()
+
+    def gain(p: Passage) -> tuple[bool, float, float]:
+        gap = min((abs(stamps[id(p)] - stamps[id(t)]) for t in taken), default=0.0)
+        return all(t.outlet != p.outlet for t in taken), gap, stamps[id(p)]
+
+    while pool and len(taken) < k:
+        most = max(len(p.also_reported_by) for p in pool)
+        best = max((p for p in pool if len(p.also_reported_by) == most), key=gain)
+        taken.append(best)
+        pool.remove(best)
     return taken

@@ -149,8 +149,9 @@ class Retriever:
         return passages, notices
 
     def headlines(self, k: int, filters: Filters) -> list[Passage]:
-        """The period's top stories, for "what happened this week?": the leads of its newest HEADLINE_POOL
-        articles, each story once, the ones most outlets carried first (then the newest)."""
+        """The period's top stories, for "what happened this week?": of its articles' leads (HEADLINE_POOL of
+        them, evenly over the period when it holds more), each story once, the ones most outlets carried
+        first, spread over outlets and time (`spread_out`)."""
         stored = self.index.recent_count()
         snap = self.refresh(stored) if stored else self.snapshot
         if not stored or not len(snap):
@@ -158,16 +159,15 @@ class Retriever:
         table = snap.table
         leads = np.flatnonzero(self._allowed(snap, filters, filters.as_of or datetime.now(UTC)) & table.lead)
         newest = leads[np.argsort(-np.nan_to_num(table.ts[leads], nan=-np.inf), kind="stable")]
-        rows = [int(r) for r in newest[:HEADLINE_POOL]]
+        stride = max(1, -(-len(newest) // HEADLINE_POOL))  # a long period: leads from all of it, evenly
+        rows = [int(r) for r in newest[::stride]]
         if not rows:
             return []
         scores = np.zeros(len(table.ts), dtype=np.float32)
         passages = build_passages(
             rows, snap.rows.ids(rows), scores, EVIDENCE_COVERED, self.index, snap.sentences, self.story_info
         )
-        ranked = sorted(passages, key=lambda p: len(p.also_reported_by), reverse=True)  # stable: newest next
-        spread = spread_out(ranked, k)
-        return [dataclasses.replace(p, rank=r) for r, p in enumerate(spread, 1)]
+        return [dataclasses.replace(p, rank=r) for r, p in enumerate(spread_out(passages, k), 1)]
 
     def hints(self, question: str, as_of: datetime | None = None) -> Hints:
         """What the question says about outlets and dates, read against the outlets the index holds."""
