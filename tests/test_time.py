@@ -199,11 +199,18 @@ def test_relative_phrases_resolve_against_the_moment() -> None:
         "Which films came out this summer?": ("2023-06-01", "2023-08-31"),
         "How many jobs were added so far this year?": ("2023-01-01", "2023-10-25"),
         "What did the bank do this week?": ("2023-10-18", "2023-10-25"),
+        "Who won the cup final last weekend?": ("2023-10-21", "2023-10-23"),  # reported up to Monday
+        "What happened over the weekend?": ("2023-10-21", "2023-10-23"),
     }
     for question, (start, end) in cases.items():
         window = read_time(question, wednesday).window
         assert window is not None, question
         assert (window.start.date().isoformat(), window.end.date().isoformat()) == (start, end), question
+    sunday = datetime(2023, 10, 29, 9, tzinfo=UTC)
+    during = read_time("Who won last weekend?", sunday).window  # asked during one: the weekend before
+    assert during is not None and during.start == datetime(2023, 10, 21, tzinfo=UTC)
+    this = read_time("What happened this weekend?", sunday).window
+    assert this is not None and (this.start, this.end) == (datetime(2023, 10, 28, tzinfo=UTC), sunday)
     assert read_time("Who is the new speaker?", wednesday).recent
     assert not read_time("What happened in New York in 2017?", wednesday).recent  # a name and a year
     assert not read_time("Who was the first woman ever to win?", wednesday).recent

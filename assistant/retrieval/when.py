@@ -1,7 +1,7 @@
 """Time in a question, read the way a news reader means it: relative to the moment it is asked (as-of).
 
-"this week", "yesterday", "last month", "on Tuesday", "this fall", "so far this year" name a window of time
-before the as-of moment; "recently", "new", "just announced", "latest", "current", "upcoming" ask for the
+"this week", "yesterday", "last weekend", "last month", "on Tuesday", "this fall", "so far this year" name
+a window before the as-of moment; "recently", "new", "just announced", "latest", "current", "upcoming" ask for the
 newest reports; "in 2017", "the first ... ever" are historical and must not be pulled toward recent news.
 Fixed phrases, so plain patterns read them exactly (dateparser's search_dates reads "new" and "may" as
 dates and takes ~10 ms a question; these take microseconds).
@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 _DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _SEASONS = {"spring": (3, 5), "summer": (6, 8), "fall": (9, 11), "autumn": (9, 11), "winter": (12, 2)}
 WINDOW = re.compile(  # a window named relative to the as-of moment
-    r"\b(?P<phrase>today|tonight|yesterday|(?:this|last|past|previous)\s+(?:week|month|year)|"
+    r"\b(?P<phrase>today|tonight|yesterday|(?:this|last|past|previous)\s+(?:weekend|week|month|year)|"
+    r"(?:over|at)\s+the\s+weekend|"
     r"so\s+far\s+this\s+year|this\s+(?:spring|summer|fall|autumn|winter)|"
     r"(?:on|last|this)\s+(?P<day>monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b",
     re.IGNORECASE,
@@ -74,6 +75,12 @@ def _window(phrase: str, day: str | None, as_of: datetime) -> Period:
         start = today - timedelta(days=back)
         return Period(start, min(as_of, start + timedelta(days=1, seconds=-1)))
     unit, previous = words[-1], words[0] in ("last", "previous")
+    if unit == "weekend":  # the latest Saturday to Monday (weekend results are reported on Monday)
+        back = (today.weekday() - 5) % 7
+        if previous and back <= 1:  # 'last weekend', asked during one: the weekend before
+            back += 7
+        start = today - timedelta(days=back)
+        return Period(start, min(as_of, start + timedelta(days=3, seconds=-1)))
     if unit == "week":  # a rolling week, as news readers use it
         end = as_of - timedelta(days=7) if previous else as_of
         return Period(end - timedelta(days=7), end)
