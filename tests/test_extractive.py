@@ -99,3 +99,31 @@ def test_questions_headings_capitals_and_lines_ending_in_a_colon_are_never_an_an
     assert said and all(s.rstrip('"')[-1] not in "?:" for s in said), said
     assert not any(s.startswith(("Timeline", "SAM ALTMAN", "MORE", "Meanwhile")) for s in said), said
     assert "fired as chief executive" in said[0]
+
+
+def test_a_report_from_the_questions_window_leads_the_answer(embedder: Embedder) -> None:
+    from datetime import UTC, datetime
+
+    from assistant.retrieval.hints import HintParser
+    from assistant.types import Passage
+
+    question = "Who won the harbour cup final last weekend?"
+    preview = Passage(
+        "c1-0000", "a1", "Cup final preview",
+        "The 2019 harbour cup final was won by Port Ellis, who beat Coast Town 3-1 in the final. Tickets for "
+        "this year's final sold out in a day.",
+        published_at="2023-10-20T10:00:00Z", score=1.0, rank=1, evidence=1.0,
+    )  # fmt: skip
+    report = Passage(
+        "c2-0000", "a2", "Coast Town lift the cup",
+        "Coast Town lifted the harbour cup on Saturday after beating Port Ellis 2-1 at the harbour stadium. "
+        "Their captain scored in the last minute.",
+        published_at="2023-10-28T18:00:00Z", score=0.9, rank=2, evidence=1.0,
+    )  # fmt: skip
+    hints = HintParser([]).parse(question, datetime(2023, 10, 31, 12, tzinfo=UTC))
+    answerer = ExtractiveAnswerer(embedder)
+    scored = answerer.score_sentences(question, [preview, report])
+    best_inside = next(s for s in scored if s.passage is report)
+    assert best_inside.score < 0.8 * scored[0].score  # the 2019 sentence scores higher on the words alone
+    answer = answerer.answer(question, [preview, report], hints)
+    assert answer.text.startswith("Coast Town lifted the harbour cup on Saturday"), answer.text

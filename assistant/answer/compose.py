@@ -168,15 +168,16 @@ def digest_span(hints: Hints | None) -> Period | None:
     return Period(min(p.start for p in periods), max(p.end for p in periods))
 
 
+def in_span(passage: Passage, span: Period | None) -> bool:
+    """Whether a passage was published inside the span (an undated one never is)."""
+    when = parse_date(passage.published_at) if passage.published_at else None
+    return span is not None and when is not None and span.start <= when <= span.end
+
+
 def in_period(hints: Hints | None) -> Callable[[Passage], bool]:
     """A test of whether a passage was published inside the question's span (`digest_span`)."""
     span = digest_span(hints)
-
-    def within(passage: Passage) -> bool:
-        when = parse_date(passage.published_at) if passage.published_at else None
-        return span is not None and when is not None and span.start <= when <= span.end
-
-    return within
+    return lambda passage: in_span(passage, span)
 
 
 def states_something(sentence: str) -> bool:

@@ -14,6 +14,7 @@ from assistant.answer.compose import (
     digest_label,
     digest_topic,
     in_period,
+    in_span,
     lead_of,
     reads_as_prose,
     resolve,
@@ -40,6 +41,7 @@ OVERLAP_WEIGHT = 0.3
 PASSAGE_WEIGHT = 0.1
 MIN_ANSWER_SIMILARITY = 0.3  # a best sentence this close to the question answers it, whatever its score
 MIN_OVERLAP = 0.25  # otherwise it needs a relevant score and more than this share of the question's terms
+WINDOW_KEEP = 0.6  # a sentence from inside the question's window ('last weekend') leads at this share
 KEEP_SHARE = 0.8  # later sentences must score at least this share of the best one
 MIN_SUPPORT_SIMILARITY = 0.3  # ... and be at least this close to the question
 SIDE_SHARE = 0.6  # a side's statement must be this close to the question, as a share of the best one's
@@ -140,6 +142,14 @@ class ExtractiveAnswerer:
         ):  # current events: of the sentences that answer about as well, the newest leads
             near = [c for c in scored if c.score >= KEEP_SHARE * scored[0].score]
             lead = max(near, key=lambda c: c.passage.published_at or "")
+            window = hints.window if hints else None
+            if window is not None and not in_span(lead.passage, window):  # 'last weekend': a report from it
+                inside = [
+                    c
+                    for c in scored
+                    if c.score >= WINDOW_KEEP * scored[0].score and in_span(c.passage, window)
+                ]
+                lead = inside[0] if inside else lead
             scored = [lead, *(c for c in scored if c is not lead)]
         picks: list[Pick | str] = []
         if headlines:  # the passages are the period's top stories, in order: each one's lead
