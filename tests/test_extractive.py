@@ -108,18 +108,24 @@ def test_a_report_from_the_questions_window_leads_the_answer(embedder: Embedder)
     from assistant.types import Passage
 
     question = "Who won the harbour cup final last weekend?"
-    preview = Passage(
-        "c1-0000", "a1", "Cup final preview",
+
+    def report_of(n: int, when: str, text: str) -> Passage:
+        return Passage(
+            f"c{n}-0000", f"a{n}", f"Cup story {n}", text, published_at=when, score=1.0, evidence=1.0
+        )
+
+    preview = report_of(
+        1,
+        "2023-10-20T10:00:00Z",
         "The 2019 harbour cup final was won by Port Ellis, who beat Coast Town 3-1 in the final. Tickets for "
         "this year's final sold out in a day.",
-        published_at="2023-10-20T10:00:00Z", score=1.0, rank=1, evidence=1.0,
-    )  # fmt: skip
-    report = Passage(
-        "c2-0000", "a2", "Coast Town lift the cup",
+    )
+    report = report_of(
+        2,
+        "2023-10-28T18:00:00Z",
         "Coast Town lifted the harbour cup on Saturday after beating Port Ellis 2-1 at the harbour stadium. "
         "Their captain scored in the last minute.",
-        published_at="2023-10-28T18:00:00Z", score=0.9, rank=2, evidence=1.0,
-    )  # fmt: skip
+    )
     hints = HintParser([]).parse(question, datetime(2023, 10, 31, 12, tzinfo=UTC))
     answerer = ExtractiveAnswerer(embedder)
     scored = answerer.score_sentences(question, [preview, report])
