@@ -148,6 +148,11 @@ def test_what_happened_this_week_lists_its_top_stories_by_their_leads(
     assert "Ellis FC beat" in lines[-1]  # the newest day's stories after the others, not instead of them
     assert "Ferry crews" not in answer.text  # before the week
     assert not answer.notices
+    later = built.ask("What happened this week?", filters=Filters(as_of=datetime(2024, 6, 20, tzinfo=UTC)))
+    assert later.notices == [
+        "No article from this week; the top stories of the 7 days to 7 Jun 2024 instead."
+    ]
+    assert "The national bank raised its main interest rate" in later.text and "Ferry" not in later.text
 
 
 def test_a_months_top_stories_come_from_all_of_the_month(

@@ -8,7 +8,8 @@ import dataclasses
 from assistant.answer.compose import digest_span, digest_topic, wants_digest
 from assistant.retrieval.hints import Hints
 from assistant.retrieval.retriever import Retriever
-from assistant.types import Filters, Passage, evidence_found
+from assistant.retrieval.when import Period
+from assistant.types import Filters, Passage, day, evidence_found
 
 
 def gather(
@@ -28,9 +29,29 @@ def gather(
         top = retriever.headlines(2 * k, inside)
         if top:
             return top, [n for n in notices if not n.startswith("No article from")], hints
+        if hints.window is not None and not hints.periods:  # an empty 'this week': the latest such stretch
+            latest = latest_stretch(retriever, period, filters)
+            if latest is not None:
+                top = retriever.headlines(
+                    2 * k, dataclasses.replace(filters, since=latest.start, until=latest.end)
+                )
+                said = (
+                    f"No article from {hints.window_label}; the top stories of the {(period.end - period.start).days or 1}"
+                    f" days to {day(latest.end, long=True)} instead."
+                )
+                return top, [said], dataclasses.replace(hints, window=latest)
     found, more = retriever.search(question, 2 * k, inside)  # stories to list
     if evidence_found(found) or (found and not evidence_found(passages)):
         return found, more, hints
     # nothing inside the period holds what is asked ('what happened to FTX on 2 November?'): the answer
     # from all dates, with retrieval's notice that the day held nothing
     return passages, notices, hints
+
+
+def latest_stretch(retriever: Retriever, period: Period, filters: Filters) -> Period | None:
+    """A stretch as long as `period`, ending at the newest article the filters allow before it (None when
+    there is none)."""
+    newest = retriever.newest(dataclasses.replace(filters, since=None, until=period.start))
+    if newest is None:
+        return None
+    return Period(newest - (period.end - period.start), newest)

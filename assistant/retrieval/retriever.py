@@ -148,13 +148,27 @@ class Retriever:
                 notices = [*notices, refusal_notice(gaps, passages)]
         return passages, notices
 
+    def _current(self) -> Snapshot | None:
+        """The rows as the store holds them now (None for an empty index)."""
+        stored = self.index.recent_count()
+        snap = self.refresh(stored) if stored else None
+        return snap if snap is not None and len(snap) else None
+
+    def newest(self, filters: Filters) -> datetime | None:
+        """When the newest article the filters allow was published (None: none is dated)."""
+        snap = self._current()
+        if snap is None:
+            return None
+        ts = snap.table.ts[self._allowed(snap, filters, filters.as_of or datetime.now(UTC))]
+        ts = ts[np.isfinite(ts)]
+        return datetime.fromtimestamp(float(ts.max()), UTC) if len(ts) else None
+
     def headlines(self, k: int, filters: Filters) -> list[Passage]:
         """The period's top stories, for "what happened this week?": of its articles' leads (HEADLINE_POOL of
         them, evenly over the period when it holds more), each story once, the ones most outlets carried
         first, spread over outlets and time (`spread_out`)."""
-        stored = self.index.recent_count()
-        snap = self.refresh(stored) if stored else self.snapshot
-        if not stored or not len(snap):
+        snap = self._current()
+        if snap is None:
             return []
         table = snap.table
         leads = np.flatnonzero(self._allowed(snap, filters, filters.as_of or datetime.now(UTC)) & table.lead)
