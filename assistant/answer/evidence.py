@@ -35,10 +35,9 @@ def gather(
                 top = retriever.headlines(
                     2 * k, dataclasses.replace(filters, since=latest.start, until=latest.end)
                 )
-                said = (
-                    f"No article from {hints.window_label}; the top stories of the {(period.end - period.start).days or 1}"
-                    f" days to {day(latest.end, long=True)} instead."
-                )
+            if latest is not None and top:
+                days, end = max(1, (period.end - period.start).days), day(latest.end, long=True)
+                said = f"No article from {hints.window_label}; the top stories of the {days} days to {end} instead."
                 return top, [said], dataclasses.replace(hints, window=latest)
     found, more = retriever.search(question, 2 * k, inside)  # stories to list
     if evidence_found(found) or (found and not evidence_found(passages)):
