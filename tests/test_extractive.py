@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.answer.compose import states_something
 from assistant.answer.extractive import MIN_SENTENCE_CHARS, ExtractiveAnswerer
 from assistant.assistant import Assistant
 from assistant.embedding import Embedder
@@ -89,6 +90,8 @@ def test_questions_headings_capitals_and_lines_ending_in_a_colon_are_never_an_an
         "SAM ALTMAN OUSTED AS OPENAI CEO AFTER BOARD SAYS HE WAS NOT CANDID WITH IT\n\n"  # another story
         "MORE: Sam Altman's departure from OpenAI explained, and what the board said about it\n\n"
         "Meanwhile the board's fight over Sam Altman leaving OpenAI went on, and now…\n\n"  # cut off
+        "Sam Altman speaks at OpenAI's developer day in San Francisco before his departure from the company "
+        "Photograph: Justin Sullivan/Getty Images\n\n"  # a caption
         "Do you work at OpenAI and know more about Sam Altman's departure? "
         "Sam Altman was fired as chief executive of OpenAI by the company's board on Friday. "
         'Who will replace Sam Altman at OpenAI, the board was asked?"'
@@ -98,6 +101,12 @@ def test_questions_headings_capitals_and_lines_ending_in_a_colon_are_never_an_an
     said = [c.sentence for c in answer.citations]
     assert said and all(s.rstrip('"')[-1] not in "?:" for s in said), said
     assert not any(s.startswith(("Timeline", "SAM ALTMAN", "MORE", "Meanwhile")) for s in said), said
+    assert not any("Getty" in s for s in said), said
+    caption = "Erik ten Hag watches on from the touchline at Old Trafford Photograph: Darren Staples/AFP/Getty Images"
+    assert not states_something(caption)
+    assert not states_something("Charley Gallay via Getty Images for the Recording Academy, in Los Angeles")
+    assert states_something("Getty Images said on Monday that it would cut 200 jobs.")  # a story, no credit
+    assert states_something("He is seen as the favourite to replace the chief executive next year.")
     assert "fired as chief executive" in said[0]
 
 

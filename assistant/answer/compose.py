@@ -24,6 +24,12 @@ from assistant.types import Passage, day
 
 HEADING_WORDS = 12  # a line this short that does not end as a sentence ends is a heading or caption
 CAPITALS_SHARE = 0.8  # a line with this share of its letters in capitals is a headline
+_CREDIT = re.compile(
+    r"(?:/|\bvia\s+|\()\s*(?:Getty Images|Reuters|AFP)\b|AP Photo|Photograph(?:er)?:|\(Photo by|Image credit|"
+    r"Photo credit|"
+    r"\bin this (?:courtroom sketch|photo|file photo|handout photo|picture|image|illustration)\b",
+    re.I,
+)
 _LABEL = re.compile(  # a link's label: 'MORE:', 'READ MORE:', 'WATCH:', 'RELATED:'
     r"(?:READ |SEE |WATCH |ALSO )?(?:MORE|ALSO|RELATED|WATCH|LISTEN|VIDEO|PHOTOS?|READ)\b[^:]{0,20}:"
 )
@@ -183,11 +189,11 @@ def in_period(hints: Hints | None) -> Callable[[Passage], bool]:
 def states_something(sentence: str) -> bool:
     """Whether a sentence can be quoted as a statement: not a question (it states nothing), not a line
     ending in a colon (it leads to what is not quoted) or cut off ('…'), not a heading or caption (a short
-    line without a full stop), not a line in capitals or behind a link's label (another story's headline
-    set into the text)."""
+    line without a full stop, a photo's caption), not a line in capitals or behind a link's label (another
+    story's headline set into the text)."""
     plain = sentence.rstrip(" \"'’”)]")
-    if plain.endswith(("…", "...")) or _LABEL.match(sentence):  # cut off; 'MORE: ...', 'READ MORE: ...'
-        return False
+    if plain.endswith(("…", "...")) or _LABEL.match(sentence) or _CREDIT.search(sentence):
+        return False  # cut off; 'MORE: ...'; a photo's caption ('... Photograph: X/Getty Images')
     end = plain[-1:]
     if end in "?:" or (end not in ".!" and len(sentence.split()) <= HEADING_WORDS):
         return False
