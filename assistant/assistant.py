@@ -13,16 +13,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.dates import parse_date
 from assistant.errors import ConfigError
 from assistant.settings import Settings
-from assistant.types import (
-    Answer,
-    Filters,
-    IndexStats,
-    IngestReport,
-    Passage,
-    ProgressFn,
-    ReadResult,
-    Turn,
-)
+from assistant.types import Answer, Filters, IndexStats, IngestReport, Passage, ProgressFn, ReadResult, Turn
 
 # Components are imported where they are built: importing the facade (every command, `--help` included)
 # loads no model, store or LLM library; each loads on first use.

@@ -133,8 +133,9 @@ class ExtractiveAnswerer:
         if passages and not evidence_found(passages):  # retrieval judged the index does not cover it
             return Answer(question=question, text=NOT_COVERED, abstained=True, passages=list(passages))
         scored = self.score_sentences(question, passages)
-        topic = digest_topic(hints.stripped if hints and hints.stripped else question)
-        headlines = wants_digest(question, hints) and not topic  # 'what happened this week?'
+        digest = wants_digest(question, hints)
+        topic = digest_topic(hints.stripped if hints and hints.stripped else question) if digest else set()
+        headlines = digest and not topic  # 'what happened this week?'
         if not scored or not (headlines or self.is_relevant(scored[0])):
             return Answer(question=question, text=NOT_COVERED, abstained=True, passages=list(passages))
         if wants_news(
@@ -154,7 +155,7 @@ class ExtractiveAnswerer:
         picks: list[Pick | str] = []
         if headlines:  # the passages are the period's top stories, in order: each one's lead
             picks = self._headlines(passages, in_period(hints))
-        elif wants_digest(question, hints):
+        elif digest:
             picks = list(self._digest(scored, in_period(hints), topic))
         else:
             names = asked(hints.stripped if hints and hints.stripped else question).names

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -14,7 +13,7 @@ from assistant.retrieval.candidates import Scores
 from assistant.retrieval.hints import Hints, Period
 from assistant.retrieval.query import Query
 from assistant.retrieval.tuning import WINDOW_SHARE, Tuning
-from assistant.retrieval.when import widen
+from assistant.retrieval.when import month_period, widen, year_period
 
 _BOUNDS = re.compile(r"\b(?:before|after|since|until|till|prior to|between)\b", re.I)
 
@@ -175,15 +174,8 @@ def widen_day(
         return None
     named = day.start + (day.end - day.start) / 2
     others = tuple(p for p in hints.periods if p != day)
-    last = calendar.monthrange(named.year, named.month)[1]
-    month = Period(
-        datetime(named.year, named.month, 1, tzinfo=UTC),
-        datetime(named.year, named.month, last, 23, 59, 59, tzinfo=UTC),
-    )
-    year = Period(
-        datetime(named.year, 1, 1, tzinfo=UTC), datetime(named.year, 12, 31, 23, 59, 59, tzinfo=UTC)
-    )
     said = f"No article from {named.day} {named:%B %Y} covers this"
+    month, year = month_period(named.year, named.month), year_period(named.year)
     for wider, label in ((month, f"{named:%B %Y}"), (year, f"{named.year}")):
         if holds(wider):
             return DayWidened((*others, wider), f"{said}; searched {label}.")

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from assistant.retrieval.when import NAMED_YEAR, Period, read_time
+from assistant.retrieval.when import NAMED_YEAR, Period, month_period, read_time, year_period
 
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTHS |= {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
@@ -156,9 +156,7 @@ class HintParser:
             if 1 <= int(m["month"]) <= 12:  # '2023-24 season' names two years, not a month
                 out.append(self._period(int(m["year"]), int(m["month"]), day, now))
         for m in NAMED_YEAR.finditer(text):  # 'in 2017': the whole year
-            whole = int(m["year"])
-            end = datetime(whole, 12, 31, 23, 59, 59, tzinfo=UTC)
-            out.append(Period(datetime(whole, 1, 1, tzinfo=UTC), end))
+            out.append(year_period(int(m["year"])))
         for m in _DATE.finditer(text):
             day_text = m["d1"] or m["d2"]
             word = m["month"].lower()
@@ -181,17 +179,12 @@ class HintParser:
             if day:
                 start = datetime(year, month, day, tzinfo=UTC) - timedelta(days=1)
                 return Period(start, start + timedelta(days=3) - timedelta(seconds=1))
-            last = calendar.monthrange(year, month)[1]
-            return Period(
-                datetime(year, month, 1, tzinfo=UTC), datetime(year, month, last, 23, 59, 59, tzinfo=UTC)
-            )
         except ValueError:  # 'February 30': the whole month (`date_problems` tells the reader)
-            last = calendar.monthrange(year, month)[1]
-            end = datetime(year, month, last, 23, 59, 59, tzinfo=UTC)
-            return Period(datetime(year, month, 1, tzinfo=UTC), end)
+            pass
         except OverflowError:  # a day at the very edge of the calendar (year 1 or 9999)
             start = datetime(year, month, day or 1, tzinfo=UTC)
             return Period(start, start)
+        return month_period(year, month)
 
     def parse(self, question: str, as_of: datetime | None = None) -> Hints:
         """All hints in a question, as of a moment (a bare month is the latest such month by then)."""

@@ -99,11 +99,8 @@ class Retriever:
         self, question: str, k: int = 5, filters: Filters | None = None
     ) -> tuple[list[Passage], list[str]]:
         """`retrieve`, with notices for the reader (a relative window that held nothing and was widened)."""
-        stored = self.index.recent_count()
-        if stored == 0:
-            return [], []
-        snap = self.refresh(stored)
-        if not len(snap):
+        snap = self._current()
+        if snap is None:
             return [], []
         t, filters = self.tuning, filters or Filters()
         as_of = filters.as_of or datetime.now(UTC)

@@ -9,6 +9,7 @@ dates and takes ~10 ms a question; these take microseconds).
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,6 +42,17 @@ class Period:
 
     start: datetime
     end: datetime
+
+
+def month_period(year: int, month: int) -> Period:
+    """The whole of a calendar month."""
+    last = calendar.monthrange(year, month)[1]
+    return Period(datetime(year, month, 1, tzinfo=UTC), datetime(year, month, last, 23, 59, 59, tzinfo=UTC))
+
+
+def year_period(year: int) -> Period:
+    """The whole of a calendar year."""
+    return Period(datetime(year, 1, 1, tzinfo=UTC), datetime(year, 12, 31, 23, 59, 59, tzinfo=UTC))
 
 
 @dataclass(frozen=True)
