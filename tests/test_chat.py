@@ -57,6 +57,17 @@ def test_without_llm_entities_are_carried_but_never_filters() -> None:
     assert standalone.question == "What did the Fed decide in 2023?" and standalone.filters is None
 
 
+def test_a_follow_up_naming_its_own_time_does_not_carry_the_earlier_dates() -> None:
+    def follow(question: str, earlier: str) -> str:
+        return FollowUps(None, PROMPTS).rewrite(question, [Turn(earlier, "Ferry crews struck [1].")]).question
+
+    strike = "Who went on strike in Port Ellis on 31 September 2026?"
+    assert follow("What happened this week?", strike) == "What happened this week? (Port Ellis)"
+    assert follow("Why?", strike) == "Why? (Port Ellis, September, 2026)"  # no time of its own: all carried
+    apple = "What did Apple announce in September 2023?"
+    assert follow("What about in October?", apple) == "What about in October? (Apple, 2023)"  # its year kept
+
+
 def test_an_unrelated_question_after_filtered_turns_carries_nothing() -> None:
     """The report: filters set, a question asked, filters cleared, then an unrelated question."""
     previous = Turn(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -14,6 +15,7 @@ from assistant.answer.backends import LLMBackend
 from assistant.answer.citations import strip_markers
 from assistant.answer.prompts import load_prompt
 from assistant.errors import BackendError
+from assistant.retrieval.when import WINDOW
 from assistant.text import STOP_WORDS, words
 from assistant.types import Answer, Filters, Turn
 
@@ -57,6 +59,7 @@ _STARTERS = frozenset(
     ]
 )
 _TAG = re.compile(r"<[^>]*>")
+_CALENDAR = {n.lower() for n in (*calendar.month_name, *calendar.month_abbr, *calendar.day_name) if n}
 _NAME_RUN = re.compile(r"[A-Z][\w’'.-]*(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w’'.-]*)*|\b\d{4}\b")
 
 
@@ -128,11 +131,23 @@ def is_follow_up(question: str) -> bool:
     return not names and (bool(_PRONOUNS & set(tokens)) or len(tokens) <= 6)
 
 
+def _time_kind(entity: str) -> str:
+    """'year' for '2023', 'calendar' for 'September' or 'Monday', '' for any other name."""
+    return "year" if entity.isdigit() else "calendar" if entity.lower() in _CALENDAR else ""
+
+
 def carry_entities(question: str, previous: str) -> str:
-    """The question with the previous question's names it lacks appended."""
-    own = {e.lower() for e in named_entities(question)}
+    """The question with the previous question's names it lacks appended; not a year or a month when the
+    question names its own ('what about October?' keeps the year, 'what happened this week?' takes none)."""
+    names = named_entities(question)
+    own = {e.lower() for e in names}
+    kinds = {"year", "calendar"} if WINDOW.search(question) else {_time_kind(e) for e in names} - {""}
     text = question.lower()
-    carried = [e for e in named_entities(previous) if e.lower() not in own and e.lower() not in text]
+    carried = [
+        e
+        for e in named_entities(previous)
+        if e.lower() not in own and e.lower() not in text and _time_kind(e) not in kinds
+    ]
     if not carried:
         return question
     return f"{question.strip()} ({', '.join(carried)})"
