@@ -142,6 +142,7 @@ def test_what_happened_this_week_lists_its_top_stories_by_their_leads(
     cited = {c.n: c.passage for c in answer.citations}
     bank = [p for p in cited.values() if p.title == "Bank raises rates"]
     assert len(bank) == 1 and len(bank[0].also_reported_by) == 2  # the story once, with its other outlets
+    assert bank[0].score == 3.0 and all(p.score == 1.0 for p in cited.values() if p is not bank[0])
     assert "The national bank raised its main interest rate" in answer.text  # each story by its lead
     assert "Acme Corp opened a battery plant" in answer.text
     assert len(lines) == 5 and lines[0].startswith("- 4 Jun 2024, ")  # in date order: the bank first

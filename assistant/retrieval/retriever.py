@@ -178,7 +178,10 @@ class Retriever:
         passages = build_passages(
             rows, snap.rows.ids(rows), scores, EVIDENCE_COVERED, self.index, snap.sentences, self.story_info
         )
-        return [dataclasses.replace(p, rank=r) for r, p in enumerate(spread_out(passages, k), 1)]
+        return [  # scored by how many outlets carried the story: the source cards' relevance is its share
+            dataclasses.replace(p, rank=r, score=float(1 + len(p.also_reported_by)))
+            for r, p in enumerate(spread_out(passages, k), 1)
+        ]
 
     def hints(self, question: str, as_of: datetime | None = None) -> Hints:
         """What the question says about outlets and dates, read against the outlets the index holds."""
